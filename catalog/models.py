@@ -1,0 +1,139 @@
+import secrets
+
+from django.db import models
+from django.db.models import Q
+
+
+def webhook_secret_generate() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Storefront(models.Model):
+    """A shop whose products are sold in shows, and how to send a viewer to its cart."""
+
+    class Kind(models.TextChoices):
+        DEMO = "demo", "Built-in demo cart"
+        SHOPIFY = "shopify", "Shopify (cart permalink)"
+        WOOCOMMERCE = "woocommerce", "WooCommerce (?add-to-cart=)"
+        CUSTOM = "custom", "Custom URL template"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DEMO)
+    base_url = models.URLField(
+        blank=True,
+        help_text="The shop's address, e.g. https://shop.example.com (not for the demo cart).",
+    )
+    cart_url_template = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=(
+            "Only for custom storefronts. Placeholders: {base_url}, {variant_id} (the shop's "
+            "variant id), {sku}, {quantity}."
+        ),
+    )
+    currency = models.CharField(max_length=3, default="EUR")
+    low_stock_threshold = models.PositiveIntegerField(
+        default=5, help_text='At or below this many left, viewers see "only N left".'
+    )
+    webhook_secret = models.CharField(
+        max_length=100,
+        default=webhook_secret_generate,
+        help_text="Shared secret the shop signs its webhooks with (HMAC-SHA256).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    storefront = models.ForeignKey(Storefront, on_delete=models.PROTECT, related_name="products")
+    handle = models.SlugField(max_length=120, help_text="The product's identifier in its shop.")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["storefront", "handle"], name="catalog_product_unique_handle"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    url = models.URLField(max_length=500)
+    alt_text = models.CharField(max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class Variant(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField(max_length=64, unique=True)
+    title = models.CharField(max_length=200, blank=True)
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Option name to value, e.g. {"size": "M", "colour": "red"}.',
+    )
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text="The variant's id in its shop, used in cart links."
+    )
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    compare_at_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="EUR")
+    stock_quantity = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stock_quantity__gte=0), name="catalog_variant_stock_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0), name="catalog_variant_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.title}".strip()
+
+
+class IncomingWebhook(models.Model):
+    """Every accepted shop webhook, so a retried delivery is applied once."""
+
+    storefront = models.ForeignKey(
+        Storefront, on_delete=models.CASCADE, related_name="incoming_webhooks"
+    )
+    webhook_id = models.CharField(max_length=100)
+    kind = models.CharField(max_length=40)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["storefront", "webhook_id"], name="catalog_incoming_webhook_unique_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.webhook_id}"

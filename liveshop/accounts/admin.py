@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from liveshop.accounts.models import User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "display_name", "email", "role", "is_staff", "is_active")
+    list_filter = ("role", "is_staff", "is_superuser", "is_active")
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("liveshop", {"fields": ("role", "display_name")}))
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        ("liveshop", {"fields": ("role", "display_name", "email")}),
+    )

@@ -1,0 +1,76 @@
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from liveshop.accounts.models import User
+from liveshop.common.exceptions import ApplicationError
+
+MERCHANDISER_GROUP_NAME = "Merchandisers"
+# What a merchandiser may touch in the admin: the catalog and the show schedule.
+MERCHANDISER_PERMISSION_APPS = ("catalog", "shows")
+
+
+def merchandiser_group_ensure() -> Group:
+    """Create or refresh the admin group that merchandisers belong to.
+
+    Idempotent: running it again only adds permissions created since.
+    """
+    group, _ = Group.objects.get_or_create(name=MERCHANDISER_GROUP_NAME)
+    permissions = Permission.objects.filter(
+        content_type__app_label__in=MERCHANDISER_PERMISSION_APPS
+    )
+    group.permissions.add(*permissions)
+    return group
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str | None,
+    role: str = User.Role.VIEWER,
+    email: str = "",
+    display_name: str = "",
+) -> User:
+    """Create an account with a site-wide role.
+
+    Merchandisers get admin access (``is_staff``) limited to the catalog and
+    shows; admins are superusers. ``password=None`` makes an account that can
+    only log in once a password is set.
+    """
+    if role not in User.Role.values:
+        raise ApplicationError(f"Unknown role {role!r}.", code="invalid_role")
+    user = User(username=username, email=email, display_name=display_name, role=role)
+    user.is_staff = role in {User.Role.MERCHANDISER, User.Role.ADMIN}
+    user.is_superuser = role == User.Role.ADMIN
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    if role == User.Role.MERCHANDISER:
+        user.groups.add(merchandiser_group_ensure())
+    return user
+
+
+def auth_token_create(*, username: str, password: str) -> Token:
+    """Return the account's API token, creating it on first use.
+
+    One token per account; it stays valid until revoked with
+    ``auth_token_revoke``.
+    """
+    user = authenticate(username=username, password=password)
+    if user is None:
+        raise ApplicationError(
+            "Unknown username or wrong password.", code="invalid_credentials", status_code=401
+        )
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
+
+
+def auth_token_revoke(*, user: User) -> bool:
+    """Delete the account's API token; every app using it is signed out."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted > 0

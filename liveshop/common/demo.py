@@ -1,0 +1,242 @@
+"""Demo data for `make run`: accounts for every role, a shop and a week of shows.
+
+Idempotent: everything is looked up by a stable key (username, slug, SKU)
+before it is created, so running it twice creates nothing new.
+"""
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Product, ProductImage, Storefront, Variant
+from liveshop.accounts.models import User
+from liveshop.accounts.services import user_create
+from shows.models import Channel, Show, ShowMember
+from shows.services import (
+    show_create,
+    show_end,
+    show_go_live,
+    show_lineup_add,
+    show_member_add,
+    show_publish,
+)
+
+DEMO_PASSWORD = "liveshop-demo"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    display_name: str
+    show_role: str | None = None
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("viewer", User.Role.VIEWER, "Vera Viewer"),
+    DemoAccount("host", User.Role.HOST, "Hana Host", ShowMember.Role.HOST),
+    DemoAccount("moderator", User.Role.MODERATOR, "Mo Moderator", ShowMember.Role.MODERATOR),
+    DemoAccount("staff", User.Role.SERVICE_STAFF, "Sam Service", ShowMember.Role.SERVICE_STAFF),
+    DemoAccount("merchandiser", User.Role.MERCHANDISER, "Mia Merchandiser"),
+    DemoAccount("admin", User.Role.ADMIN, "Ada Admin"),
+)
+
+DEMO_CHANNEL_SLUG = "liveshop-tv"
+DEMO_STOREFRONT_SLUG = "demo-shop"
+
+_PRODUCTS = (
+    ("linen-shirt", "Linen shirt", "39.90", ("S", "M", "L"), "colour", ("sand", "navy")),
+    ("denim-jacket", "Denim jacket", "89.00", ("S", "M", "L", "XL"), None, ()),
+    ("wool-scarf", "Wool scarf", "24.50", (), "colour", ("red", "grey", "green")),
+    ("leather-sneaker", "Leather sneaker", "119.00", ("40", "41", "42", "43", "44"), None, ()),
+    ("canvas-tote", "Canvas tote bag", "19.00", (), None, ()),
+    ("silk-dress", "Silk dress", "149.00", ("XS", "S", "M", "L"), "colour", ("black", "emerald")),
+    ("knit-beanie", "Knit beanie", "15.90", (), "colour", ("black", "mustard")),
+    ("rain-coat", "Rain coat", "129.00", ("S", "M", "L"), None, ()),
+)
+
+_SHOW_TITLES = (
+    "Autumn layers with Hana",
+    "Sneaker drop live",
+    "Cosy knits evening",
+    "Weekend wardrobe clinic",
+    "Dress up, dress down",
+    "Rainy day essentials",
+    "Style questions answered",
+)
+
+
+def _accounts_seed() -> dict[str, User]:
+    users = {}
+    for account in DEMO_ACCOUNTS:
+        user = User.objects.filter(username=account.username).first()
+        if user is None:
+            user = user_create(
+                username=account.username,
+                password=DEMO_PASSWORD,
+                role=account.role,
+                email=f"{account.username}@liveshop.invalid",
+                display_name=account.display_name,
+            )
+        users[account.username] = user
+    return users
+
+
+def _catalog_seed() -> list[Product]:
+    storefront, _ = Storefront.objects.get_or_create(
+        slug=DEMO_STOREFRONT_SLUG,
+        defaults={"name": "Demo shop", "kind": Storefront.Kind.DEMO, "currency": "EUR"},
+    )
+    products = []
+    for index, (handle, title, price, sizes, option_name, option_values) in enumerate(_PRODUCTS):
+        product, created = Product.objects.get_or_create(
+            storefront=storefront,
+            handle=handle,
+            defaults={"title": title, "description": f"{title} from the liveshop demo shop."},
+        )
+        products.append(product)
+        if not created:
+            continue
+        ProductImage.objects.create(
+            product=product, url=f"https://picsum.photos/seed/{handle}/600/800", alt_text=title
+        )
+        combinations = [
+            {**({"size": size} if size else {}), **({option_name: value} if value else {})}
+            for size in (sizes or (None,))
+            for value in (option_values or (None,))
+        ]
+        for position, options in enumerate(combinations):
+            suffix = "-".join(str(value).upper() for value in options.values()) or "ONE"
+            Variant.objects.create(
+                product=product,
+                sku=f"DEMO-{index + 1:02d}-{suffix}",
+                title=" / ".join(str(value) for value in options.values()) or "One size",
+                options=options,
+                external_id=f"{index + 1}{position:03d}",
+                price=Decimal(price),
+                compare_at_price=(Decimal(price) * Decimal("1.25")).quantize(Decimal("0.01")),
+                currency="EUR",
+                stock_quantity=3 if position == 0 else 25,
+                position=position,
+            )
+    return products
+
+
+def _show_seed(
+    *,
+    channel: Channel,
+    title: str,
+    slug: str,
+    start: dt.datetime,
+    duration: dt.timedelta,
+    products: list[Product],
+    users: dict[str, User],
+) -> Show | None:
+    existing = Show.objects.filter(channel=channel, slug=slug).first()
+    if existing is not None:
+        return existing
+    try:
+        show = show_create(
+            channel=channel,
+            title=title,
+            slug=slug,
+            description=f"{title}: live shopping on {channel.name}. Ask questions in the chat!",
+            cover_image_url=f"https://picsum.photos/seed/{slug}/1280/720",
+            scheduled_start=start,
+            scheduled_end=start + duration,
+            created_by=users["merchandiser"],
+        )
+    except ValidationError:
+        return None  # the slot is taken, e.g. by a show the merchandiser moved
+    for account in DEMO_ACCOUNTS:
+        if account.show_role:
+            show_member_add(show=show, user=users[account.username], role=account.show_role)
+    for position, product in enumerate(products):
+        show_price = None
+        if position == 0:
+            price = product.variants.order_by("position").values_list("price", flat=True).first()
+            show_price = (price * Decimal("0.8")).quantize(Decimal("0.01")) if price else None
+        show_lineup_add(show=show, product=product, show_price=show_price)
+    return show_publish(show=show)
+
+
+@transaction.atomic
+def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Create the demo accounts, catalog, channel and a week of shows.
+
+    One show is live now (if the channel has none live), two ended shows are
+    replays, and two shows a day are scheduled for the next seven days.
+    """
+    now = now or timezone.now()
+    users = _accounts_seed()
+    products = _catalog_seed()
+    channel, _ = Channel.objects.get_or_create(
+        slug=DEMO_CHANNEL_SLUG,
+        defaults={
+            "name": "liveshop TV",
+            "timezone": "Europe/Berlin",
+            "description": "The demo channel: live fashion shows every day.",
+        },
+    )
+    channel_zone = zoneinfo.ZoneInfo(channel.timezone)
+    today = timezone.localtime(now, channel_zone).date()
+    hour = dt.timedelta(hours=1)
+
+    for days_ago in (2, 1):
+        day = today - dt.timedelta(days=days_ago)
+        start = dt.datetime.combine(day, dt.time(19, 0), tzinfo=channel_zone)
+        show = _show_seed(
+            channel=channel,
+            title=f"Replay: {_SHOW_TITLES[days_ago]}",
+            slug=f"replay-{day:%Y-%m-%d}",
+            start=start,
+            duration=hour,
+            products=products[days_ago : days_ago + 3],
+            users=users,
+        )
+        if show is not None and show.status == Show.Status.SCHEDULED:
+            show_go_live(show=show)
+            Show.objects.filter(pk=show.pk).update(actual_start=start)
+            show_end(show=show)
+            Show.objects.filter(pk=show.pk).update(actual_end=start + hour)
+
+    if not Show.objects.filter(channel=channel, status=Show.Status.LIVE).exists():
+        start = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=10)
+        show = _show_seed(
+            channel=channel,
+            title="Live now: the demo show",
+            slug=f"live-{timezone.localtime(start, channel_zone):%Y-%m-%d-%H%M}",
+            start=start,
+            duration=hour,
+            products=products[:4],
+            users=users,
+        )
+        if show is not None and show.status == Show.Status.SCHEDULED:
+            show_go_live(show=show)
+
+    for day_offset in range(7):
+        day = today + dt.timedelta(days=day_offset)
+        for slot, local_time in enumerate((dt.time(11, 0), dt.time(19, 0))):
+            start = dt.datetime.combine(day, local_time, tzinfo=channel_zone)
+            if start <= now + hour:
+                continue
+            title = _SHOW_TITLES[(day_offset * 2 + slot) % len(_SHOW_TITLES)]
+            _show_seed(
+                channel=channel,
+                title=title,
+                slug=f"show-{day:%Y-%m-%d}-{local_time:%H%M}",
+                start=start,
+                duration=hour,
+                products=products[(day_offset + slot) % 5 : (day_offset + slot) % 5 + 4],
+                users=users,
+            )
+    return {
+        "accounts": User.objects.filter(username__in=[a.username for a in DEMO_ACCOUNTS]).count(),
+        "products": Product.objects.filter(storefront__slug=DEMO_STOREFRONT_SLUG).count(),
+        "shows": Show.objects.filter(channel=channel).count(),
+    }

@@ -1,0 +1,105 @@
+"""Start the whole system: the ASGI server (daphne) and Celery.
+
+Embedded mode runs one Celery worker with beat inside it on Kombu's
+filesystem transport; with REDIS_URL a worker and a separate beat process run
+on Redis. Ctrl-C stops everything.
+"""
+
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from liveshop.common.demo import DEMO_ACCOUNTS, DEMO_CHANNEL_SLUG, DEMO_PASSWORD
+from liveshop.runtime import runtime_mode_describe
+from shows.models import Show
+
+
+class Command(BaseCommand):
+    help = "Run daphne and Celery (worker and beat) until interrupted."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def _commands(self, host: str, port: int) -> list[tuple[str, list[str]]]:
+        python = sys.executable
+        commands = [
+            (
+                "daphne",
+                [python, "-m", "daphne", "-b", host, "-p", str(port), "liveshop.asgi:application"],
+            )
+        ]
+        celery = [python, "-m", "celery", "-A", "liveshop"]
+        if settings.REDIS_URL:
+            commands.append(
+                ("celery-worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"])
+            )
+            commands.append(("celery-beat", [*celery, "beat", "--loglevel", "INFO"]))
+        else:
+            commands.append(
+                (
+                    "celery-worker+beat",
+                    [*celery, "worker", "--beat", "--pool", "solo", "--loglevel", "INFO"],
+                )
+            )
+        return commands
+
+    def _banner(self, host: str, port: int) -> str:
+        base = f"http://{host}:{port}"
+        lines = [
+            "",
+            "liveshop is running.",
+            f"  {runtime_mode_describe()}",
+            "",
+            f"  Admin (schedule, catalog):  {base}/admin/",
+            f"  Show schedule (admin):      {base}/admin/shows/show/schedule/",
+            f"  API docs (Swagger):         {base}/api/v1/docs",
+            f"  API docs (ReDoc):           {base}/api/v1/redoc",
+            f"  OpenAPI schema:             {base}/api/v1/schema",
+            f"  Demo channel schedule:      {base}/api/v1/channels/{DEMO_CHANNEL_SLUG}/schedule",
+        ]
+        live = Show.objects.filter(channel__slug=DEMO_CHANNEL_SLUG, status=Show.Status.LIVE).first()
+        if live is not None:
+            lines.append(f"  Live demo show:             {base}/api/v1/shows/{live.public_id}")
+        lines += ["", f"  Demo accounts (password for all: {DEMO_PASSWORD}):"]
+        for account in DEMO_ACCOUNTS:
+            lines.append(f"    {account.username:<14} {account.role}")
+        lines += ["", "  Press Ctrl-C to stop.", ""]
+        return "\n".join(lines)
+
+    def handle(self, *args, host: str, port: int, **options):
+        processes: list[tuple[str, subprocess.Popen]] = []
+        for name, command in self._commands(host, port):
+            processes.append((name, subprocess.Popen(command)))
+            self.stdout.write(f"started {name} (pid {processes[-1][1].pid})")
+        self.stdout.write(self._banner(host, port))
+
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        exit_code = 0
+        while not stopping:
+            for name, process in processes:
+                if process.poll() is not None:
+                    self.stderr.write(f"{name} exited with code {process.returncode}; stopping.")
+                    exit_code = process.returncode or 1
+                    stopping = True
+            time.sleep(0.5)
+        for _, process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for _, process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        sys.exit(exit_code)

@@ -1,0 +1,177 @@
+import secrets
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+
+def timezone_validate(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            f"{value!r} is not a known time zone (use a name like Europe/Berlin)."
+        )
+
+
+def public_id_generate() -> str:
+    # 12 URL-safe characters: unguessable enough for private show links and
+    # short enough for an RTMP stream name.
+    return secrets.token_urlsafe(9)
+
+
+class Channel(models.Model):
+    """A brand's stream: one show at a time, scheduled in its own time zone."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[timezone_validate])
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Show(models.Model):
+    class Kind(models.TextChoices):
+        LIVE = "live", "Live"
+        RECORDED = "recorded", "Recorded (premiere)"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        LIVE = "live", "Live"
+        ENDED = "ended", "Ended"
+        CANCELLED = "cancelled", "Cancelled"
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="shows")
+    public_id = models.CharField(
+        max_length=16, unique=True, default=public_id_generate, editable=False
+    )
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=120)
+    description = models.TextField(blank=True)
+    cover_image_url = models.URLField(max_length=500, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LIVE)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+    scheduled_start = models.DateTimeField()
+    scheduled_end = models.DateTimeField()
+    actual_start = models.DateTimeField(null=True, blank=True, editable=False)
+    actual_end = models.DateTimeField(null=True, blank=True, editable=False)
+    is_test = models.BooleanField(
+        default=False, help_text="Test shows are seen only by their team and merchandisers."
+    )
+    is_private = models.BooleanField(
+        default=False,
+        help_text="Private shows are left out of schedules and feeds; the link still works.",
+    )
+    replay_allowed = models.BooleanField(default=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancellation_reason = models.CharField(max_length=300, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scheduled_start", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "slug"], name="shows_show_unique_slug_per_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(scheduled_end__gt=F("scheduled_start")),
+                name="shows_show_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["channel", "scheduled_start"], name="shows_show_channel_start")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ShowProduct(models.Model):
+    """One product in a show's ordered lineup, with an optional show-only price."""
+
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="lineup")
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, related_name="show_appearances"
+    )
+    position = models.PositiveIntegerField(default=0)
+    show_price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Price while the show is live; empty means the normal price.",
+    )
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["show", "product"], name="shows_showproduct_unique_product"
+            ),
+            models.CheckConstraint(
+                condition=Q(show_price__isnull=True) | Q(show_price__gte=0),
+                name="shows_showproduct_price_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.show} #{self.position}: {self.product}"
+
+
+class ShowMember(models.Model):
+    """Someone with power over one show: a host, a moderator or service staff."""
+
+    class Role(models.TextChoices):
+        HOST = "host", "Host"
+        MODERATOR = "moderator", "Moderator"
+        SERVICE_STAFF = "service_staff", "Service staff"
+
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="show_memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["show", "user", "role"], name="shows_showmember_unique_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) on {self.show}"
+
+
+class ShowReminder(models.Model):
+    """A viewer's "remind me": one "starting soon" notice, sent once."""
+
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="reminders")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="show_reminders"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    cancellation_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["show", "user"], name="shows_showreminder_unique_user")
+        ]
+        indexes = [models.Index(fields=["show", "reminded_at"], name="shows_reminder_due")]
+
+    def __str__(self) -> str:
+        return f"{self.user} wants a reminder for {self.show}"

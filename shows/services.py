@@ -1,0 +1,268 @@
+"""Writes to shows: creation, scheduling and the status machine.
+
+Every status change goes through ``show_transition`` so illegal moves are
+refused in one place (a ``ShowTransitionError``, answered with 409).
+"""
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from catalog.models import Product
+from liveshop.accounts.models import User
+from liveshop.common.exceptions import ConflictError
+from shows.models import Channel, Show, ShowMember, ShowProduct
+from shows.selectors import show_overlapping_list
+
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    Show.Status.DRAFT: {Show.Status.SCHEDULED, Show.Status.CANCELLED},
+    Show.Status.SCHEDULED: {Show.Status.DRAFT, Show.Status.LIVE, Show.Status.CANCELLED},
+    Show.Status.LIVE: {Show.Status.ENDED},
+    Show.Status.ENDED: set(),
+    Show.Status.CANCELLED: set(),
+}
+
+
+class ShowTransitionError(ConflictError):
+    default_code = "invalid_transition"
+
+
+def _channel_lock(*, channel_id: int) -> Channel:
+    # Scheduling on a channel is serialised on its row, so two merchandisers
+    # saving overlapping shows at once cannot both pass the overlap check.
+    return Channel.objects.select_for_update().get(pk=channel_id)
+
+
+def show_schedule_validate(
+    *, channel_id: int, start: dt.datetime, end: dt.datetime, exclude_show_id: int | None = None
+) -> None:
+    """Raise ``ValidationError`` if the slot is malformed or taken on the channel."""
+    if end <= start:
+        raise ValidationError({"scheduled_end": "The show must end after it starts."})
+    clash = (
+        show_overlapping_list(
+            channel_id=channel_id, start=start, end=end, exclude_show_id=exclude_show_id
+        )
+        .select_related("channel")
+        .first()
+    )
+    if clash is not None:
+        zone = zoneinfo.ZoneInfo(clash.channel.timezone)
+        starts = timezone.localtime(clash.scheduled_start, zone)
+        ends = timezone.localtime(clash.scheduled_end, zone)
+        raise ValidationError(
+            {
+                "scheduled_start": (
+                    f'This time overlaps "{clash.title}" ({starts:%Y-%m-%d %H:%M}–{ends:%H:%M} '
+                    f"{zone.key}) on the same channel. Pick a time when the channel is free."
+                )
+            }
+        )
+
+
+def _unique_slug(*, channel_id: int, title: str, exclude_show_id: int | None = None) -> str:
+    base = slugify(title)[:100] or "show"
+    slug = base
+    number = 2
+    existing = Show.objects.filter(channel_id=channel_id)
+    if exclude_show_id is not None:
+        existing = existing.exclude(pk=exclude_show_id)
+    while existing.filter(slug=slug).exists():
+        slug = f"{base}-{number}"
+        number += 1
+    return slug
+
+
+@transaction.atomic
+def show_create(
+    *,
+    channel: Channel,
+    title: str,
+    scheduled_start: dt.datetime,
+    scheduled_end: dt.datetime,
+    created_by: User | None = None,
+    slug: str = "",
+    description: str = "",
+    cover_image_url: str = "",
+    kind: str = Show.Kind.LIVE,
+    is_test: bool = False,
+    is_private: bool = False,
+    replay_allowed: bool = True,
+) -> Show:
+    """Create a draft show in a free slot of ``channel``.
+
+    Locks the channel row for the overlap check. Raises ``ValidationError``
+    for a taken slot or bad fields; nothing is written then.
+    """
+    _channel_lock(channel_id=channel.pk)
+    show_schedule_validate(channel_id=channel.pk, start=scheduled_start, end=scheduled_end)
+    show = Show(
+        channel=channel,
+        title=title,
+        slug=slug or _unique_slug(channel_id=channel.pk, title=title),
+        description=description,
+        cover_image_url=cover_image_url,
+        kind=kind,
+        scheduled_start=scheduled_start,
+        scheduled_end=scheduled_end,
+        is_test=is_test,
+        is_private=is_private,
+        replay_allowed=replay_allowed,
+        created_by=created_by,
+        status=Show.Status.DRAFT,
+    )
+    show.full_clean()
+    show.save()
+    return show
+
+
+EDITABLE_FIELDS = (
+    "title",
+    "slug",
+    "description",
+    "cover_image_url",
+    "kind",
+    "scheduled_start",
+    "scheduled_end",
+    "is_test",
+    "is_private",
+    "replay_allowed",
+)
+
+
+@transaction.atomic
+def show_update(*, show: Show, data: dict) -> Show:
+    """Change a show's editable fields (``EDITABLE_FIELDS``), re-checking its slot.
+
+    A live, ended or cancelled show cannot be moved. Raises
+    ``ValidationError`` and writes nothing on bad data.
+    """
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    _channel_lock(channel_id=show.channel_id)
+    current = Show.objects.select_for_update().get(pk=show.pk)
+    moves = any(
+        field in data and data[field] != getattr(current, field)
+        for field in ("scheduled_start", "scheduled_end")
+    )
+    if moves and current.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
+        raise ShowTransitionError(
+            f"A {current.get_status_display().lower()} show cannot be moved to another time."
+        )
+    for field, value in data.items():
+        setattr(current, field, value)
+    show_schedule_validate(
+        channel_id=current.channel_id,
+        start=current.scheduled_start,
+        end=current.scheduled_end,
+        exclude_show_id=current.pk,
+    )
+    current.full_clean()
+    current.save()
+    return current
+
+
+def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = None) -> Show:
+    """Move ``show`` to ``to_status`` if the status machine allows it.
+
+    Must run inside a transaction: the show row is locked, so two concurrent
+    transitions cannot both succeed. Records actual start and end times.
+    Raises ``ShowTransitionError`` (409) for an illegal move.
+    """
+    now = now or timezone.now()
+    current = Show.objects.select_for_update().get(pk=show.pk)
+    if to_status not in ALLOWED_TRANSITIONS[current.status]:
+        raise ShowTransitionError(
+            f"A {current.get_status_display().lower()} show cannot become "
+            f"{Show.Status(to_status).label.lower()}."
+        )
+    current.status = to_status
+    fields = ["status", "updated_at"]
+    if to_status == Show.Status.LIVE:
+        current.actual_start = now
+        fields.append("actual_start")
+    elif to_status == Show.Status.ENDED:
+        current.actual_end = now
+        fields.append("actual_end")
+    elif to_status == Show.Status.CANCELLED:
+        current.cancelled_at = now
+        fields.append("cancelled_at")
+    current.save(update_fields=fields)
+    return current
+
+
+@transaction.atomic
+def show_publish(*, show: Show) -> Show:
+    """Put a draft on the public schedule (draft → scheduled).
+
+    The slot is checked again, as a draft may have been saved before another
+    show took its place.
+    """
+    _channel_lock(channel_id=show.channel_id)
+    show_schedule_validate(
+        channel_id=show.channel_id,
+        start=show.scheduled_start,
+        end=show.scheduled_end,
+        exclude_show_id=show.pk,
+    )
+    return show_transition(show=show, to_status=Show.Status.SCHEDULED)
+
+
+@transaction.atomic
+def show_go_live(*, show: Show) -> Show:
+    """scheduled → live; records the actual start."""
+    return show_transition(show=show, to_status=Show.Status.LIVE)
+
+
+@transaction.atomic
+def show_end(*, show: Show) -> Show:
+    """live → ended; records the actual end."""
+    return show_transition(show=show, to_status=Show.Status.ENDED)
+
+
+@transaction.atomic
+def show_cancel(*, show: Show, reason: str = "") -> Show:
+    """draft or scheduled → cancelled. The show stays visible as cancelled.
+
+    Side effect: after commit, everyone who asked to be reminded is told
+    (``show_cancellation_notify`` task).
+    """
+    cancelled = show_transition(show=show, to_status=Show.Status.CANCELLED)
+    if reason:
+        cancelled.cancellation_reason = reason[:300]
+        cancelled.save(update_fields=["cancellation_reason"])
+    from shows.tasks import show_cancellation_notify as show_cancellation_notify_task
+
+    transaction.on_commit(lambda: show_cancellation_notify_task.delay(cancelled.pk))
+    return cancelled
+
+
+@transaction.atomic
+def show_member_add(*, show: Show, user: User, role: str) -> ShowMember:
+    """Give ``user`` a role on ``show``; adding an existing role is a no-op."""
+    member, _ = ShowMember.objects.get_or_create(show=show, user=user, role=role)
+    return member
+
+
+@transaction.atomic
+def show_lineup_add(
+    *, show: Show, product: Product, show_price: Decimal | None = None, position: int | None = None
+) -> ShowProduct:
+    """Add ``product`` to the end of the lineup (or update its show price)."""
+    Show.objects.select_for_update().get(pk=show.pk)
+    if position is None:
+        last = show.lineup.order_by("-position").values_list("position", flat=True).first()
+        position = 0 if last is None else last + 1
+    item, created = ShowProduct.objects.get_or_create(
+        show=show, product=product, defaults={"position": position, "show_price": show_price}
+    )
+    if not created and item.show_price != show_price:
+        item.show_price = show_price
+        item.save(update_fields=["show_price"])
+    return item

@@ -1,0 +1,101 @@
+"""Fixtures shared by the whole suite.
+
+Tests that need a real engine carry ``@pytest.mark.postgres`` or
+``@pytest.mark.redis``. Without the engine they skip and say why; under
+``CI=true`` the same situation fails, because CI must test on the real engines.
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests import factories
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _engine_missing(item: pytest.Item, reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}: this test must run on the real engine in CI.")
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and not settings.DATABASES["default"]["ENGINE"].endswith(
+        "postgresql"
+    ):
+        _engine_missing(item, "needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if item.get_closest_marker("redis") and not settings.REDIS_URL:
+        _engine_missing(item, "needs Redis: set REDIS_URL=redis://...")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if IN_CI and not (settings.DATABASE_URL and settings.REDIS_URL):
+        raise pytest.UsageError("CI=true needs DATABASE_URL and REDIS_URL (see .ci/run).")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user_factory():
+    return factories.UserFactory
+
+
+@pytest.fixture
+def viewer(db):
+    return factories.UserFactory(role="viewer")
+
+
+@pytest.fixture
+def merchandiser(db):
+    return factories.UserFactory(role="merchandiser", is_staff=True)
+
+
+@pytest.fixture
+def storefront(db):
+    return factories.StorefrontFactory()
+
+
+@pytest.fixture
+def product_factory(db):
+    return factories.ProductFactory
+
+
+@pytest.fixture
+def variant_factory(db):
+    return factories.VariantFactory
+
+
+@pytest.fixture
+def channel(db):
+    return factories.ChannelFactory()
+
+
+@pytest.fixture
+def show_factory(db):
+    return factories.ShowFactory
+
+
+@pytest.fixture
+def show_member_factory(db):
+    return factories.ShowMemberFactory
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user=user)
+    return client

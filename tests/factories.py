@@ -1,0 +1,118 @@
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from catalog.models import Product, ProductImage, Storefront, Variant
+from liveshop.accounts.models import User
+from shows.models import Channel, Show, ShowMember, ShowProduct, ShowReminder
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    display_name = factory.LazyAttribute(lambda user: user.username.title())
+    role = User.Role.VIEWER
+    password = factory.django.Password("correct horse battery staple")
+
+
+class StorefrontFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Storefront
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Shop {n}")
+    slug = factory.Sequence(lambda n: f"shop-{n}")
+    kind = Storefront.Kind.DEMO
+    currency = "EUR"
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    storefront = factory.SubFactory(StorefrontFactory)
+    handle = factory.Sequence(lambda n: f"product-{n}")
+    title = factory.Sequence(lambda n: f"Product {n}")
+    description = "A product shown in live shows."
+
+
+class ProductImageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductImage
+
+    product = factory.SubFactory(ProductFactory)
+    url = factory.Sequence(lambda n: f"https://images.example.com/{n}.jpg")
+
+
+class VariantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Variant
+
+    product = factory.SubFactory(ProductFactory)
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    title = "Default"
+    options = factory.LazyFunction(dict)
+    external_id = factory.Sequence(lambda n: str(40000000 + n))
+    price = Decimal("19.99")
+    currency = "EUR"
+    stock_quantity = 10
+
+
+class ChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Channel
+
+    name = factory.Sequence(lambda n: f"Channel {n}")
+    slug = factory.Sequence(lambda n: f"channel-{n}")
+    timezone = "Europe/Berlin"
+
+
+def _next_slot(n: int) -> dt.datetime:
+    base = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    return base + dt.timedelta(hours=2 * n)
+
+
+class ShowFactory(factory.django.DjangoModelFactory):
+    """A scheduled show in its own two-hour slot (no accidental overlaps)."""
+
+    class Meta:
+        model = Show
+
+    channel = factory.SubFactory(ChannelFactory)
+    title = factory.Sequence(lambda n: f"Show {n}")
+    slug = factory.Sequence(lambda n: f"show-{n}")
+    status = Show.Status.SCHEDULED
+    scheduled_start = factory.Sequence(_next_slot)
+    scheduled_end = factory.LazyAttribute(lambda show: show.scheduled_start + dt.timedelta(hours=1))
+
+
+class ShowProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ShowProduct
+
+    show = factory.SubFactory(ShowFactory)
+    product = factory.SubFactory(ProductFactory)
+    position = factory.Sequence(lambda n: n)
+
+
+class ShowMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ShowMember
+
+    show = factory.SubFactory(ShowFactory)
+    user = factory.SubFactory(UserFactory)
+    role = ShowMember.Role.MODERATOR
+
+
+class ShowReminderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ShowReminder
+
+    show = factory.SubFactory(ShowFactory)
+    user = factory.SubFactory(UserFactory)

@@ -1,0 +1,76 @@
+"""The REST API answers every error in one shape: {"detail", "code"}."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_api_path_is_json_not_found(api_client):
+    response = api_client.get("/api/v1/no-such-thing")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_token_create_with_wrong_password_is_refused(api_client, user_factory):
+    user_factory(username="ada")
+
+    response = api_client.post(
+        "/api/v1/auth/token", {"username": "ada", "password": "nope"}, format="json"
+    )
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "Unknown username or wrong password.",
+        "code": "invalid_credentials",
+    }
+
+
+def test_token_create_with_missing_fields_names_each_field(api_client):
+    response = api_client.post("/api/v1/auth/token", {}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Some fields are invalid.",
+        "code": "required",
+        "fields": {
+            "username": ["This field is required."],
+            "password": ["This field is required."],
+        },
+    }
+
+
+def test_token_lifecycle_get_use_and_revoke(api_client, user_factory):
+    user_factory(username="ada")
+    response = api_client.post(
+        "/api/v1/auth/token",
+        {"username": "ada", "password": "correct horse battery staple"},
+        format="json",
+    )
+    assert response.status_code == 200
+    token = response.json()["token"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    assert api_client.get("/api/v1/me").json()["username"] == "ada"
+    assert api_client.delete("/api/v1/auth/token/revoke").status_code == 204
+
+    response = api_client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid token.", "code": "authentication_failed"}
+
+
+def test_me_needs_authentication(api_client):
+    response = api_client.get("/api/v1/me")
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+    }
+
+
+def test_openapi_schema_is_served(api_client):
+    response = api_client.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "liveshop API"
