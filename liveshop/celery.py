@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveshop.settings")
 
@@ -17,3 +18,10 @@ def _prepare_filesystem_broker(sender: Celery, **kwargs: object) -> None:
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+@worker_ready.connect
+def _log_runtime_mode(**kwargs: object) -> None:
+    from liveshop.runtime import runtime_mode_log
+
+    runtime_mode_log("Celery worker")
