@@ -15,8 +15,8 @@ from django.utils.text import slugify
 
 from catalog.models import Product
 from liveshop.accounts.models import User
-from liveshop.common.exceptions import ConflictError
-from shows.models import Channel, Show, ShowMember, ShowProduct
+from liveshop.common.exceptions import ConflictError, NotFoundError
+from shows.models import Channel, Show, ShowMember, ShowProduct, ShowReminder
 from shows.selectors import show_overlapping_list
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
@@ -266,3 +266,41 @@ def show_lineup_add(
         item.show_price = show_price
         item.save(update_fields=["show_price"])
     return item
+
+
+# --- Reminders ("remind me") ---------------------------------------------------
+
+
+class ShowNotUpcomingError(ConflictError):
+    default_code = "show_not_upcoming"
+
+
+@transaction.atomic
+def show_reminder_subscribe(
+    *, show: Show, user: User, now: dt.datetime | None = None
+) -> tuple[ShowReminder, bool]:
+    """Ask for a "starting soon" notice for ``show``; returns the reminder and whether it is new.
+
+    Only for a scheduled show that has not started (``ShowNotUpcomingError``
+    otherwise, nothing written). Idempotent: a second call returns the
+    existing reminder, backed by the unique constraint on (show, user). The
+    show row is locked so a concurrent cancellation either sees this reminder
+    (and tells its owner) or makes this call fail.
+    """
+    now = now or timezone.now()
+    current = Show.objects.select_for_update().get(pk=show.pk)
+    if current.status != Show.Status.SCHEDULED or current.scheduled_start <= now:
+        raise ShowNotUpcomingError("Reminders are only for scheduled shows that have not started.")
+    return ShowReminder.objects.get_or_create(show=current, user=user)
+
+
+@transaction.atomic
+def show_reminder_unsubscribe(*, show: Show, user: User) -> None:
+    """Withdraw ``user``'s reminder for ``show``.
+
+    Allowed in any show status: removing one's own reminder never harms.
+    Raises ``NotFoundError`` if there is none.
+    """
+    deleted, _ = ShowReminder.objects.filter(show=show, user=user).delete()
+    if not deleted:
+        raise NotFoundError("You have no reminder for this show.", code="reminder_not_found")

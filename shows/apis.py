@@ -1,0 +1,364 @@
+"""REST adapters for viewers and show staff: parse, call one selector or service, serialize.
+
+Show identifiers in URLs are ``public_id``. Who may see or act on a show is
+decided in ``shows.access``.
+"""
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from liveshop.common.exceptions import NotFoundError
+from liveshop.common.pagination import PagePagination
+from shows.access import ShowAction, show_access_act, show_access_view
+from shows.ics import ICS_CONTENT_TYPE, channel_calendar_render, show_calendar_render
+from shows.models import Channel, Show, ShowMember, ShowProduct
+from shows.selectors import (
+    channel_calendar_show_list,
+    channel_get,
+    channel_list,
+    channel_schedule_get,
+    show_detail_prefetch,
+    show_price_applies,
+    show_starts_in_seconds,
+)
+from shows.services import (
+    show_cancel,
+    show_end,
+    show_go_live,
+    show_publish,
+    show_reminder_subscribe,
+    show_reminder_unsubscribe,
+)
+
+ERROR_RESPONSE = OpenApiResponse(
+    description='Error: {"detail", "code"} (validation errors add "fields").'
+)
+
+
+class ICalendarRenderer(BaseRenderer):
+    """Lets calendar clients that send ``Accept: text/calendar`` through negotiation.
+
+    Feeds are returned as ready ``HttpResponse`` objects; only error bodies
+    reach this renderer, and those stay JSON.
+    """
+
+    media_type = "text/calendar"
+    format = "ics"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: dict | None = None,
+    ) -> bytes:
+        if isinstance(data, bytes):
+            return data
+        return JSONRenderer().render(data)
+
+
+def _channel_or_404(*, slug: str) -> Channel:
+    channel = channel_get(slug=slug)
+    if channel is None:
+        raise NotFoundError("No channel with this slug.")
+    return channel
+
+
+class ChannelSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    timezone = serializers.CharField()
+    description = serializers.CharField()
+
+
+class ShowSummarySerializer(serializers.Serializer):
+    """A show as listed in schedules; needs ``now`` in the context for the countdown."""
+
+    public_id = serializers.CharField()
+    title = serializers.CharField()
+    slug = serializers.CharField()
+    description = serializers.CharField()
+    cover_image_url = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Show.Kind.choices)
+    status = serializers.ChoiceField(choices=Show.Status.choices)
+    scheduled_start = serializers.DateTimeField()
+    scheduled_end = serializers.DateTimeField()
+    actual_start = serializers.DateTimeField(allow_null=True)
+    actual_end = serializers.DateTimeField(allow_null=True)
+    starts_in_seconds = serializers.SerializerMethodField()
+    is_reminded = serializers.BooleanField()
+    lineup_count = serializers.IntegerField()
+
+    def get_starts_in_seconds(self, show: Show) -> int:
+        return show_starts_in_seconds(show=show, now=self.context["now"])
+
+
+class ShowStatusSerializer(serializers.Serializer):
+    public_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=Show.Status.choices)
+    actual_start = serializers.DateTimeField(allow_null=True)
+    actual_end = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancellation_reason = serializers.CharField()
+
+
+class ChannelListApi(APIView):
+    """Every channel, by name."""
+
+    @extend_schema_serializer(component_name="ChannelListItem")
+    class OutputSerializer(ChannelSerializer):
+        pass
+
+    @extend_schema_serializer(component_name="ChannelPage")
+    class PageSerializer(serializers.Serializer):
+        count = serializers.IntegerField()
+        next = serializers.URLField(allow_null=True)
+        previous = serializers.URLField(allow_null=True)
+        results = ChannelSerializer(many=True)
+
+    @extend_schema(
+        operation_id="channel_list",
+        parameters=[
+            OpenApiParameter("page", OpenApiTypes.INT),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="At most 100."),
+        ],
+        responses={200: PageSerializer, 404: ERROR_RESPONSE},
+    )
+    def get(self, request: Request) -> Response:
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(channel_list(), request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class ChannelScheduleApi(APIView):
+    """A channel's schedule: live now, upcoming within ``days`` and replays."""
+
+    @extend_schema_serializer(component_name="ChannelScheduleFilter")
+    class FilterSerializer(serializers.Serializer):
+        days = serializers.IntegerField(min_value=1, max_value=31, default=7)
+        replays_limit = serializers.IntegerField(min_value=0, max_value=100, default=20)
+
+    @extend_schema_serializer(component_name="ChannelSchedule")
+    class OutputSerializer(serializers.Serializer):
+        server_time = serializers.DateTimeField()
+        channel = ChannelSerializer()
+        live = ShowSummarySerializer(many=True)
+        upcoming = ShowSummarySerializer(many=True)
+        replays = ShowSummarySerializer(many=True)
+
+    @extend_schema(
+        operation_id="channel_schedule_retrieve",
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        schedule = channel_schedule_get(
+            channel=_channel_or_404(slug=slug), user=request.user, **filters.validated_data
+        )
+        output = self.OutputSerializer(schedule, context={"now": schedule.server_time})
+        return Response(output.data)
+
+
+class ChannelCalendarApi(APIView):
+    """The channel's public shows as an iCalendar feed (never private or test shows)."""
+
+    renderer_classes = [JSONRenderer, ICalendarRenderer]
+
+    @extend_schema(
+        operation_id="channel_calendar_retrieve",
+        responses={(200, "text/calendar"): OpenApiTypes.STR, 404: ERROR_RESPONSE},
+    )
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        channel = _channel_or_404(slug=slug)
+        body = channel_calendar_render(
+            channel=channel, shows=channel_calendar_show_list(channel=channel)
+        )
+        return HttpResponse(body, content_type=ICS_CONTENT_TYPE)
+
+
+class LineupItemSerializer(serializers.Serializer):
+    """Needs ``show_price_applies`` in the context."""
+
+    product_id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    title = serializers.CharField(source="product.title")
+    image_url = serializers.CharField(source="first_image_url", allow_null=True)
+    currency = serializers.CharField(source="product.storefront.currency")
+    price_min = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    price_max = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    show_price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    show_price_applies = serializers.SerializerMethodField()
+
+    def get_show_price_applies(self, item: ShowProduct) -> bool:
+        return item.show_price is not None and self.context["show_price_applies"]
+
+
+class TeamMemberSerializer(serializers.Serializer):
+    display_name = serializers.SerializerMethodField()
+    role = serializers.ChoiceField(choices=ShowMember.Role.choices)
+
+    def get_display_name(self, member: ShowMember) -> str:
+        # Never the username or email: either may identify the person off-stage.
+        return member.user.display_name or member.get_role_display()
+
+
+class ShowDetailApi(APIView):
+    """One show with its channel, lineup in order, team and the viewer's reminder."""
+
+    @extend_schema_serializer(component_name="ShowDetail")
+    class OutputSerializer(ShowSummarySerializer):
+        lineup_count = None
+        channel = ChannelSerializer()
+        cancelled_at = serializers.DateTimeField(allow_null=True)
+        cancellation_reason = serializers.CharField()
+        is_private = serializers.BooleanField()
+        is_test = serializers.BooleanField()
+        replay_allowed = serializers.BooleanField()
+        lineup = LineupItemSerializer(many=True, source="lineup_items")
+        team = TeamMemberSerializer(many=True, source="team_members")
+
+    @extend_schema(
+        operation_id="show_retrieve",
+        responses={200: OutputSerializer, 404: ERROR_RESPONSE},
+    )
+    def get(self, request: Request, public_id: str) -> Response:
+        show = show_detail_prefetch(show=show_access_view(user=request.user, public_id=public_id))
+        context = {"now": timezone.now(), "show_price_applies": show_price_applies(show=show)}
+        return Response(self.OutputSerializer(show, context=context).data)
+
+
+class ShowCalendarApi(APIView):
+    """One show as an iCalendar file for "add to calendar"."""
+
+    renderer_classes = [JSONRenderer, ICalendarRenderer]
+
+    @extend_schema(
+        operation_id="show_calendar_retrieve",
+        responses={(200, "text/calendar"): OpenApiTypes.STR, 404: ERROR_RESPONSE},
+    )
+    def get(self, request: Request, public_id: str) -> HttpResponse:
+        show = show_access_view(user=request.user, public_id=public_id)
+        response = HttpResponse(show_calendar_render(show=show), content_type=ICS_CONTENT_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{show.slug}.ics"'
+        return response
+
+
+class ShowReminderApi(APIView):
+    """POST asks for a "starting soon" notice, DELETE withdraws it."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="ShowReminder")
+    class OutputSerializer(serializers.Serializer):
+        show = serializers.CharField(source="show.public_id")
+        is_reminded = serializers.BooleanField(default=True)
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="show_reminder_subscribe",
+        request=None,
+        responses={
+            200: OutputSerializer,
+            201: OutputSerializer,
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+            409: ERROR_RESPONSE,
+        },
+    )
+    def post(self, request: Request, public_id: str) -> Response:
+        show = show_access_view(user=request.user, public_id=public_id)
+        reminder, created = show_reminder_subscribe(show=show, user=request.user)
+        return Response(
+            self.OutputSerializer(reminder).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        operation_id="show_reminder_unsubscribe",
+        request=None,
+        responses={204: None, 401: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+    )
+    def delete(self, request: Request, public_id: str) -> Response:
+        show = show_access_view(user=request.user, public_id=public_id)
+        show_reminder_unsubscribe(show=show, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+TRANSITION_RESPONSES = {
+    200: ShowStatusSerializer,
+    400: ERROR_RESPONSE,
+    401: ERROR_RESPONSE,
+    403: ERROR_RESPONSE,
+    404: ERROR_RESPONSE,
+    409: ERROR_RESPONSE,
+}
+
+
+class ShowPublishApi(APIView):
+    """draft → scheduled (merchandisers)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="show_publish", request=None, responses=TRANSITION_RESPONSES)
+    def post(self, request: Request, public_id: str) -> Response:
+        show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.PUBLISH)
+        return Response(ShowStatusSerializer(show_publish(show=show)).data)
+
+
+class ShowCancelApi(APIView):
+    """draft or scheduled → cancelled (merchandisers); subscribers are told."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="ShowCancelInput")
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    @extend_schema(
+        operation_id="show_cancel", request=InputSerializer, responses=TRANSITION_RESPONSES
+    )
+    def post(self, request: Request, public_id: str) -> Response:
+        show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.CANCEL)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cancelled = show_cancel(show=show, **serializer.validated_data)
+        return Response(ShowStatusSerializer(cancelled).data)
+
+
+class ShowGoLiveApi(APIView):
+    """scheduled → live (the show's hosts and moderators, merchandisers)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="show_go_live", request=None, responses=TRANSITION_RESPONSES)
+    def post(self, request: Request, public_id: str) -> Response:
+        show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.GO_LIVE)
+        return Response(ShowStatusSerializer(show_go_live(show=show)).data)
+
+
+class ShowEndApi(APIView):
+    """live → ended (the show's hosts and moderators, merchandisers)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="show_end", request=None, responses=TRANSITION_RESPONSES)
+    def post(self, request: Request, public_id: str) -> Response:
+        show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.END)
+        return Response(ShowStatusSerializer(show_end(show=show)).data)
