@@ -1,7 +1,13 @@
 """Telling subscribers about a show: "starting soon" and "cancelled".
 
 Each notice is claimed on its reminder row under a lock before it is sent, so a
-job that runs twice (or two workers) sends it once.
+job that runs twice (or two workers) sends it once. The email goes out inside
+that transaction; the notification hook is POSTed by its own task after
+commit, so a hook that is down is retried without sending the email again.
+
+A reminder counts as sent for the show's current start time only: if the show
+is moved later after its "starting soon" went out, the reminder is due again
+at the new time.
 """
 
 import datetime as dt
@@ -10,21 +16,31 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from liveshop.common.notifications import notification_hook_post
 from shows.models import Show, ShowReminder
 
 logger = logging.getLogger(__name__)
 
 
+def _lead() -> dt.timedelta:
+    return dt.timedelta(minutes=settings.LIVESHOP_REMINDER_LEAD_MINUTES)
+
+
+def _reminded_for_current_start(*, reminder: ShowReminder, show: Show) -> bool:
+    return reminder.reminded_at is not None and reminder.reminded_at >= (
+        show.scheduled_start - _lead()
+    )
+
+
 def show_reminders_due_list(*, now: dt.datetime | None = None) -> list[int]:
-    """Ids of reminders whose show starts within the lead time and that were not sent."""
+    """Ids of reminders whose show starts within the lead time, not yet sent for that start."""
     now = now or timezone.now()
-    lead = dt.timedelta(minutes=settings.LIVESHOP_REMINDER_LEAD_MINUTES)
+    lead = _lead()
     return list(
         ShowReminder.objects.filter(
-            reminded_at__isnull=True,
+            Q(reminded_at__isnull=True) | Q(reminded_at__lt=F("show__scheduled_start") - lead),
             show__status=Show.Status.SCHEDULED,
             show__scheduled_start__gt=now,
             show__scheduled_start__lte=now + lead,
@@ -44,25 +60,46 @@ def _show_payload(show: Show) -> dict:
     }
 
 
+def _hook_post_on_commit(*, event_type: str, data: dict, idempotency_key: str) -> None:
+    from shows.tasks import notification_hook_post as notification_hook_post_task
+
+    transaction.on_commit(
+        lambda: notification_hook_post_task.delay(
+            event_type=event_type, data=data, idempotency_key=idempotency_key
+        )
+    )
+
+
+def show_cancellation_pending_list(*, show_id: int) -> list[int]:
+    """Ids of the show's reminders whose owners were not yet told of its cancellation."""
+    return list(
+        ShowReminder.objects.filter(show_id=show_id, cancellation_notified_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 @transaction.atomic
 def show_reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -> bool:
-    """Send one "starting soon" notice (email and notification hook), once.
+    """Send one "starting soon" notice (email, then the hook after commit), once.
 
-    Locks the reminder row; a reminder already sent, or whose show moved out
-    of the lead window or is no longer scheduled, is left alone. Returns
-    whether a notice went out.
+    Locks the reminder row; a reminder already sent for the show's current
+    start, or whose show is outside the lead window or no longer scheduled,
+    is left alone. Returns whether a notice went out.
     """
     now = now or timezone.now()
-    lead = dt.timedelta(minutes=settings.LIVESHOP_REMINDER_LEAD_MINUTES)
+    lead = _lead()
     reminder = (
         ShowReminder.objects.select_for_update(of=("self",))
         .select_related("show__channel", "user")
         .filter(pk=reminder_id)
         .first()
     )
-    if reminder is None or reminder.reminded_at is not None:
+    if reminder is None:
         return False
     show = reminder.show
+    if _reminded_for_current_start(reminder=reminder, show=show):
+        return False
     if show.status != Show.Status.SCHEDULED or not (now < show.scheduled_start <= now + lead):
         return False
     minutes = max(1, round((show.scheduled_start - now).total_seconds() / 60))
@@ -76,10 +113,12 @@ def show_reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -
             from_email=None,
             recipient_list=[reminder.user.email],
         )
-    notification_hook_post(
+    _hook_post_on_commit(
         event_type="show.starting_soon",
         data={"user_id": reminder.user_id, "show": _show_payload(show)},
-        idempotency_key=f"reminder_{reminder.pk}",
+        # One id per start time: a receiver that dedupes must not swallow the
+        # reminder for a show that was moved after the first one.
+        idempotency_key=f"reminder_{reminder.pk}_{int(show.scheduled_start.timestamp())}",
     )
     reminder.reminded_at = now
     reminder.save(update_fields=["reminded_at"])
@@ -88,7 +127,11 @@ def show_reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -
 
 @transaction.atomic
 def show_cancellation_deliver(*, reminder_id: int, now: dt.datetime | None = None) -> bool:
-    """Tell one subscriber that their show was cancelled, once."""
+    """Tell one subscriber that their show was cancelled (email, then the hook), once.
+
+    Locks the reminder row; a subscriber already told, or whose show is not
+    cancelled, is left alone. Returns whether a notice went out.
+    """
     now = now or timezone.now()
     reminder = (
         ShowReminder.objects.select_for_update(of=("self",))
@@ -109,7 +152,7 @@ def show_cancellation_deliver(*, reminder_id: int, now: dt.datetime | None = Non
             from_email=None,
             recipient_list=[reminder.user.email],
         )
-    notification_hook_post(
+    _hook_post_on_commit(
         event_type="show.cancelled",
         data={
             "user_id": reminder.user_id,

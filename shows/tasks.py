@@ -1,12 +1,14 @@
-"""Celery adapters for show notifications; the logic is in shows.notifications."""
+"""Celery adapters for show notifications; the logic is in shows.notifications.
+
+Every task is idempotent: deliveries claim their reminder row under a lock,
+and the hook carries a stable ``webhook-id`` so receivers can dedupe retries.
+"""
 
 import httpx
 from celery import shared_task
 
-from shows.models import ShowReminder
 
-
-@shared_task(autoretry_for=(httpx.HTTPError,), retry_backoff=True, max_retries=5)
+@shared_task
 def show_reminder_deliver(reminder_id: int) -> bool:
     from shows.notifications import show_reminder_deliver as deliver
 
@@ -24,7 +26,7 @@ def show_reminders_send_due() -> int:
     return len(reminder_ids)
 
 
-@shared_task(autoretry_for=(httpx.HTTPError,), retry_backoff=True, max_retries=5)
+@shared_task
 def show_cancellation_deliver(reminder_id: int) -> bool:
     from shows.notifications import show_cancellation_deliver as deliver
 
@@ -33,11 +35,17 @@ def show_cancellation_deliver(reminder_id: int) -> bool:
 
 @shared_task
 def show_cancellation_notify(show_id: int) -> int:
-    reminder_ids = list(
-        ShowReminder.objects.filter(show_id=show_id, cancellation_notified_at__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    """Queue a cancellation notice for each subscriber not yet told."""
+    from shows.notifications import show_cancellation_pending_list
+
+    reminder_ids = show_cancellation_pending_list(show_id=show_id)
     for reminder_id in reminder_ids:
         show_cancellation_deliver.delay(reminder_id)
     return len(reminder_ids)
+
+
+@shared_task(autoretry_for=(httpx.HTTPError,), retry_backoff=True, max_retries=5)
+def notification_hook_post(event_type: str, data: dict, idempotency_key: str) -> bool:
+    from liveshop.common.notifications import notification_hook_post as post
+
+    return post(event_type=event_type, data=data, idempotency_key=idempotency_key)
