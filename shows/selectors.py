@@ -287,3 +287,15 @@ def channel_calendar_show_list(
         scheduled_end__gt=now - CALENDAR_FEED_PAST,
         scheduled_start__lt=now + CALENDAR_FEED_AHEAD,
     ).order_by("scheduled_start", "pk")
+
+
+def show_schedule_list(*, channel_id: int, start: dt.datetime, end: dt.datetime) -> QuerySet[Show]:
+    """Every show on the channel whose slot intersects [start, end), in time order.
+
+    Unlike ``show_overlapping_list`` this keeps cancelled, test and private
+    shows: the schedule is the merchandiser's view of the channel, and a
+    cancelled show stays visible there.
+    """
+    return Show.objects.filter(
+        channel_id=channel_id, scheduled_start__lt=end, scheduled_end__gt=start
+    ).order_by("scheduled_start", "pk")

@@ -304,3 +304,112 @@ def show_reminder_unsubscribe(*, show: Show, user: User) -> None:
     deleted, _ = ShowReminder.objects.filter(show=show, user=user).delete()
     if not deleted:
         raise NotFoundError("You have no reminder for this show.", code="reminder_not_found")
+
+
+# A year of weekly copies; more is a mistake, and each copy is a few writes.
+SHOW_DUPLICATE_MAX_COPIES = 52
+
+
+def _local_label(*, moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    return f"{timezone.localtime(moment, zone):%Y-%m-%d %H:%M} {zone.key}"
+
+
+def show_duplicate_slots_check(
+    *, show: Show, starts: list[dt.datetime], now: dt.datetime | None = None
+) -> None:
+    """Raise ``ValidationError`` listing every start where a copy of ``show`` cannot go.
+
+    A copy keeps the show's duration. A start is refused when it is not in the
+    future, when the slot is taken on the channel, or when it overlaps another
+    copy in the same batch. Reads only; callers that go on to write must hold
+    the channel lock (``show_duplicate`` does).
+    """
+    if not starts:
+        raise ValidationError("Pick at least one date for the copies.", code="required")
+    if len(starts) > SHOW_DUPLICATE_MAX_COPIES:
+        raise ValidationError(
+            f"At most {SHOW_DUPLICATE_MAX_COPIES} copies can be made at once.", code="too_many"
+        )
+    if any(timezone.is_naive(start) for start in starts):
+        raise ValidationError("Copy start times must carry a time zone.", code="naive")
+    now = now or timezone.now()
+    zone = zoneinfo.ZoneInfo(show.channel.timezone)
+    duration = show.scheduled_end - show.scheduled_start
+    problems: list[str] = []
+    previous_end: dt.datetime | None = None
+    for start in sorted(starts):
+        label = _local_label(moment=start, zone=zone)
+        end = start + duration
+        if start <= now:
+            problems.append(f"{label}: this time has already passed.")
+        elif previous_end is not None and start < previous_end:
+            problems.append(f"{label}: overlaps the copy before it.")
+        else:
+            try:
+                show_schedule_validate(channel_id=show.channel_id, start=start, end=end)
+            except ValidationError as error:
+                messages = error.message_dict.get("scheduled_start") or error.messages
+                problems.append(f"{label}: {messages[0]}")
+        previous_end = end
+    if problems:
+        raise ValidationError(problems, code="slot_taken")
+
+
+@transaction.atomic
+def show_duplicate(*, show: Show, starts: list[dt.datetime], created_by: User | None) -> list[Show]:
+    """Copy ``show`` to each of ``starts`` as drafts, with its lineup and team.
+
+    Copies keep the title, description, kind, flags and duration; the lineup
+    keeps positions and show prices. Locks the channel row and checks every
+    slot first (``show_duplicate_slots_check``): if any is refused, the
+    ``ValidationError`` lists them all and no copy is written. Returns the
+    copies in time order. Nobody is notified: drafts are not public.
+    """
+    _channel_lock(channel_id=show.channel_id)
+    source = Show.objects.select_related("channel").get(pk=show.pk)
+    show_duplicate_slots_check(show=source, starts=starts)
+    duration = source.scheduled_end - source.scheduled_start
+    lineup = list(source.lineup.order_by("position", "pk"))
+    members = list(source.members.order_by("pk"))
+    copies = []
+    for start in sorted(starts):
+        copy = show_create(
+            channel=source.channel,
+            title=source.title,
+            scheduled_start=start,
+            scheduled_end=start + duration,
+            created_by=created_by,
+            description=source.description,
+            cover_image_url=source.cover_image_url,
+            kind=source.kind,
+            is_test=source.is_test,
+            is_private=source.is_private,
+            replay_allowed=source.replay_allowed,
+        )
+        ShowProduct.objects.bulk_create(
+            ShowProduct(
+                show=copy,
+                product_id=item.product_id,
+                position=item.position,
+                show_price=item.show_price,
+            )
+            for item in lineup
+        )
+        ShowMember.objects.bulk_create(
+            ShowMember(show=copy, user_id=member.user_id, role=member.role) for member in members
+        )
+        copies.append(copy)
+    return copies
+
+
+def show_weekly_starts(
+    *, first_start: dt.datetime, weeks: int, timezone_name: str
+) -> list[dt.datetime]:
+    """``weeks`` starts, one a week from ``first_start``, at the same local wall time.
+
+    Stepping in the channel's zone keeps a 20:00 show at 20:00 across a
+    daylight-saving change instead of drifting by an hour.
+    """
+    zone = zoneinfo.ZoneInfo(timezone_name)
+    local = first_start.astimezone(zone)
+    return [(local + dt.timedelta(weeks=week)).astimezone(dt.UTC) for week in range(weeks)]

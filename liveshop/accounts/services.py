@@ -1,6 +1,7 @@
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Q
 from rest_framework.authtoken.models import Token
 
 from liveshop.accounts.models import User
@@ -9,6 +10,9 @@ from liveshop.common.exceptions import ApplicationError
 MERCHANDISER_GROUP_NAME = "Merchandisers"
 # What a merchandiser may touch in the admin: the catalog and the show schedule.
 MERCHANDISER_PERMISSION_APPS = ("catalog", "shows")
+# Picking a show's host, moderators and staff in the admin searches accounts,
+# which Django allows only to those who may view them.
+MERCHANDISER_EXTRA_PERMISSIONS = (("accounts", "view_user"),)
 
 
 def merchandiser_group_ensure() -> Group:
@@ -17,8 +21,11 @@ def merchandiser_group_ensure() -> Group:
     Idempotent: running it again only adds permissions created since.
     """
     group, _ = Group.objects.get_or_create(name=MERCHANDISER_GROUP_NAME)
+    extra = Q()
+    for app_label, codename in MERCHANDISER_EXTRA_PERMISSIONS:
+        extra |= Q(content_type__app_label=app_label, codename=codename)
     permissions = Permission.objects.filter(
-        content_type__app_label__in=MERCHANDISER_PERMISSION_APPS
+        Q(content_type__app_label__in=MERCHANDISER_PERMISSION_APPS) | extra
     )
     group.permissions.add(*permissions)
     return group

@@ -1,0 +1,536 @@
+"""Admin for channels and shows: a thin adapter over ``shows.services``.
+
+Shows are created, changed, published, cancelled and duplicated only through
+the services, so the admin refuses exactly what the API refuses (overlaps,
+illegal status moves) and triggers the same side effects.
+"""
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from shows.models import Channel, Show, ShowMember, ShowProduct
+from shows.selectors import show_schedule_list
+from shows.services import (
+    EDITABLE_FIELDS,
+    SHOW_DUPLICATE_MAX_COPIES,
+    ShowTransitionError,
+    show_cancel,
+    show_create,
+    show_duplicate,
+    show_publish,
+    show_schedule_validate,
+    show_update,
+    show_weekly_starts,
+)
+
+
+@cache
+def _timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class ChannelAdminForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        choices=_timezone_choices,
+        initial="UTC",
+        help_text="Shows on this channel are scheduled and listed in this time zone.",
+    )
+
+    class Meta:
+        model = Channel
+        fields = ("name", "slug", "timezone", "description")
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelAdminForm
+    list_display = ("name", "slug", "timezone", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("created_at",)
+
+
+class ShowProductInlineForm(forms.ModelForm):
+    # The database refuses negative prices too; this names the field instead
+    # of the constraint.
+    show_price = forms.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Price while the show is live; empty means the normal price.",
+    )
+
+    class Meta:
+        model = ShowProduct
+        fields = ("position", "product", "show_price")
+
+
+class ShowProductInline(admin.TabularInline):
+    model = ShowProduct
+    form = ShowProductInlineForm
+    fields = ("position", "product", "show_price")
+    # ProductAdmin lives with the catalog; a raw id keeps this inline free of
+    # any dependency on its search fields.
+    raw_id_fields = ("product",)
+    ordering = ("position", "pk")
+    extra = 0
+    verbose_name = "lineup product"
+    verbose_name_plural = "lineup (in order of position)"
+
+
+class ShowMemberInline(admin.TabularInline):
+    model = ShowMember
+    fields = ("user", "role")
+    autocomplete_fields = ("user",)
+    extra = 0
+    verbose_name = "team member"
+    verbose_name_plural = "team"
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+class ShowAdminForm(forms.ModelForm):
+    cover_image_url = forms.URLField(
+        max_length=500, required=False, assume_scheme="https", label="Cover image URL"
+    )
+
+    class Meta:
+        model = Show
+        fields = ("channel", *EDITABLE_FIELDS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields and self.instance.pk is None:
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = "Leave empty to derive it from the title."
+        zone = timezone.get_current_timezone_name()
+        for name in ("scheduled_start", "scheduled_end"):
+            if name in self.fields:
+                self.fields[name].help_text = f"In {zone} time."
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        channel = cleaned.get("channel") or (
+            self.instance.channel if self.instance.channel_id else None
+        )
+        start = cleaned.get("scheduled_start")
+        end = cleaned.get("scheduled_end")
+        if channel is not None and start is not None and end is not None:
+            show_schedule_validate(
+                channel_id=channel.pk, start=start, end=end, exclude_show_id=self.instance.pk
+            )
+        return cleaned
+
+
+@dataclass
+class ScheduleEntry:
+    show: Show
+    starts: dt.datetime
+    ends: dt.datetime
+    change_url: str
+
+
+@dataclass
+class ScheduleDay:
+    date: dt.date
+    url: str = ""
+    entries: list[ScheduleEntry] = field(default_factory=list)
+
+
+class ShowDuplicateForm(forms.Form):
+    ONCE = "once"
+    WEEKLY = "weekly"
+
+    repeat = forms.ChoiceField(
+        choices=[(ONCE, "Once, at the date and time below"), (WEEKLY, "Weekly, starting then")],
+        initial=ONCE,
+        widget=forms.RadioSelect,
+    )
+    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    weeks = forms.IntegerField(
+        min_value=1,
+        max_value=SHOW_DUPLICATE_MAX_COPIES,
+        initial=4,
+        required=False,
+        help_text=f"For weekly copies: how many weeks (1 to {SHOW_DUPLICATE_MAX_COPIES}).",
+    )
+
+    def __init__(self, *args: Any, show: Show, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.show = show
+        self.zone = _zone(show.channel.timezone)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        day, time = cleaned.get("start_date"), cleaned.get("start_time")
+        if day is None or time is None:
+            return cleaned
+        local = dt.datetime.combine(day, time, tzinfo=self.zone)
+        # A wall time skipped by a daylight-saving change does not survive the
+        # round trip through UTC; refuse it rather than silently shift it.
+        if local.astimezone(dt.UTC).astimezone(self.zone).replace(tzinfo=None) != local.replace(
+            tzinfo=None
+        ):
+            raise ValidationError(
+                {"start_time": f"{time:%H:%M} does not exist on {day} in {self.zone.key}."}
+            )
+        if cleaned.get("repeat") == self.WEEKLY:
+            if cleaned.get("weeks") is None:
+                raise ValidationError({"weeks": "Say for how many weeks."})
+            cleaned["starts"] = show_weekly_starts(
+                first_start=local, weeks=cleaned["weeks"], timezone_name=self.zone.key
+            )
+        else:
+            cleaned["starts"] = [local.astimezone(dt.UTC)]
+        return cleaned
+
+
+@admin.register(Show)
+class ShowAdmin(admin.ModelAdmin):
+    form = ShowAdminForm
+    inlines = (ShowProductInline, ShowMemberInline)
+    list_display = (
+        "title",
+        "channel",
+        "status",
+        "scheduled_start",
+        "scheduled_end",
+        "is_test",
+        "is_private",
+    )
+    list_filter = ("status", "channel", "kind", "is_test", "is_private", "scheduled_start")
+    list_select_related = ("channel",)
+    search_fields = ("title", "slug", "public_id", "channel__name")
+    date_hierarchy = "scheduled_start"
+    ordering = ("-scheduled_start", "pk")
+    actions = ("publish_selected", "cancel_selected", "duplicate_selected")
+    fieldsets = (
+        (None, {"fields": ("channel", "title", "slug", "kind", "description", "cover_image_url")}),
+        ("Schedule", {"fields": ("scheduled_start", "scheduled_end", "status", "public_id")}),
+        ("Visibility", {"fields": ("is_test", "is_private", "replay_allowed")}),
+        (
+            "History",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "actual_start",
+                    "actual_end",
+                    "cancelled_at",
+                    "cancellation_reason",
+                    "created_by",
+                    "created_at",
+                    "updated_at",
+                ),
+            },
+        ),
+    )
+    base_readonly_fields = (
+        "status",
+        "public_id",
+        "actual_start",
+        "actual_end",
+        "cancelled_at",
+        "cancellation_reason",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Show | None = None) -> tuple:
+        readonly = self.base_readonly_fields
+        if obj is not None:
+            # show_update moves only drafts and scheduled shows, and never to
+            # another channel; hide what it would refuse anyway.
+            readonly = (*readonly, "channel")
+            if obj.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
+                readonly = (*readonly, "scheduled_start", "scheduled_end")
+        return readonly
+
+    # --- add and change through the services ---------------------------------
+
+    def _form_zone(self, request: HttpRequest, object_id: str | None) -> zoneinfo.ZoneInfo:
+        """The zone the form's times are shown and read in: the channel's.
+
+        On add it comes from ``?channel=`` (kept in the form's POST address),
+        never from the posted channel, so the times are read in the zone the
+        form said it used.
+        """
+        if object_id:
+            show = Show.objects.select_related("channel").filter(pk=object_id).first()
+            if show is not None:
+                return _zone(show.channel.timezone)
+        channel_id = request.GET.get("channel", "")
+        if channel_id.isdigit():
+            channel = Channel.objects.filter(pk=int(channel_id)).first()
+            if channel is not None:
+                return _zone(channel.timezone)
+        return zoneinfo.ZoneInfo("UTC")
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        with timezone.override(self._form_zone(request, object_id)):
+            try:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            except (ValidationError, ShowTransitionError) as error:
+                # The slot or status changed between the form check and the
+                # save (another merchandiser, or the show went live); the
+                # whole save was rolled back.
+                text = error.message if isinstance(error, ShowTransitionError) else error.messages
+                self.message_user(
+                    request, f"Nothing was saved: {' '.join(_as_list(text))}", messages.ERROR
+                )
+                return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request: HttpRequest, obj: Show, form: forms.ModelForm, change: bool):
+        if change:
+            data = {
+                name: form.cleaned_data[name]
+                for name in EDITABLE_FIELDS
+                if name in form.cleaned_data and name in form.changed_data
+            }
+            show_update(show=obj, data=data)
+            return
+        created = show_create(
+            channel=form.cleaned_data["channel"],
+            title=form.cleaned_data["title"],
+            scheduled_start=form.cleaned_data["scheduled_start"],
+            scheduled_end=form.cleaned_data["scheduled_end"],
+            created_by=request.user,
+            slug=form.cleaned_data.get("slug") or "",
+            description=form.cleaned_data.get("description", ""),
+            cover_image_url=form.cleaned_data.get("cover_image_url", ""),
+            kind=form.cleaned_data.get("kind") or Show.Kind.LIVE,
+            is_test=form.cleaned_data.get("is_test", False),
+            is_private=form.cleaned_data.get("is_private", False),
+            replay_allowed=form.cleaned_data.get("replay_allowed", True),
+        )
+        # The inline formsets already hold ``obj``: it must become the saved
+        # row so the lineup and team attach to it.
+        obj.pk = created.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+
+    # --- actions ---------------------------------------------------------------
+
+    def _apply_each(
+        self, request: HttpRequest, queryset: QuerySet[Show], *, service: Any, done: str
+    ) -> None:
+        succeeded = 0
+        for show in queryset.select_related("channel").order_by("scheduled_start", "pk"):
+            try:
+                service(show=show)
+            except (ShowTransitionError, ValidationError) as error:
+                text = error.message if isinstance(error, ShowTransitionError) else error.messages
+                self.message_user(
+                    request, f'"{show.title}": {" ".join(_as_list(text))}', messages.ERROR
+                )
+            else:
+                succeeded += 1
+        if succeeded:
+            noun = "show" if succeeded == 1 else "shows"
+            self.message_user(request, f"{succeeded} {noun} {done}.", messages.SUCCESS)
+
+    @admin.action(description="Publish selected shows (draft → scheduled)", permissions=["change"])
+    def publish_selected(self, request: HttpRequest, queryset: QuerySet[Show]) -> None:
+        self._apply_each(request, queryset, service=show_publish, done="published")
+
+    @admin.action(
+        description="Cancel selected shows (subscribers are told)", permissions=["change"]
+    )
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Show]) -> None:
+        self._apply_each(request, queryset, service=show_cancel, done="cancelled")
+
+    @admin.action(description="Duplicate the selected show…", permissions=["add"])
+    def duplicate_selected(
+        self, request: HttpRequest, queryset: QuerySet[Show]
+    ) -> HttpResponse | None:
+        shows = list(queryset.select_related("channel")[:2])
+        if len(shows) != 1:
+            self.message_user(request, "Select exactly one show to duplicate.", messages.ERROR)
+            return None
+        return HttpResponseRedirect(reverse("admin:shows_show_duplicate", args=[shows[0].pk]))
+
+    def duplicate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if not object_id.isdigit():
+            raise Http404("No such show.")
+        show = get_object_or_404(Show.objects.select_related("channel"), pk=int(object_id))
+        zone = _zone(show.channel.timezone)
+        if request.method == "POST":
+            form = ShowDuplicateForm(request.POST, show=show)
+            if form.is_valid():
+                try:
+                    copies = show_duplicate(
+                        show=show, starts=form.cleaned_data["starts"], created_by=request.user
+                    )
+                except ValidationError as error:
+                    for message in error.messages:
+                        form.add_error(None, message)
+                else:
+                    noun = "copy" if len(copies) == 1 else "copies"
+                    self.message_user(
+                        request,
+                        f'{len(copies)} draft {noun} of "{show.title}" created.',
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:shows_show_changelist")
+                        + "?"
+                        + urlencode(
+                            {"channel__id__exact": show.channel_id, "status__exact": "draft"}
+                        )
+                    )
+        else:
+            next_week = timezone.localtime(show.scheduled_start, zone) + dt.timedelta(weeks=1)
+            form = ShowDuplicateForm(
+                initial={
+                    "repeat": ShowDuplicateForm.ONCE,
+                    "start_date": next_week.date(),
+                    "start_time": next_week.time().replace(second=0, microsecond=0),
+                    "weeks": 4,
+                },
+                show=show,
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f'Duplicate "{show.title}"',
+            "show": show,
+            "show_starts": timezone.localtime(show.scheduled_start, zone),
+            "show_ends": timezone.localtime(show.scheduled_end, zone),
+            "zone": zone.key,
+            "form": form,
+            "lineup_count": show.lineup.count(),
+            "team_count": show.members.count(),
+        }
+        return TemplateResponse(request, "admin/shows/show/duplicate.html", context)
+
+    # --- schedule ---------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        custom = [
+            path(
+                "schedule/",
+                self.admin_site.admin_view(self.schedule_view),
+                name="shows_show_schedule",
+            ),
+            path(
+                "<str:object_id>/duplicate/",
+                self.admin_site.admin_view(self.duplicate_view),
+                name="shows_show_duplicate",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def schedule_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        channels = list(Channel.objects.order_by("name", "pk"))
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Show schedule",
+            "channels": channels,
+            "has_add_permission": self.has_add_permission(request),
+        }
+        if not channels:
+            return TemplateResponse(request, "admin/shows/show/schedule.html", context)
+        slug = request.GET.get("channel")
+        if slug:
+            channel = next((each for each in channels if each.slug == slug), None)
+            if channel is None:
+                raise Http404("No such channel.")
+        else:
+            channel = channels[0]
+        zone = _zone(channel.timezone)
+        view = request.GET.get("view", "week")
+        if view not in ("day", "week"):
+            view = "week"
+        today = timezone.localtime(timezone.now(), zone).date()
+        try:
+            day = dt.date.fromisoformat(request.GET.get("date", ""))
+        except ValueError:
+            day = today
+        if view == "week":
+            first = day - dt.timedelta(days=day.weekday())
+            length = 7
+        else:
+            first = day
+            length = 1
+        days = [ScheduleDay(date=first + dt.timedelta(days=n)) for n in range(length)]
+        range_start = dt.datetime.combine(first, dt.time.min, tzinfo=zone)
+        range_end = dt.datetime.combine(first + dt.timedelta(days=length), dt.time.min, tzinfo=zone)
+        by_date = {each.date: each for each in days}
+        for show in show_schedule_list(channel_id=channel.pk, start=range_start, end=range_end):
+            starts = timezone.localtime(show.scheduled_start, zone)
+            # A show that began the evening before still belongs on the
+            # first day of the range it is visible in.
+            column = by_date.get(starts.date(), days[0])
+            column.entries.append(
+                ScheduleEntry(
+                    show=show,
+                    starts=starts,
+                    ends=timezone.localtime(show.scheduled_end, zone),
+                    change_url=reverse("admin:shows_show_change", args=[show.pk]),
+                )
+            )
+
+        def link(**params: str) -> str:
+            query = {"channel": channel.slug, "view": view, "date": day.isoformat()}
+            query.update(params)
+            return "?" + urlencode(query)
+
+        for each in days:
+            each.url = link(view="day", date=each.date.isoformat())
+        step = dt.timedelta(days=length)
+        context.update(
+            {
+                "channel": channel,
+                "zone": zone.key,
+                "view": view,
+                "days": days,
+                "first": first,
+                "last": first + dt.timedelta(days=length - 1),
+                "today": today,
+                "previous_url": link(date=(first - step).isoformat()),
+                "next_url": link(date=(first + step).isoformat()),
+                "today_url": link(date=today.isoformat()),
+                "day_url": link(view="day"),
+                "week_url": link(view="week"),
+                "add_url": reverse("admin:shows_show_add")
+                + "?"
+                + urlencode({"channel": channel.pk}),
+            }
+        )
+        return TemplateResponse(request, "admin/shows/show/schedule.html", context)
+
+
+def _as_list(text: str | list[str]) -> list[str]:
+    return [text] if isinstance(text, str) else list(text)
