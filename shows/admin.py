@@ -196,6 +196,8 @@ class ShowDuplicateForm(forms.Form):
                 {"start_time": f"{time:%H:%M} does not exist on {day} in {self.zone.key}."}
             )
         if cleaned.get("repeat") == self.WEEKLY:
+            if "weeks" in self.errors:
+                return cleaned
             if cleaned.get("weeks") is None:
                 raise ValidationError({"weeks": "Say for how many weeks."})
             cleaned["starts"] = show_weekly_starts(

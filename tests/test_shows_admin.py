@@ -405,3 +405,21 @@ def test_staff_without_shows_permission_is_forbidden(berlin_channel):
     assert client.get(SCHEDULE_URL).status_code == 403
     assert client.get(f"/admin/shows/show/{show.pk}/duplicate/").status_code == 403
     assert client.get(CHANGELIST_URL).status_code == 403
+
+
+def test_merchandiser_can_search_users_for_the_team(merchandiser_client):
+    factories.UserFactory(username="hostess", display_name="Hanna Host")
+    factories.UserFactory(username="viewer", display_name="Val")
+
+    response = merchandiser_client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "shows",
+            "model_name": "showmember",
+            "field_name": "user",
+            "term": "hostess",
+        },
+    )
+
+    assert response.status_code == 200
+    assert [result["text"] for result in response.json()["results"]] == ["Hanna Host"]
