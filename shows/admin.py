@@ -7,12 +7,14 @@ illegal status moves) and triggers the same side effects.
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -120,6 +122,14 @@ class ShowAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "channel" in self.fields and self.instance.pk is not None:
+            # Disabled rather than read-only: the field stays in the form, so
+            # the per-channel slug constraint is still checked here instead of
+            # failing later in show_update.
+            self.fields["channel"].disabled = True
+            self.fields[
+                "channel"
+            ].help_text = "A show stays on its channel; duplicate it to schedule it on another."
         if "slug" in self.fields and self.instance.pk is None:
             self.fields["slug"].required = False
             self.fields["slug"].help_text = "Leave empty to derive it from the title."
@@ -208,6 +218,15 @@ class ShowDuplicateForm(forms.Form):
         return cleaned
 
 
+class ShowCancelForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Sent to everyone who asked to be reminded.",
+    )
+
+
 @admin.register(Show)
 class ShowAdmin(admin.ModelAdmin):
     form = ShowAdminForm
@@ -261,12 +280,10 @@ class ShowAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Show | None = None) -> tuple:
         readonly = self.base_readonly_fields
-        if obj is not None:
-            # show_update moves only drafts and scheduled shows, and never to
-            # another channel; hide what it would refuse anyway.
-            readonly = (*readonly, "channel")
-            if obj.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
-                readonly = (*readonly, "scheduled_start", "scheduled_end")
+        if obj is not None and obj.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
+            # show_update moves only drafts and scheduled shows; offer no
+            # field it would refuse anyway.
+            readonly = (*readonly, "scheduled_start", "scheduled_end")
         return readonly
 
     # --- add and change through the services ---------------------------------
@@ -278,8 +295,8 @@ class ShowAdmin(admin.ModelAdmin):
         never from the posted channel, so the times are read in the zone the
         form said it used.
         """
-        if object_id:
-            show = Show.objects.select_related("channel").filter(pk=object_id).first()
+        if object_id and object_id.isdigit():
+            show = Show.objects.select_related("channel").filter(pk=int(object_id)).first()
             if show is not None:
                 return _zone(show.channel.timezone)
         channel_id = request.GET.get("channel", "")
@@ -341,10 +358,10 @@ class ShowAdmin(admin.ModelAdmin):
     # --- actions ---------------------------------------------------------------
 
     def _apply_each(
-        self, request: HttpRequest, queryset: QuerySet[Show], *, service: Any, done: str
+        self, request: HttpRequest, shows: Iterable[Show], *, service: Any, done: str
     ) -> None:
         succeeded = 0
-        for show in queryset.select_related("channel").order_by("scheduled_start", "pk"):
+        for show in shows:
             try:
                 service(show=show)
             except (ShowTransitionError, ValidationError) as error:
@@ -360,13 +377,45 @@ class ShowAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected shows (draft → scheduled)", permissions=["change"])
     def publish_selected(self, request: HttpRequest, queryset: QuerySet[Show]) -> None:
-        self._apply_each(request, queryset, service=show_publish, done="published")
+        self._apply_each(request, _in_time_order(queryset), service=show_publish, done="published")
 
-    @admin.action(
-        description="Cancel selected shows (subscribers are told)", permissions=["change"]
-    )
-    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Show]) -> None:
-        self._apply_each(request, queryset, service=show_cancel, done="cancelled")
+    @admin.action(description="Cancel selected shows…", permissions=["change"])
+    def cancel_selected(
+        self, request: HttpRequest, queryset: QuerySet[Show]
+    ) -> HttpResponse | None:
+        # Cancelling tells every subscriber and cannot be undone, so it is
+        # confirmed on its own page first, like Django's delete action.
+        shows = list(_in_time_order(queryset))
+        if request.POST.get("post") == "yes":
+            form = ShowCancelForm(request.POST)
+            if form.is_valid():
+                reason = form.cleaned_data["reason"]
+                self._apply_each(
+                    request,
+                    shows,
+                    service=lambda show: show_cancel(show=show, reason=reason),
+                    done="cancelled",
+                )
+                return None
+        else:
+            form = ShowCancelForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Cancel shows",
+            "entries": [
+                ScheduleEntry(
+                    show=show,
+                    starts=timezone.localtime(show.scheduled_start, _zone(show.channel.timezone)),
+                    ends=timezone.localtime(show.scheduled_end, _zone(show.channel.timezone)),
+                    change_url=reverse("admin:shows_show_change", args=[show.pk]),
+                )
+                for show in shows
+            ],
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/shows/show/cancel_confirmation.html", context)
 
     @admin.action(description="Duplicate the selected show…", permissions=["add"])
     def duplicate_selected(
@@ -532,6 +581,10 @@ class ShowAdmin(admin.ModelAdmin):
             }
         )
         return TemplateResponse(request, "admin/shows/show/schedule.html", context)
+
+
+def _in_time_order(queryset: QuerySet[Show]) -> QuerySet[Show]:
+    return queryset.select_related("channel").order_by("scheduled_start", "pk")
 
 
 def _as_list(text: str | list[str]) -> list[str]:

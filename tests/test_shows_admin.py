@@ -285,8 +285,10 @@ def test_a_live_show_shows_its_times_read_only(merchandiser_client, berlin_chann
     response = merchandiser_client.get(f"/admin/shows/show/{show.pk}/change/")
 
     assert response.status_code == 200
-    form_fields = set(response.context["adminform"].form.fields)
-    assert form_fields == {
+    form = response.context["adminform"].form
+    assert form.fields["channel"].disabled is True
+    assert set(form.fields) == {
+        "channel",
         "title",
         "slug",
         "kind",
@@ -301,10 +303,10 @@ def test_a_live_show_shows_its_times_read_only(merchandiser_client, berlin_chann
 # --- actions -----------------------------------------------------------------------
 
 
-def _action(client: Client, action: str, shows: list[Show]):
+def _action(client: Client, action: str, shows: list[Show], **extra: str):
     return client.post(
         CHANGELIST_URL,
-        {"action": action, "_selected_action": [str(show.pk) for show in shows]},
+        {"action": action, "_selected_action": [str(show.pk) for show in shows], **extra},
     )
 
 
@@ -354,16 +356,62 @@ def test_cancel_action_cancels_and_tells_subscribers_after_commit(
     factories.ShowReminderFactory(show=show, user=factories.UserFactory(email="fan@example.com"))
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = _action(merchandiser_client, "cancel_selected", [show])
+        response = _action(
+            merchandiser_client,
+            "cancel_selected",
+            [show],
+            post="yes",
+            reason="The host is ill.",
+        )
 
     assert _messages(response) == ["1 show cancelled."]
     assert len(callbacks) == 1
     show.refresh_from_db()
     assert show.status == Show.Status.CANCELLED
     assert show.cancelled_at is not None
+    assert show.cancellation_reason == "The host is ill."
     assert [(message.subject, message.to) for message in mail.outbox] == [
         ("Cancelled: Rainy day", ["fan@example.com"])
     ]
+    assert "The host is ill." in mail.outbox[0].body
+
+
+def test_cancel_action_asks_for_confirmation_first(
+    merchandiser_client, berlin_channel, django_capture_on_commit_callbacks
+):
+    day = _monday(weeks_ahead=2)
+    show = factories.ShowFactory(
+        channel=berlin_channel,
+        title="Rainy day",
+        scheduled_start=_berlin(day, 20),
+        scheduled_end=_berlin(day, 21),
+    )
+    before = _snapshot()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = _action(merchandiser_client, "cancel_selected", [show])
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"<span>{day:%a %-d %b %Y} 20:00–21:00 (Europe/Berlin)</span>" in html
+    assert f'<input type="hidden" name="_selected_action" value="{show.pk}">' in html
+    assert callbacks == []
+    assert _snapshot() == before
+
+
+def test_cancel_action_refuses_a_huge_reason_and_changes_nothing(merchandiser_client):
+    show = factories.ShowFactory(title="Rainy day")
+    before = _snapshot()
+
+    response = _action(
+        merchandiser_client, "cancel_selected", [show], post="yes", reason="x" * 10_000
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "reason": ["Ensure this value has at most 300 characters (it has 10000)."]
+    }
+    assert _snapshot() == before
 
 
 def test_cancel_action_on_an_ended_show_changes_nothing(
@@ -374,7 +422,7 @@ def test_cancel_action_on_an_ended_show_changes_nothing(
     before = _snapshot()
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = _action(merchandiser_client, "cancel_selected", [show])
+        response = _action(merchandiser_client, "cancel_selected", [show], post="yes")
 
     assert _messages(response) == ['"Yesterday": A ended show cannot become cancelled.']
     assert callbacks == []
@@ -423,3 +471,35 @@ def test_merchandiser_can_search_users_for_the_team(merchandiser_client):
 
     assert response.status_code == 200
     assert [result["text"] for result in response.json()["results"]] == ["Hanna Host"]
+
+
+def test_renaming_a_show_to_a_slug_taken_on_its_channel_is_a_form_error(
+    merchandiser_client, berlin_channel
+):
+    factories.ShowFactory(channel=berlin_channel, slug="taken")
+    show = factories.ShowFactory(channel=berlin_channel, slug="mine")
+    data = _show_form(
+        channel=berlin_channel,
+        start=show.scheduled_start.astimezone(BERLIN).replace(tzinfo=None),
+        end=show.scheduled_end.astimezone(BERLIN).replace(tzinfo=None),
+        slug="taken",
+    )
+    before = _snapshot()
+
+    response = merchandiser_client.post(f"/admin/shows/show/{show.pk}/change/", data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "__all__": ["Show with this Channel and Slug already exists."]
+    }
+    assert _snapshot() == before
+    show.refresh_from_db()
+    assert show.slug == "mine"
+
+
+@pytest.mark.parametrize("object_id", ["abc", "424242", "1%20OR%201=1"])
+def test_change_page_of_a_missing_show_redirects_like_django_does(merchandiser_client, object_id):
+    response = merchandiser_client.get(f"/admin/shows/show/{object_id}/change/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
