@@ -6,6 +6,7 @@ illegal status moves) and triggers the same side effects.
 """
 
 import datetime as dt
+import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -126,10 +127,11 @@ class ShowAdminForm(forms.ModelForm):
             # Disabled rather than read-only: the field stays in the form, so
             # the per-channel slug constraint is still checked here instead of
             # failing later in show_update.
-            self.fields["channel"].disabled = True
-            self.fields[
-                "channel"
-            ].help_text = "A show stays on its channel; duplicate it to schedule it on another."
+            channel_field = self.fields["channel"]
+            channel_field.disabled = True
+            channel_field.help_text = (
+                "A show stays on its channel; duplicate it to schedule it on another."
+            )
         if "slug" in self.fields and self.instance.pk is None:
             self.fields["slug"].required = False
             self.fields["slug"].help_text = "Leave empty to derive it from the title."
@@ -295,13 +297,14 @@ class ShowAdmin(admin.ModelAdmin):
         never from the posted channel, so the times are read in the zone the
         form said it used.
         """
-        if object_id and object_id.isdigit():
-            show = Show.objects.select_related("channel").filter(pk=int(object_id)).first()
+        show_id = _row_id(object_id or "")
+        if show_id is not None:
+            show = Show.objects.select_related("channel").filter(pk=show_id).first()
             if show is not None:
                 return _zone(show.channel.timezone)
-        channel_id = request.GET.get("channel", "")
-        if channel_id.isdigit():
-            channel = Channel.objects.filter(pk=int(channel_id)).first()
+        channel_id = _row_id(request.GET.get("channel", ""))
+        if channel_id is not None:
+            channel = Channel.objects.filter(pk=channel_id).first()
             if channel is not None:
                 return _zone(channel.timezone)
         return zoneinfo.ZoneInfo("UTC")
@@ -430,9 +433,10 @@ class ShowAdmin(admin.ModelAdmin):
     def duplicate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
-        if not object_id.isdigit():
+        show_id = _row_id(object_id)
+        if show_id is None:
             raise Http404("No such show.")
-        show = get_object_or_404(Show.objects.select_related("channel"), pk=int(object_id))
+        show = get_object_or_404(Show.objects.select_related("channel"), pk=show_id)
         zone = _zone(show.channel.timezone)
         if request.method == "POST":
             form = ShowDuplicateForm(request.POST, show=show)
@@ -581,6 +585,13 @@ class ShowAdmin(admin.ModelAdmin):
             }
         )
         return TemplateResponse(request, "admin/shows/show/schedule.html", context)
+
+
+def _row_id(text: str) -> int | None:
+    """``text`` as a primary key, or None for anything a bigint column cannot hold."""
+    if not re.fullmatch(r"[0-9]{1,18}", text):
+        return None
+    return int(text)
 
 
 def _in_time_order(queryset: QuerySet[Show]) -> QuerySet[Show]:

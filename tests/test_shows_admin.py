@@ -503,3 +503,11 @@ def test_change_page_of_a_missing_show_redirects_like_django_does(merchandiser_c
 
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize("channel_param", ["²", "9" * 40, "-1", "abc", ""])
+def test_add_page_survives_a_garbage_channel_parameter(merchandiser_client, channel_param):
+    response = merchandiser_client.get(ADD_URL, {"channel": channel_param})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.fields["scheduled_start"].help_text == "In UTC time."

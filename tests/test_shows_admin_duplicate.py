@@ -253,6 +253,8 @@ def test_duplicate_page_refuses_garbage_and_makes_nothing(merchandiser_client, s
 def test_duplicate_page_of_an_unknown_show_is_not_found(merchandiser_client):
     assert merchandiser_client.get("/admin/shows/show/424242/duplicate/").status_code == 404
     assert merchandiser_client.get("/admin/shows/show/abc/duplicate/").status_code == 404
+    assert merchandiser_client.get("/admin/shows/show/²/duplicate/").status_code == 404
+    assert merchandiser_client.get(f"/admin/shows/show/{'9' * 40}/duplicate/").status_code == 404
 
 
 def test_duplicate_page_needs_add_permission(show):
