@@ -32,6 +32,12 @@ class ShowTransitionError(ConflictError):
     default_code = "invalid_transition"
 
 
+def _status_phrase(status: str) -> str:
+    label = Show.Status(status).label.lower()
+    article = "An" if label[0] in "aeiou" else "A"
+    return f"{article} {label}"
+
+
 def _channel_lock(*, channel_id: int) -> Channel:
     # Scheduling on a channel is serialised on its row, so two merchandisers
     # saving overlapping shows at once cannot both pass the overlap check.
@@ -153,7 +159,7 @@ def show_update(*, show: Show, data: dict) -> Show:
     )
     if moves and current.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
         raise ShowTransitionError(
-            f"A {current.get_status_display().lower()} show cannot be moved to another time."
+            f"{_status_phrase(current.status)} show cannot be moved to another time."
         )
     for field, value in data.items():
         setattr(current, field, value)
@@ -179,7 +185,7 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
     current = Show.objects.select_for_update().get(pk=show.pk)
     if to_status not in ALLOWED_TRANSITIONS[current.status]:
         raise ShowTransitionError(
-            f"A {current.get_status_display().lower()} show cannot become "
+            f"{_status_phrase(current.status)} show cannot become "
             f"{Show.Status(to_status).label.lower()}."
         )
     current.status = to_status

@@ -318,7 +318,7 @@ def test_publish_action_schedules_drafts_and_refuses_the_rest_per_show(merchandi
 
     assert response.status_code == 302
     assert _messages(response) == [
-        '"Done": A ended show cannot become scheduled.',
+        '"Done": An ended show cannot become scheduled.',
         "1 show published.",
     ]
     draft.refresh_from_db()
@@ -426,7 +426,7 @@ def test_cancel_action_on_an_ended_show_changes_nothing(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = _action(merchandiser_client, "cancel_selected", [show], post="yes")
 
-    assert _messages(response) == ['"Yesterday": A ended show cannot become cancelled.']
+    assert _messages(response) == ['"Yesterday": An ended show cannot become cancelled.']
     assert callbacks == []
     assert mail.outbox == []
     assert _snapshot() == before

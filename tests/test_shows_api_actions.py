@@ -208,7 +208,7 @@ def test_cancel_with_garbage_is_refused_and_changes_nothing(
         ("go-live", Show.Status.CANCELLED, "A cancelled show cannot become live."),
         ("end", Show.Status.SCHEDULED, "A scheduled show cannot become ended."),
         ("publish", Show.Status.LIVE, "A live show cannot become scheduled."),
-        ("cancel", Show.Status.ENDED, "A ended show cannot become cancelled."),
+        ("cancel", Show.Status.ENDED, "An ended show cannot become cancelled."),
         ("cancel", Show.Status.CANCELLED, "A cancelled show cannot become cancelled."),
         ("go-live", Show.Status.DRAFT, "A draft show cannot become live."),
     ],

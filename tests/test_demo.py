@@ -1,0 +1,114 @@
+"""Demo data and `make run`'s launcher, as a new user meets them."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from catalog.models import Product, Variant
+from liveshop.accounts.models import User
+from liveshop.common.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed
+from shows.models import Show, ShowMember, ShowProduct
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _counts() -> dict[str, int]:
+    return {
+        "users": User.objects.count(),
+        "products": Product.objects.count(),
+        "variants": Variant.objects.count(),
+        "shows": Show.objects.count(),
+        "lineup": ShowProduct.objects.count(),
+        "members": ShowMember.objects.count(),
+    }
+
+
+@pytest.mark.django_db
+def test_demo_seed_twice_creates_nothing_new():
+    demo_seed()
+    first = _counts()
+
+    demo_seed()
+
+    assert _counts() == first
+    assert first["users"] == len(DEMO_ACCOUNTS)
+    assert Show.objects.filter(status=Show.Status.LIVE).count() == 1
+    assert Show.objects.filter(status=Show.Status.ENDED).count() == 2
+    assert Show.objects.filter(status=Show.Status.SCHEDULED).count() >= 10
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("account", DEMO_ACCOUNTS, ids=lambda account: account.username)
+def test_every_demo_account_gets_a_token(api_client, account):
+    demo_seed()
+
+    response = api_client.post(
+        "/api/v1/auth/token",
+        {"username": account.username, "password": DEMO_PASSWORD},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["user"]["role"] == account.role
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_run_command_starts_the_system_and_the_printed_urls_answer(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "CELERY_TASK_ALWAYS_EAGER"}
+    }
+    env["LIVESHOP_VAR_DIR"] = str(tmp_path / "var")
+    manage = [sys.executable, "manage.py"]
+    for command in (["migrate", "--no-input", "-v0"], ["demo_seed"]):
+        subprocess.run([*manage, *command], cwd=PROJECT_ROOT, env=env, check=True, timeout=120)
+    port = _free_port()
+    log_path = tmp_path / "run.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [*manage, "liveshop_run", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    httpx.get(f"{base}/api/v1/schema", timeout=2)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.5)
+            output = log_path.read_text()
+            urls = re.findall(rf"{re.escape(base)}\S*", output)
+
+            assert "liveshop mode: embedded" in output
+            assert f"{base}/admin/" in urls
+            assert f"{base}/api/v1/docs" in urls
+            for account in DEMO_ACCOUNTS:
+                assert re.search(rf"^\s+{account.username}\s+{account.role}$", output, re.M)
+            for url in urls:
+                response = httpx.get(url, timeout=10)
+                assert response.status_code in {200, 302}, (url, response.status_code)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+
+    assert process.returncode == 0
