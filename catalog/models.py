@@ -1,11 +1,39 @@
 import secrets
+import string
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+CART_URL_PLACEHOLDERS = frozenset({"base_url", "variant_id", "sku", "quantity"})
 
 
 def webhook_secret_generate() -> str:
     return secrets.token_urlsafe(32)
+
+
+def cart_url_template_validate(value: str) -> None:
+    """Refuse templates that ``str.format`` would choke on or that reach past the values.
+
+    Only bare placeholders are allowed: ``{sku.__class__}`` or ``{quantity:>5}``
+    would let a template read attributes or reshape values.
+    """
+    try:
+        parts = list(string.Formatter().parse(value))
+    except ValueError as error:
+        raise ValidationError(f"The cart URL template is malformed: {error}.") from error
+    unknown = []
+    for _literal, field_name, format_spec, conversion in parts:
+        if field_name is None:
+            continue
+        if field_name not in CART_URL_PLACEHOLDERS or format_spec or conversion:
+            unknown.append("{" + field_name + "}")
+    if unknown:
+        allowed = ", ".join("{" + name + "}" for name in sorted(CART_URL_PLACEHOLDERS))
+        raise ValidationError(
+            f"Unknown placeholder(s) {', '.join(unknown)} in the cart URL template; "
+            f"use only {allowed}."
+        )
 
 
 class Storefront(models.Model):
@@ -27,6 +55,7 @@ class Storefront(models.Model):
     cart_url_template = models.CharField(
         max_length=500,
         blank=True,
+        validators=[cart_url_template_validate],
         help_text=(
             "Only for custom storefronts. Placeholders: {base_url}, {variant_id} (the shop's "
             "variant id), {sku}, {quantity}."
@@ -79,6 +108,12 @@ class ProductImage(models.Model):
 
     class Meta:
         ordering = ["position", "pk"]
+        constraints = [
+            # Backs the import's upsert of a product's images by URL.
+            models.UniqueConstraint(
+                fields=["product", "url"], name="catalog_productimage_unique_url"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.url
