@@ -1,0 +1,217 @@
+"""REST adapters of the catalog: public product reads and the signed shop stock webhook."""
+
+import json
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.models import Product, Variant
+from catalog.selectors import (
+    product_get,
+    product_list,
+    storefront_get_by_slug,
+    variant_stock_state,
+)
+from catalog.services import MAX_STOCK_QUANTITY, StockUpdate, storefront_stock_webhook_apply
+from liveshop.common.exceptions import ApplicationError
+from liveshop.common.pagination import PagePagination
+from liveshop.common.webhooks import webhook_signature_verify
+
+
+class VariantOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    sku = serializers.CharField()
+    title = serializers.CharField()
+    options = serializers.DictField(child=serializers.CharField())
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    compare_at_price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    currency = serializers.CharField()
+    stock_quantity = serializers.IntegerField()
+    stock_state = serializers.SerializerMethodField()
+
+    def get_stock_state(self, variant: Variant) -> str:
+        return variant_stock_state(
+            quantity=variant.stock_quantity,
+            low_stock_threshold=variant.product.storefront.low_stock_threshold,
+        )
+
+
+class ImageOutputSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    alt_text = serializers.CharField()
+
+
+class StorefrontOutputSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ProductListApi(APIView):
+    """Active products, searchable and filterable; public."""
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            # Nested serializers share class names across APIs; the schema
+            # needs a distinct component name for each.
+            ref_name = "ProductListItem"
+
+        id = serializers.IntegerField(source="pk")
+        handle = serializers.CharField()
+        title = serializers.CharField()
+        storefront = StorefrontOutputSerializer()
+        image_url = serializers.SerializerMethodField()
+        min_price = serializers.SerializerMethodField()
+        currency = serializers.SerializerMethodField()
+        stock_quantity = serializers.SerializerMethodField()
+        stock_state = serializers.SerializerMethodField()
+
+        def get_image_url(self, product: Product) -> str | None:
+            images = list(product.images.all())
+            return images[0].url if images else None
+
+        @extend_schema_field(OpenApiTypes.DECIMAL)
+        def get_min_price(self, product: Product) -> str | None:
+            prices = [variant.price for variant in product.variants.all()]
+            return f"{min(prices):.2f}" if prices else None
+
+        def get_currency(self, product: Product) -> str:
+            variants = list(product.variants.all())
+            return variants[0].currency if variants else product.storefront.currency
+
+        def get_stock_quantity(self, product: Product) -> int:
+            return sum(variant.stock_quantity for variant in product.variants.all())
+
+        def get_stock_state(self, product: Product) -> str:
+            return variant_stock_state(
+                quantity=self.get_stock_quantity(product),
+                low_stock_threshold=product.storefront.low_stock_threshold,
+            )
+
+    @extend_schema(
+        operation_id="product_list",
+        parameters=[
+            OpenApiParameter("q", str, description="Search in title, handle and SKU."),
+            OpenApiParameter("storefront", str, description="Storefront slug."),
+            OpenApiParameter("in_stock", str, enum=["true", "false"]),
+            OpenApiParameter("min_price", OpenApiTypes.DECIMAL),
+            OpenApiParameter("max_price", OpenApiTypes.DECIMAL),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses={200: OutputSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        products = product_list(filters=request.query_params)
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(products, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class ProductDetailApi(APIView):
+    """One active product with its images and variants; public."""
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            # Nested serializers share class names across APIs; the schema
+            # needs a distinct component name for each.
+            ref_name = "ProductDetail"
+
+        id = serializers.IntegerField(source="pk")
+        handle = serializers.CharField()
+        title = serializers.CharField()
+        description = serializers.CharField()
+        storefront = StorefrontOutputSerializer()
+        images = ImageOutputSerializer(many=True, source="images.all")
+        # The reverse-FK prefetch caches each variant's product (and its
+        # select_related storefront), so stock_state costs no extra query.
+        variants = VariantOutputSerializer(many=True, source="variants.all")
+
+    @extend_schema(operation_id="product_detail", responses={200: OutputSerializer})
+    def get(self, request: Request, product_id: int) -> Response:
+        product = product_get(product_id=product_id)
+        return Response(self.OutputSerializer(product).data)
+
+
+class StorefrontStockWebhookApi(APIView):
+    """Stock updates pushed by a shop, signed Standard-Webhooks style with its secret.
+
+    The signature is the only credential: no session, no CSRF. A delivery
+    whose ``webhook-id`` was already applied answers ``{"status": "duplicate"}``.
+    """
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    class InputSerializer(serializers.Serializer):
+        class UpdateSerializer(serializers.Serializer):
+            sku = serializers.CharField(max_length=64)
+            quantity = serializers.IntegerField(
+                required=False, min_value=0, max_value=MAX_STOCK_QUANTITY
+            )
+            delta = serializers.IntegerField(
+                required=False, min_value=-MAX_STOCK_QUANTITY, max_value=MAX_STOCK_QUANTITY
+            )
+
+            def validate(self, attrs: dict) -> dict:
+                if ("quantity" in attrs) == ("delta" in attrs):
+                    raise serializers.ValidationError(
+                        "Give exactly one of quantity and delta.", code="invalid_update"
+                    )
+                return attrs
+
+            class Meta:
+                ref_name = "StorefrontStockUpdate"
+
+        updates = UpdateSerializer(many=True, allow_empty=False, max_length=1000)
+
+        class Meta:
+            ref_name = "StorefrontStockWebhook"
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=["applied", "duplicate"])
+
+        class Meta:
+            ref_name = "StorefrontStockWebhookResult"
+
+    @extend_schema(
+        operation_id="storefront_stock_webhook",
+        request=InputSerializer,
+        responses={200: OutputSerializer},
+        parameters=[
+            OpenApiParameter("webhook-id", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("webhook-timestamp", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("webhook-signature", str, OpenApiParameter.HEADER, required=True),
+        ],
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        storefront = storefront_get_by_slug(slug=slug)
+        # The signature covers the exact bytes sent, so verify before parsing.
+        body = request.body
+        webhook_id = request.headers.get("webhook-id", "")
+        webhook_signature_verify(
+            secret=storefront.webhook_secret,
+            webhook_id=webhook_id,
+            timestamp=request.headers.get("webhook-timestamp", ""),
+            signature_header=request.headers.get("webhook-signature", ""),
+            body=body,
+            tolerance_seconds=settings.LIVESHOP_WEBHOOK_TOLERANCE_SECONDS,
+        )
+        if len(webhook_id) > 100:
+            raise ApplicationError("webhook-id is longer than 100 characters.")
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError) as error:
+            raise ApplicationError("The body is not valid JSON.", code="parse_error") from error
+        serializer = self.InputSerializer(data=payload)
+        serializer.is_valid(raise_exception=True)
+        status = storefront_stock_webhook_apply(
+            storefront=storefront,
+            webhook_id=webhook_id,
+            updates=[StockUpdate(**update) for update in serializer.validated_data["updates"]],
+        )
+        return Response(self.OutputSerializer({"status": status}).data)
