@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from catalog.models import (
     IncomingWebhook,
@@ -42,26 +42,29 @@ class StockQuantityError(ApplicationError):
 # --- Stock -------------------------------------------------------------------------
 
 
-def _stock_rows(*, storefront: Storefront, sku: str):
-    return Variant.objects.filter(sku=sku, product__storefront=storefront)
+def _stock_rows(*, storefront: Storefront, sku: str) -> QuerySet[Variant]:
+    # Resolve the scoped SKU first and update by primary key: with the join
+    # in the UPDATE, Django writes "WHERE id IN (SELECT ...)", and PostgreSQL
+    # does not re-check a subquery's stock condition after waiting for a
+    # concurrent writer's row lock, so two buyers could both take the last unit.
+    variant = variant_get_by_sku(storefront=storefront, sku=sku)
+    return Variant.objects.filter(pk=variant.pk)
 
 
 def variant_stock_set(*, storefront: Storefront, sku: str, quantity: int) -> Variant:
     """Set the storefront's variant ``sku`` to an absolute stock ``quantity``.
 
-    One UPDATE, so it cannot lose a concurrent write's effect halfway. Raises
-    ``StockQuantityError`` for a negative or oversized quantity and
-    ``NotFoundError`` for an SKU of another storefront, before writing.
-    Returns the variant as stored afterwards.
+    One UPDATE. Raises ``StockQuantityError`` for a negative or oversized
+    quantity and ``NotFoundError`` for an SKU of another storefront, before
+    writing. Returns the variant as stored afterwards.
     """
     if isinstance(quantity, bool) or not 0 <= quantity <= MAX_STOCK_QUANTITY:
         raise StockQuantityError(
             f"Stock quantity must be between 0 and {MAX_STOCK_QUANTITY}, not {quantity!r}."
         )
-    updated = _stock_rows(storefront=storefront, sku=sku).update(stock_quantity=quantity)
-    if not updated:
-        variant_get_by_sku(storefront=storefront, sku=sku)  # raises NotFoundError
-    return variant_get_by_sku(storefront=storefront, sku=sku)
+    rows = _stock_rows(storefront=storefront, sku=sku)
+    rows.update(stock_quantity=quantity)
+    return rows.select_related("product").get()
 
 
 def variant_stock_adjust(*, storefront: Storefront, sku: str, delta: int) -> Variant:
@@ -76,11 +79,11 @@ def variant_stock_adjust(*, storefront: Storefront, sku: str, delta: int) -> Var
         raise StockQuantityError(f"Stock delta {delta!r} is out of range.")
     rows = _stock_rows(storefront=storefront, sku=sku)
     if delta < 0:
-        rows = rows.filter(stock_quantity__gte=-delta)
+        guarded = rows.filter(stock_quantity__gte=-delta)
     else:
-        rows = rows.filter(stock_quantity__lte=MAX_STOCK_QUANTITY - delta)
-    updated = rows.update(stock_quantity=F("stock_quantity") + delta)
-    variant = variant_get_by_sku(storefront=storefront, sku=sku)
+        guarded = rows.filter(stock_quantity__lte=MAX_STOCK_QUANTITY - delta)
+    updated = guarded.update(stock_quantity=F("stock_quantity") + delta)
+    variant = rows.select_related("product").get()
     if not updated:
         if delta < 0:
             raise OutOfStockError(
