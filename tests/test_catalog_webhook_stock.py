@@ -1,12 +1,15 @@
 """Signed incoming stock webhook: verified, deduplicated, all or nothing."""
 
 import json
+import threading
 import time
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from catalog.models import IncomingWebhook, Variant
+from catalog.services import StockUpdate, storefront_stock_webhook_apply
 from liveshop.common.webhooks import webhook_headers_build
 from tests.factories import StorefrontFactory, VariantFactory
 
@@ -316,3 +319,37 @@ def test_get_is_not_allowed(client, shop):
 
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_of_one_id_are_applied_once():
+    storefront = StorefrontFactory(slug="race-shop", webhook_secret=SECRET)
+    VariantFactory(product__storefront=storefront, sku="R-1", stock_quantity=5)
+    deliveries = 6
+    barrier = threading.Barrier(deliveries)
+    statuses: list[str] = []
+    lock = threading.Lock()
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            status = storefront_stock_webhook_apply(
+                storefront=storefront,
+                webhook_id="msg_race",
+                updates=[StockUpdate(sku="R-1", delta=-1)],
+            )
+            with lock:
+                statuses.append(status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(deliveries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == ["applied"] + ["duplicate"] * 5
+    assert _stock() == {"R-1": 4}
+    assert IncomingWebhook.objects.count() == 1
