@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ENGINE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG")
+ENGINE_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_DEBUG",
+    "LIVESHOP_NOTIFICATION_WEBHOOK_URL",
+    "LIVESHOP_NOTIFICATION_WEBHOOK_SECRET",
+)
 
 
 def run_django(tmp_path, code: str, **environment: str) -> subprocess.CompletedProcess:
@@ -84,6 +91,11 @@ def test_database_and_redis_urls_select_the_real_engines(tmp_path):
     [
         ("DATABASE_URL", "mysql://root@localhost/shop", "DATABASE_URL must point at PostgreSQL"),
         ("DJANGO_DEBUG", "maybe", "DJANGO_DEBUG must be one of true/false"),
+        (
+            "LIVESHOP_NOTIFICATION_WEBHOOK_URL",
+            "https://push.example.com/hook",
+            "LIVESHOP_NOTIFICATION_WEBHOOK_SECRET must be set",
+        ),
     ],
 )
 def test_bad_settings_are_refused_with_a_clear_message(tmp_path, variable, value, message):

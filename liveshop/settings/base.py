@@ -255,6 +255,11 @@ LIVESHOP_REMINDER_LEAD_MINUTES = env_int("LIVESHOP_REMINDER_LEAD_MINUTES", 15)
 # here, signed Standard-Webhooks style, for push notification senders.
 LIVESHOP_NOTIFICATION_WEBHOOK_URL = env_str("LIVESHOP_NOTIFICATION_WEBHOOK_URL")
 LIVESHOP_NOTIFICATION_WEBHOOK_SECRET = env_str("LIVESHOP_NOTIFICATION_WEBHOOK_SECRET")
+if LIVESHOP_NOTIFICATION_WEBHOOK_URL and len(LIVESHOP_NOTIFICATION_WEBHOOK_SECRET) < 16:
+    raise ImproperlyConfigured(
+        "LIVESHOP_NOTIFICATION_WEBHOOK_SECRET must be set (16 characters or more) when "
+        "LIVESHOP_NOTIFICATION_WEBHOOK_URL is: receivers could not trust unsigned notices."
+    )
 # Incoming shop webhooks older than this are refused (replay protection).
 LIVESHOP_WEBHOOK_TOLERANCE_SECONDS = env_int("LIVESHOP_WEBHOOK_TOLERANCE_SECONDS", 300)
 
