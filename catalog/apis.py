@@ -19,7 +19,7 @@ from catalog.selectors import (
 )
 from catalog.services import MAX_STOCK_QUANTITY, StockUpdate, storefront_stock_webhook_apply
 from liveshop.common.exceptions import ApplicationError
-from liveshop.common.pagination import PagePagination
+from liveshop.common.pagination import PagePagination, page_serializer_build
 from liveshop.common.webhooks import webhook_signature_verify
 
 
@@ -103,7 +103,9 @@ class ProductListApi(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],
-        responses={200: OutputSerializer(many=True)},
+        responses={
+            200: page_serializer_build(item_serializer=OutputSerializer, name="ProductPage")
+        },
     )
     def get(self, request: Request) -> Response:
         products = product_list(filters=request.query_params)

@@ -214,6 +214,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ShowStatusEnum": "shows.models.Show.Status",
+        "WebhookDeliveryStatusEnum": ["applied", "duplicate"],
+    },
 }
 
 # --- Celery --------------------------------------------------------------------
