@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from liveshop.common.views import api_not_found
 
 api_v1 = [
     path("", include("liveshop.accounts.urls")),
@@ -9,6 +11,7 @@ api_v1 = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    re_path(r"^(?P<path>.*)$", api_not_found),
 ]
 
 urlpatterns = [
@@ -16,5 +19,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
 ]
 
+handler400 = "liveshop.common.views.bad_request"
 handler404 = "liveshop.common.views.not_found"
 handler500 = "liveshop.common.views.server_failure"

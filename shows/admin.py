@@ -220,6 +220,10 @@ class ShowDuplicateForm(forms.Form):
         return cleaned
 
 
+SCHEDULE_EARLIEST_DATE = dt.date(1, 1, 15)
+SCHEDULE_LATEST_DATE = dt.date(9999, 12, 15)
+
+
 class ShowCancelForm(forms.Form):
     reason = forms.CharField(
         max_length=300,
@@ -532,6 +536,9 @@ class ShowAdmin(admin.ModelAdmin):
         try:
             day = dt.date.fromisoformat(request.GET.get("date", ""))
         except ValueError:
+            day = today
+        # The week and its previous/next links must stay inside what dates can hold.
+        if not SCHEDULE_EARLIEST_DATE <= day <= SCHEDULE_LATEST_DATE:
             day = today
         if view == "week":
             first = day - dt.timedelta(days=day.weekday())

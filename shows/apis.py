@@ -72,6 +72,19 @@ class ICalendarRenderer(BaseRenderer):
         return JSONRenderer().render(data)
 
 
+class CalendarApi(APIView):
+    """Base for the feeds: errors are JSON whatever the client asked for."""
+
+    renderer_classes = [JSONRenderer, ICalendarRenderer]
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(response, Response) and response.status_code >= 400:
+            # Labelling a JSON error body text/calendar would break calendar clients.
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
 def _channel_or_404(*, slug: str) -> Channel:
     channel = channel_get(slug=slug)
     if channel is None:
@@ -176,10 +189,8 @@ class ChannelScheduleApi(APIView):
         return Response(output.data)
 
 
-class ChannelCalendarApi(APIView):
+class ChannelCalendarApi(CalendarApi):
     """The channel's public shows as an iCalendar feed (never private or test shows)."""
-
-    renderer_classes = [JSONRenderer, ICalendarRenderer]
 
     @extend_schema(
         operation_id="channel_calendar_retrieve",
@@ -244,10 +255,8 @@ class ShowDetailApi(APIView):
         return Response(self.OutputSerializer(show, context=context).data)
 
 
-class ShowCalendarApi(APIView):
+class ShowCalendarApi(CalendarApi):
     """One show as an iCalendar file for "add to calendar"."""
-
-    renderer_classes = [JSONRenderer, ICalendarRenderer]
 
     @extend_schema(
         operation_id="show_calendar_retrieve",

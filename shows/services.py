@@ -222,7 +222,22 @@ def show_publish(*, show: Show) -> Show:
 
 @transaction.atomic
 def show_go_live(*, show: Show) -> Show:
-    """scheduled → live; records the actual start."""
+    """scheduled → live; records the actual start.
+
+    A channel carries one stream: while another of its shows is live this one
+    cannot go live (``ConflictError`` code ``channel_busy``). Locks the channel.
+    """
+    _channel_lock(channel_id=show.channel_id)
+    other_live = (
+        Show.objects.filter(channel_id=show.channel_id, status=Show.Status.LIVE)
+        .exclude(pk=show.pk)
+        .first()
+    )
+    if other_live is not None:
+        raise ConflictError(
+            f'"{other_live.title}" is live on this channel; end it before going live.',
+            code="channel_busy",
+        )
     return show_transition(show=show, to_status=Show.Status.LIVE)
 
 
@@ -418,4 +433,7 @@ def show_weekly_starts(
     """
     zone = zoneinfo.ZoneInfo(timezone_name)
     local = first_start.astimezone(zone)
-    return [(local + dt.timedelta(weeks=week)).astimezone(dt.UTC) for week in range(weeks)]
+    try:
+        return [(local + dt.timedelta(weeks=week)).astimezone(dt.UTC) for week in range(weeks)]
+    except OverflowError as error:
+        raise ValidationError("These weekly copies would run past the year 9999.") from error

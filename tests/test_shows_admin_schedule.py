@@ -240,3 +240,26 @@ def test_changelist_query_count_does_not_grow_with_shows(
 
     assert response.status_code == 200
     assert response.context["cl"].result_count == count
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "date=9999-12-31",
+        "date=9999-12-28",
+        "date=0001-01-01",
+        "date=0001-01-03&view=day",
+        "date=not-a-date",
+    ],
+)
+def test_schedule_dates_at_the_edge_of_the_calendar_fall_back_to_today(
+    merchandiser_client, channel, query
+):
+    today = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(channel.timezone)).date()
+
+    first = today if "view=day" in query else today - dt.timedelta(days=today.weekday())
+
+    response = merchandiser_client.get(f"{SCHEDULE_URL}?channel=sneakers&{query}")
+
+    assert response.status_code == 200
+    assert f'name="date" value="{first:%Y-%m-%d}"' in response.content.decode()

@@ -10,12 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from liveshop.common.exceptions import ConflictError
 from shows.models import Show, ShowMember, ShowProduct
 from shows.services import (
     SHOW_DUPLICATE_MAX_COPIES,
     ShowTransitionError,
     show_create,
     show_duplicate,
+    show_go_live,
     show_update,
     show_weekly_starts,
 )
@@ -314,3 +316,33 @@ def test_concurrent_overlapping_show_create_lets_exactly_one_through():
     # Then the channel lock let exactly one through
     assert sorted(results) == ["created", "refused: ['scheduled_start']"]
     assert Show.objects.filter(channel=channel).count() == 1
+
+
+@pytest.mark.django_db
+def test_go_live_is_refused_while_another_show_of_the_channel_is_live():
+    channel = factories.ChannelFactory()
+    on_air = factories.ShowFactory(channel=channel, title="On air", status=Show.Status.LIVE)
+    next_show = factories.ShowFactory(channel=channel, status=Show.Status.SCHEDULED)
+
+    with pytest.raises(ConflictError) as caught:
+        show_go_live(show=next_show)
+
+    assert caught.value.code == "channel_busy"
+    assert caught.value.message == '"On air" is live on this channel; end it before going live.'
+    next_show.refresh_from_db()
+    assert next_show.status == Show.Status.SCHEDULED
+    assert next_show.actual_start is None
+    on_air.refresh_from_db()
+    assert on_air.status == Show.Status.LIVE
+
+
+@pytest.mark.django_db
+def test_go_live_is_allowed_once_the_other_show_ended():
+    channel = factories.ChannelFactory()
+    factories.ShowFactory(channel=channel, status=Show.Status.ENDED)
+    next_show = factories.ShowFactory(channel=channel, status=Show.Status.SCHEDULED)
+
+    live = show_go_live(show=next_show)
+
+    assert live.status == Show.Status.LIVE
+    assert live.actual_start is not None

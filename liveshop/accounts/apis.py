@@ -18,7 +18,7 @@ class UserSerializer(serializers.Serializer):
 class AuthTokenCreateApi(APIView):
     """Exchange a username and password for an API token (for mobile apps).
 
-    Send it as ``Authorization: Token <key>``. ``DELETE`` on the same path
+    Send it as ``Authorization: Token <key>``. ``DELETE /api/v1/auth/token/revoke``
     revokes it.
     """
 

@@ -5,6 +5,7 @@ filesystem transport; with REDIS_URL a worker and a separate beat process run
 on Redis. Ctrl-C stops everything.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -73,8 +74,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, **options):
         processes: list[tuple[str, subprocess.Popen]] = []
+        environment = os.environ.copy()
+        # Links in emails and calendar feeds must point at the port actually served.
+        environment.setdefault("LIVESHOP_PUBLIC_BASE_URL", f"http://{host}:{port}")
         for name, command in self._commands(host, port):
-            processes.append((name, subprocess.Popen(command)))
+            processes.append((name, subprocess.Popen(command, env=environment)))
             self.stdout.write(f"started {name} (pid {processes[-1][1].pid})")
         self.stdout.write(self._banner(host, port))
 
