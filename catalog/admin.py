@@ -1,7 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.db import models
+from django.forms import BaseInlineFormSet, ModelForm
+from django.http import HttpRequest
 
 from catalog.models import IncomingWebhook, Product, ProductImage, Storefront, Variant
+from catalog.services import variant_stock_set
 
 # Shop and image addresses typed without a scheme are meant as https.
 URL_FIELD_OVERRIDES = {models.URLField: {"assume_scheme": "https"}}
@@ -16,8 +20,18 @@ class StorefrontAdmin(admin.ModelAdmin):
     formfield_overrides = URL_FIELD_OVERRIDES
 
 
+class VariantInlineForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The stock shown when the page was drawn travels with the form, so
+        # "changed" means the merchandiser typed a new value, not that buyers
+        # bought units in the meantime.
+        self.fields["stock_quantity"].show_hidden_initial = True
+
+
 class VariantInline(admin.TabularInline):
     model = Variant
+    form = VariantInlineForm
     extra = 0
     fields = (
         "sku",
@@ -47,6 +61,31 @@ class ProductAdmin(admin.ModelAdmin):
     # Other admins (the show lineup) autocomplete products by these fields.
     search_fields = ("title", "handle", "variants__sku")
     inlines = (VariantInline, ProductImageInline)
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        if formset.model is not Variant:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        for variant in formset.deleted_objects:
+            variant.delete()
+        for variant in formset.new_objects:
+            variant.save()
+        for variant, changed in formset.changed_objects:
+            # Saving the whole row would write back the stock shown when the
+            # page was loaded, undoing every sale since. Stock is written only
+            # when the merchandiser changed it, and then by the stock service.
+            other_fields = [name for name in changed if name != "stock_quantity"]
+            if other_fields:
+                variant.save(update_fields=[*other_fields, "updated_at"])
+            if "stock_quantity" in changed:
+                variant_stock_set(
+                    storefront=form.instance.storefront,
+                    sku=variant.sku,
+                    quantity=variant.stock_quantity,
+                )
 
 
 @admin.register(IncomingWebhook)
