@@ -220,6 +220,17 @@ class ShowDuplicateForm(forms.Form):
         return cleaned
 
 
+# Set by the services as the show moves through its life; never typed in.
+HISTORY_FIELDS = (
+    "actual_start",
+    "actual_end",
+    "cancelled_at",
+    "cancellation_reason",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+
 SCHEDULE_EARLIEST_DATE = dt.date(1, 1, 15)
 SCHEDULE_LATEST_DATE = dt.date(9999, 12, 15)
 
@@ -260,29 +271,11 @@ class ShowAdmin(admin.ModelAdmin):
             "History",
             {
                 "classes": ("collapse",),
-                "fields": (
-                    "actual_start",
-                    "actual_end",
-                    "cancelled_at",
-                    "cancellation_reason",
-                    "created_by",
-                    "created_at",
-                    "updated_at",
-                ),
+                "fields": HISTORY_FIELDS,
             },
         ),
     )
-    base_readonly_fields = (
-        "status",
-        "public_id",
-        "actual_start",
-        "actual_end",
-        "cancelled_at",
-        "cancellation_reason",
-        "created_by",
-        "created_at",
-        "updated_at",
-    )
+    base_readonly_fields = ("status", "public_id", *HISTORY_FIELDS)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Show | None = None) -> tuple:
         readonly = self.base_readonly_fields

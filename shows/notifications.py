@@ -29,6 +29,8 @@ def _lead() -> dt.timedelta:
 
 
 def _reminded_for_current_start(*, reminder: ShowReminder, show: Show) -> bool:
+    # The same rule as the reminded_at condition in show_reminders_due_list,
+    # checked again under the row lock.
     return reminder.reminded_at is not None and reminder.reminded_at >= (
         show.scheduled_start - _lead()
     )
@@ -50,13 +52,28 @@ def show_reminders_due_list(*, now: dt.datetime | None = None) -> list[int]:
     )
 
 
+def _reminder_lock(*, reminder_id: int) -> ShowReminder | None:
+    # Locking only the reminder row: its show may be locked by a concurrent
+    # transition, and a notice must not wait for that.
+    return (
+        ShowReminder.objects.select_for_update(of=("self",))
+        .select_related("show__channel", "user")
+        .filter(pk=reminder_id)
+        .first()
+    )
+
+
+def _show_url(show: Show) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/api/v1/shows/{show.public_id}"
+
+
 def _show_payload(show: Show) -> dict:
     return {
         "public_id": show.public_id,
         "title": show.title,
         "channel": show.channel.slug,
         "scheduled_start": show.scheduled_start.isoformat(),
-        "url": f"{settings.PUBLIC_BASE_URL}/api/v1/shows/{show.public_id}",
+        "url": _show_url(show),
     }
 
 
@@ -89,12 +106,7 @@ def show_reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -
     """
     now = now or timezone.now()
     lead = _lead()
-    reminder = (
-        ShowReminder.objects.select_for_update(of=("self",))
-        .select_related("show__channel", "user")
-        .filter(pk=reminder_id)
-        .first()
-    )
+    reminder = _reminder_lock(reminder_id=reminder_id)
     if reminder is None:
         return False
     show = reminder.show
@@ -108,7 +120,7 @@ def show_reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -
             subject=f"Starting soon: {show.title}",
             message=(
                 f"{show.title} on {show.channel.name} starts in {minutes} minutes.\n\n"
-                f"Watch: {settings.PUBLIC_BASE_URL}/api/v1/shows/{show.public_id}\n"
+                f"Watch: {_show_url(show)}\n"
             ),
             from_email=None,
             recipient_list=[reminder.user.email],
@@ -133,12 +145,7 @@ def show_cancellation_deliver(*, reminder_id: int, now: dt.datetime | None = Non
     cancelled, is left alone. Returns whether a notice went out.
     """
     now = now or timezone.now()
-    reminder = (
-        ShowReminder.objects.select_for_update(of=("self",))
-        .select_related("show__channel", "user")
-        .filter(pk=reminder_id)
-        .first()
-    )
+    reminder = _reminder_lock(reminder_id=reminder_id)
     if reminder is None or reminder.cancellation_notified_at is not None:
         return False
     show = reminder.show

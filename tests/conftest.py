@@ -10,6 +10,7 @@ import os
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests import factories
@@ -98,4 +99,16 @@ def client_for(user) -> APIClient:
     client = APIClient()
     if user is not None:
         client.force_authenticate(user=user)
+    return client
+
+
+@pytest.fixture
+def merchandiser_client(db) -> Client:
+    """A browser session of a merchandiser made the way the admin makes one."""
+    from liveshop.accounts.services import user_create
+
+    user = user_create(username="mia", password=None, role="merchandiser")
+    client = Client()
+    client.force_login(user)
+    client.user = user
     return client

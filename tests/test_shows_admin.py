@@ -1,7 +1,6 @@
 """Merchandisers schedule shows in the Django admin, through the show services."""
 
 import datetime as dt
-import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -9,27 +8,17 @@ from django.contrib.messages import get_messages
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from liveshop.accounts.services import user_create
 from shows.models import Show, ShowMember, ShowProduct
 from tests import factories
+from tests.timeutil import BERLIN, berlin_at, monday_in_berlin
 
 pytestmark = pytest.mark.django_db
 
-BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 ADD_URL = "/admin/shows/show/add/"
 CHANGELIST_URL = "/admin/shows/show/"
 SCHEDULE_URL = "/admin/shows/show/schedule/"
-
-
-def _berlin(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=BERLIN)
-
-
-def _monday(*, weeks_ahead: int) -> dt.date:
-    today = timezone.localtime(timezone.now(), BERLIN).date()
-    return today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=weeks_ahead)
 
 
 def _messages(response) -> list[str]:
@@ -46,15 +35,6 @@ def _snapshot() -> tuple[list, list, list]:
         list(ShowProduct.objects.order_by("pk").values_list("pk", "show_id", "position")),
         list(ShowMember.objects.order_by("pk").values_list("pk", "show_id", "role")),
     )
-
-
-@pytest.fixture
-def merchandiser_client() -> Client:
-    user = user_create(username="mia", password="correct horse battery staple", role="merchandiser")
-    client = Client()
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 @pytest.fixture
@@ -95,7 +75,7 @@ def test_merchandiser_creates_a_show_with_lineup_and_team_in_channel_time(
     merchandiser_client, berlin_channel
 ):
     # Given an add form opened for a Berlin channel (times read in Berlin time)
-    day = _monday(weeks_ahead=2)
+    day = monday_in_berlin(weeks_ahead=2)
     product = factories.ProductFactory()
     host = factories.UserFactory(role="host")
     data = _show_form(
@@ -124,8 +104,8 @@ def test_merchandiser_creates_a_show_with_lineup_and_team_in_channel_time(
     assert show.slug == "winter-boots"
     assert show.status == Show.Status.DRAFT
     assert show.channel == berlin_channel
-    assert show.scheduled_start == _berlin(day, 20)
-    assert show.scheduled_end == _berlin(day, 21, 30)
+    assert show.scheduled_start == berlin_at(day, 20)
+    assert show.scheduled_end == berlin_at(day, 21, 30)
     assert (show.is_test, show.is_private, show.replay_allowed) == (True, False, True)
     assert show.created_by == merchandiser_client.user
     assert list(show.lineup.values_list("product_id", "position", "show_price")) == [
@@ -137,7 +117,7 @@ def test_merchandiser_creates_a_show_with_lineup_and_team_in_channel_time(
 def test_add_form_without_channel_in_address_reads_times_in_utc(
     merchandiser_client, berlin_channel
 ):
-    day = _monday(weeks_ahead=2)
+    day = monday_in_berlin(weeks_ahead=2)
     data = _show_form(
         channel=berlin_channel,
         start=dt.datetime.combine(day, dt.time(20)),
@@ -155,12 +135,12 @@ def test_overlapping_show_is_refused_with_the_clash_in_channel_time(
     merchandiser_client, berlin_channel
 ):
     # Given a show 20:00–21:00 Berlin time
-    day = _monday(weeks_ahead=2)
+    day = monday_in_berlin(weeks_ahead=2)
     factories.ShowFactory(
         channel=berlin_channel,
         title="Sneaker drop",
-        scheduled_start=_berlin(day, 20),
-        scheduled_end=_berlin(day, 21),
+        scheduled_start=berlin_at(day, 20),
+        scheduled_end=berlin_at(day, 21),
     )
     before = _snapshot()
 
@@ -226,7 +206,7 @@ def test_overlapping_show_is_refused_with_the_clash_in_channel_time(
 def test_add_form_refuses_garbage_and_saves_nothing(
     merchandiser_client, berlin_channel, changes, errors
 ):
-    day = _monday(weeks_ahead=2)
+    day = monday_in_berlin(weeks_ahead=2)
     data = _show_form(
         channel=berlin_channel,
         start=dt.datetime.combine(day, dt.time(20)),
@@ -254,12 +234,12 @@ def test_add_form_refuses_garbage_and_saves_nothing(
 
 
 def test_changing_a_scheduled_show_goes_through_show_update(merchandiser_client, berlin_channel):
-    day = _monday(weeks_ahead=2)
+    day = monday_in_berlin(weeks_ahead=2)
     show = factories.ShowFactory(
         channel=berlin_channel,
         title="Old title",
-        scheduled_start=_berlin(day, 20),
-        scheduled_end=_berlin(day, 21),
+        scheduled_start=berlin_at(day, 20),
+        scheduled_end=berlin_at(day, 21),
     )
     data = _show_form(
         channel=berlin_channel,
@@ -275,7 +255,7 @@ def test_changing_a_scheduled_show_goes_through_show_update(merchandiser_client,
     assert response.status_code == 302
     show.refresh_from_db()
     assert show.title == "New title"
-    assert show.scheduled_start == _berlin(day, 18)
+    assert show.scheduled_start == berlin_at(day, 18)
     assert show.status == Show.Status.SCHEDULED
 
 
@@ -381,12 +361,12 @@ def test_cancel_action_cancels_and_tells_subscribers_after_commit(
 def test_cancel_action_asks_for_confirmation_first(
     merchandiser_client, berlin_channel, django_capture_on_commit_callbacks
 ):
-    day = _monday(weeks_ahead=2)
+    day = monday_in_berlin(weeks_ahead=2)
     show = factories.ShowFactory(
         channel=berlin_channel,
         title="Rainy day",
-        scheduled_start=_berlin(day, 20),
-        scheduled_end=_berlin(day, 21),
+        scheduled_start=berlin_at(day, 20),
+        scheduled_end=berlin_at(day, 21),
     )
     before = _snapshot()
 

@@ -1,30 +1,17 @@
 """Duplicating a show from the admin: once, or weekly for N weeks."""
 
 import datetime as dt
-import zoneinfo
 from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
-from django.utils import timezone
 
-from liveshop.accounts.services import user_create
 from shows.models import Show, ShowMember, ShowProduct
 from tests import factories
+from tests.timeutil import BERLIN, berlin_at, monday_in_berlin
 
 pytestmark = pytest.mark.django_db
-
-BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-
-
-def _berlin(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=BERLIN)
-
-
-def _monday(*, weeks_ahead: int) -> dt.date:
-    today = timezone.localtime(timezone.now(), BERLIN).date()
-    return today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=weeks_ahead)
 
 
 def _snapshot() -> tuple[list, list, list]:
@@ -36,23 +23,14 @@ def _snapshot() -> tuple[list, list, list]:
 
 
 @pytest.fixture
-def merchandiser_client() -> Client:
-    user = user_create(username="mia", password=None, role="merchandiser")
-    client = Client()
-    client.force_login(user)
-    client.user = user
-    return client
-
-
-@pytest.fixture
 def show() -> Show:
     channel = factories.ChannelFactory(name="Sneakers", slug="sneakers", timezone="Europe/Berlin")
-    day = _monday(weeks_ahead=2)
+    day = monday_in_berlin(weeks_ahead=2)
     show = factories.ShowFactory(
         channel=channel,
         title="Sneaker Sunday",
-        scheduled_start=_berlin(day, 20),
-        scheduled_end=_berlin(day, 21),
+        scheduled_start=berlin_at(day, 20),
+        scheduled_end=berlin_at(day, 21),
     )
     factories.ShowProductFactory(show=show, position=0, show_price=Decimal("49.00"))
     factories.ShowProductFactory(show=show, position=1, show_price=None)
@@ -132,7 +110,7 @@ def test_duplicate_weekly_for_four_weeks_makes_four_drafts_with_lineup_and_team(
     ]
     copies = list(Show.objects.exclude(pk=show.pk).order_by("scheduled_start"))
     assert [copy.scheduled_start for copy in copies] == [
-        _berlin(first + dt.timedelta(weeks=week), 20) for week in range(4)
+        berlin_at(first + dt.timedelta(weeks=week), 20) for week in range(4)
     ]
     for copy in copies:
         assert copy.status == Show.Status.DRAFT
@@ -156,7 +134,10 @@ def test_duplicate_once_makes_one_draft(merchandiser_client, show):
 
     assert response.status_code == 302
     copy = Show.objects.exclude(pk=show.pk).get()
-    assert (copy.scheduled_start, copy.scheduled_end) == (_berlin(day, 9, 15), _berlin(day, 10, 15))
+    assert (copy.scheduled_start, copy.scheduled_end) == (
+        berlin_at(day, 9, 15),
+        berlin_at(day, 10, 15),
+    )
 
 
 def test_duplicate_with_a_clash_creates_none_and_names_the_date(merchandiser_client, show):
@@ -166,8 +147,8 @@ def test_duplicate_with_a_clash_creates_none_and_names_the_date(merchandiser_cli
     factories.ShowFactory(
         channel=show.channel,
         title="Blocker",
-        scheduled_start=_berlin(blocked, 20, 30),
-        scheduled_end=_berlin(blocked, 22),
+        scheduled_start=berlin_at(blocked, 20, 30),
+        scheduled_end=berlin_at(blocked, 22),
     )
     before = _snapshot()
 

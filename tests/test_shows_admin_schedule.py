@@ -5,37 +5,19 @@ import re
 import zoneinfo
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from liveshop.accounts.services import user_create
 from shows.models import Show
 from tests import factories
+from tests.timeutil import BERLIN, berlin_at, monday_in_berlin
 
 pytestmark = pytest.mark.django_db
 
-BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 SCHEDULE_URL = "/admin/shows/show/schedule/"
-
-
-def _berlin(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=BERLIN)
-
-
-def _monday(*, weeks_ahead: int) -> dt.date:
-    today = timezone.localtime(timezone.now(), BERLIN).date()
-    return today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=weeks_ahead)
 
 
 def _titles(html: str) -> list[str]:
     return re.findall(r'class="show-title" href="[^"]+">(?:<s>)?([^<]+)', html)
-
-
-@pytest.fixture
-def merchandiser_client() -> Client:
-    client = Client()
-    client.force_login(user_create(username="mia", password=None, role="merchandiser"))
-    return client
 
 
 @pytest.fixture
@@ -45,42 +27,42 @@ def channel():
 
 @pytest.fixture
 def week_of_shows(channel):
-    monday = _monday(weeks_ahead=1)
+    monday = monday_in_berlin(weeks_ahead=1)
     # Created out of order so the page's order comes from the times.
     factories.ShowFactory(
         channel=channel,
         title="Wednesday night",
         status=Show.Status.CANCELLED,
-        scheduled_start=_berlin(monday + dt.timedelta(days=2), 22),
-        scheduled_end=_berlin(monday + dt.timedelta(days=2), 23),
+        scheduled_start=berlin_at(monday + dt.timedelta(days=2), 22),
+        scheduled_end=berlin_at(monday + dt.timedelta(days=2), 23),
     )
     factories.ShowFactory(
         channel=channel,
         title="Monday morning",
         status=Show.Status.DRAFT,
         is_test=True,
-        scheduled_start=_berlin(monday, 9, 30),
-        scheduled_end=_berlin(monday, 10, 30),
+        scheduled_start=berlin_at(monday, 9, 30),
+        scheduled_end=berlin_at(monday, 10, 30),
     )
     factories.ShowFactory(
         channel=channel,
         title="Sunday finale",
         is_private=True,
-        scheduled_start=_berlin(monday + dt.timedelta(days=6), 20),
-        scheduled_end=_berlin(monday + dt.timedelta(days=6), 21),
+        scheduled_start=berlin_at(monday + dt.timedelta(days=6), 20),
+        scheduled_end=berlin_at(monday + dt.timedelta(days=6), 21),
     )
     factories.ShowFactory(
         channel=channel,
         title="Next Monday",
-        scheduled_start=_berlin(monday + dt.timedelta(days=7), 9),
-        scheduled_end=_berlin(monday + dt.timedelta(days=7), 10),
+        scheduled_start=berlin_at(monday + dt.timedelta(days=7), 9),
+        scheduled_end=berlin_at(monday + dt.timedelta(days=7), 10),
     )
     other = factories.ChannelFactory(slug="other", timezone="Europe/Berlin")
     factories.ShowFactory(
         channel=other,
         title="Other channel",
-        scheduled_start=_berlin(monday, 12),
-        scheduled_end=_berlin(monday, 13),
+        scheduled_start=berlin_at(monday, 12),
+        scheduled_end=berlin_at(monday, 13),
     )
     return monday
 
@@ -153,12 +135,12 @@ def test_week_view_defaults_to_this_week_of_the_first_channel(merchandiser_clien
 
 
 def test_a_show_from_the_evening_before_appears_on_the_first_day(merchandiser_client, channel):
-    monday = _monday(weeks_ahead=1)
+    monday = monday_in_berlin(weeks_ahead=1)
     factories.ShowFactory(
         channel=channel,
         title="Late night",
-        scheduled_start=_berlin(monday - dt.timedelta(days=1), 23),
-        scheduled_end=_berlin(monday, 1),
+        scheduled_start=berlin_at(monday - dt.timedelta(days=1), 23),
+        scheduled_end=berlin_at(monday, 1),
     )
 
     response = merchandiser_client.get(
@@ -211,12 +193,12 @@ def test_changelist_links_to_the_schedule(merchandiser_client):
 def test_week_view_query_count_does_not_grow_with_shows(
     merchandiser_client, channel, django_assert_num_queries, count
 ):
-    monday = _monday(weeks_ahead=1)
+    monday = monday_in_berlin(weeks_ahead=1)
     for number in range(count):
         factories.ShowFactory(
             channel=channel,
-            scheduled_start=_berlin(monday, 8) + dt.timedelta(hours=number),
-            scheduled_end=_berlin(monday, 8, 45) + dt.timedelta(hours=number),
+            scheduled_start=berlin_at(monday, 8) + dt.timedelta(hours=number),
+            scheduled_end=berlin_at(monday, 8, 45) + dt.timedelta(hours=number),
         )
 
     # session, user, user and group permissions, channels, shows

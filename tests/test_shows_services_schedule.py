@@ -2,7 +2,6 @@
 
 import datetime as dt
 import threading
-import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -22,17 +21,7 @@ from shows.services import (
     show_weekly_starts,
 )
 from tests import factories
-
-BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-
-
-def _berlin(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=BERLIN)
-
-
-def _monday(*, weeks_ahead: int) -> dt.date:
-    today = timezone.localtime(timezone.now(), BERLIN).date()
-    return today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=weeks_ahead)
+from tests.timeutil import BERLIN, berlin_at, monday_in_berlin
 
 
 def _show_with_lineup_and_team(*, start: dt.datetime) -> Show:
@@ -67,10 +56,13 @@ def _snapshot() -> tuple[list, list, list]:
 @pytest.mark.django_db
 def test_show_duplicate_copies_fields_lineup_and_team_as_drafts():
     # Given a show with a lineup (one show price) and a team of two
-    monday = _monday(weeks_ahead=2)
-    show = _show_with_lineup_and_team(start=_berlin(monday, 20))
+    monday = monday_in_berlin(weeks_ahead=2)
+    show = _show_with_lineup_and_team(start=berlin_at(monday, 20))
     merchandiser = factories.UserFactory(role="merchandiser")
-    starts = [_berlin(monday + dt.timedelta(days=7), 20), _berlin(monday + dt.timedelta(days=3), 9)]
+    starts = [
+        berlin_at(monday + dt.timedelta(days=7), 20),
+        berlin_at(monday + dt.timedelta(days=3), 9),
+    ]
 
     # When it is duplicated to two dates given out of order
     copies = show_duplicate(show=show, starts=starts, created_by=merchandiser)
@@ -103,24 +95,24 @@ def test_show_duplicate_copies_fields_lineup_and_team_as_drafts():
 @pytest.mark.django_db
 def test_show_duplicate_with_clashes_creates_nothing_and_reports_every_clash():
     # Given a show and two other shows in the way of weeks 2 and 4
-    monday = _monday(weeks_ahead=2)
-    show = _show_with_lineup_and_team(start=_berlin(monday, 20))
+    monday = monday_in_berlin(weeks_ahead=2)
+    show = _show_with_lineup_and_team(start=berlin_at(monday, 20))
     factories.ShowFactory(
         channel=show.channel,
         title="Week two blocker",
-        scheduled_start=_berlin(monday + dt.timedelta(weeks=2), 21),
-        scheduled_end=_berlin(monday + dt.timedelta(weeks=2), 22),
+        scheduled_start=berlin_at(monday + dt.timedelta(weeks=2), 21),
+        scheduled_end=berlin_at(monday + dt.timedelta(weeks=2), 22),
     )
     factories.ShowFactory(
         channel=show.channel,
         title="Week four blocker",
         status=Show.Status.DRAFT,
-        scheduled_start=_berlin(monday + dt.timedelta(weeks=4), 19),
-        scheduled_end=_berlin(monday + dt.timedelta(weeks=4), 20, 30),
+        scheduled_start=berlin_at(monday + dt.timedelta(weeks=4), 19),
+        scheduled_end=berlin_at(monday + dt.timedelta(weeks=4), 20, 30),
     )
     before = _snapshot()
     starts = show_weekly_starts(
-        first_start=_berlin(monday + dt.timedelta(weeks=1), 20),
+        first_start=berlin_at(monday + dt.timedelta(weeks=1), 20),
         weeks=4,
         timezone_name="Europe/Berlin",
     )
@@ -145,9 +137,9 @@ def test_show_duplicate_with_clashes_creates_nothing_and_reports_every_clash():
 
 @pytest.mark.django_db
 def test_show_duplicate_ignores_cancelled_shows_in_the_way():
-    monday = _monday(weeks_ahead=2)
-    show = _show_with_lineup_and_team(start=_berlin(monday, 20))
-    target = _berlin(monday + dt.timedelta(weeks=1), 20)
+    monday = monday_in_berlin(weeks_ahead=2)
+    show = _show_with_lineup_and_team(start=berlin_at(monday, 20))
+    target = berlin_at(monday + dt.timedelta(weeks=1), 20)
     factories.ShowFactory(
         channel=show.channel,
         status=Show.Status.CANCELLED,
@@ -162,10 +154,10 @@ def test_show_duplicate_ignores_cancelled_shows_in_the_way():
 
 @pytest.mark.django_db
 def test_show_duplicate_refuses_copies_overlapping_each_other_and_past_times():
-    monday = _monday(weeks_ahead=2)
-    show = _show_with_lineup_and_team(start=_berlin(monday, 20))
+    monday = monday_in_berlin(weeks_ahead=2)
+    show = _show_with_lineup_and_team(start=berlin_at(monday, 20))
     before = _snapshot()
-    first = _berlin(monday + dt.timedelta(days=1), 20)
+    first = berlin_at(monday + dt.timedelta(days=1), 20)
     past = timezone.now() - dt.timedelta(days=1)
 
     with pytest.raises(ValidationError) as caught:
@@ -194,7 +186,7 @@ def test_show_duplicate_refuses_copies_overlapping_each_other_and_past_times():
     ],
 )
 def test_show_duplicate_refuses_malformed_start_lists(starts, message):
-    show = _show_with_lineup_and_team(start=_berlin(_monday(weeks_ahead=2), 20))
+    show = _show_with_lineup_and_team(start=berlin_at(monday_in_berlin(weeks_ahead=2), 20))
     far = timezone.now() + dt.timedelta(days=400)
     if starts == "too many":
         starts = [far + dt.timedelta(days=n) for n in range(SHOW_DUPLICATE_MAX_COPIES + 1)]
@@ -211,7 +203,7 @@ def test_show_duplicate_refuses_malformed_start_lists(starts, message):
 
 def test_show_weekly_starts_keeps_local_wall_time_across_daylight_saving():
     # 2027-03-28 is the night clocks go forward in Berlin.
-    first = _berlin(dt.date(2027, 3, 21), 20)
+    first = berlin_at(dt.date(2027, 3, 21), 20)
 
     starts = show_weekly_starts(first_start=first, weeks=3, timezone_name="Europe/Berlin")
 
