@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django, the show sockets through Channels."""
 
 import os
 
@@ -7,10 +7,9 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liveshop.settings")
 django_asgi_application = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from chat.auth import ShowSocketAuthMiddleware  # noqa: E402
 from liveshop.routing import websocket_urlpatterns  # noqa: E402
 from liveshop.runtime import runtime_mode_log  # noqa: E402
 
@@ -19,8 +18,8 @@ runtime_mode_log("ASGI server")
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_application,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        # The middleware checks Origin itself: cookies count only from allow-listed
+        # origins, while token and ticket clients (mobile apps) may send none.
+        "websocket": ShowSocketAuthMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )

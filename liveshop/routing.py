@@ -1,3 +1,9 @@
-"""Websocket routes of every app; the show channel arrives with the chat app."""
+"""Websocket routes: one show channel per show (docs/protocol.md)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from chat.consumers import ShowChannelConsumer
+
+websocket_urlpatterns = [
+    path("ws/shows/<str:public_id>/", ShowChannelConsumer.as_asgi()),
+]

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("liveshop.accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("shows.urls")),
+    path("", include("chat.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

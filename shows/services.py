@@ -178,7 +178,9 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
     """Move ``show`` to ``to_status`` if the status machine allows it.
 
     Must run inside a transaction: the show row is locked, so two concurrent
-    transitions cannot both succeed. Records actual start and end times.
+    transitions cannot both succeed. Records actual start and end times and
+    announces the new status on the show's channel (event and system message,
+    published after commit).
     Raises ``ShowTransitionError`` (409) for an illegal move.
     """
     now = now or timezone.now()
@@ -200,6 +202,9 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
         current.cancelled_at = now
         fields.append("cancelled_at")
     current.save(update_fields=fields)
+    from chat.services import show_status_announce
+
+    show_status_announce(show=current)
     return current
 
 

@@ -5,6 +5,7 @@ import factory
 from django.utils import timezone
 
 from catalog.models import Product, ProductImage, Storefront, Variant
+from chat.models import BlockedTerm, ChatMessage, ChatSanction
 from liveshop.accounts.models import User
 from shows.models import Channel, Show, ShowMember, ShowProduct, ShowReminder
 
@@ -116,3 +117,34 @@ class ShowReminderFactory(factory.django.DjangoModelFactory):
 
     show = factory.SubFactory(ShowFactory)
     user = factory.SubFactory(UserFactory)
+
+
+class ChatMessageFactory(factory.django.DjangoModelFactory):
+    """A stored message without its log event; use chat services for realistic ones."""
+
+    class Meta:
+        model = ChatMessage
+
+    show = factory.SubFactory(ShowFactory)
+    author = factory.SubFactory(UserFactory)
+    text = factory.Sequence(lambda n: f"message {n}")
+
+
+class ChatSanctionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChatSanction
+
+    kind = ChatSanction.Kind.TIMEOUT
+    show = factory.SubFactory(ShowFactory)
+    channel = factory.LazyAttribute(lambda sanction: sanction.show.channel)
+    user = factory.SubFactory(UserFactory)
+    reason = "spam"
+    expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(minutes=10))
+
+
+class BlockedTermFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BlockedTerm
+
+    channel = factory.SubFactory(ChannelFactory)
+    term = factory.Sequence(lambda n: f"badword{n}")

@@ -87,6 +87,7 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL")
 REDIS_URL = env_str("REDIS_URL")
+LIVESHOP_REDIS_PREFIX = env_str("LIVESHOP_REDIS_PREFIX", "liveshop")
 
 if DATABASE_URL:
     DATABASES = {
@@ -120,7 +121,7 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                "prefix": env_str("LIVESHOP_REDIS_PREFIX", "liveshop"),
+                "prefix": LIVESHOP_REDIS_PREFIX,
             },
         }
     }
@@ -128,7 +129,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env_str("LIVESHOP_REDIS_PREFIX", "liveshop"),
+            "KEY_PREFIX": LIVESHOP_REDIS_PREFIX,
         }
     }
 else:
@@ -276,6 +277,28 @@ if LIVESHOP_NOTIFICATION_WEBHOOK_URL and len(LIVESHOP_NOTIFICATION_WEBHOOK_SECRE
     )
 # Incoming shop webhooks older than this are refused (replay protection).
 LIVESHOP_WEBHOOK_TOLERANCE_SECONDS = env_int("LIVESHOP_WEBHOOK_TOLERANCE_SECONDS", 300)
+
+# --- Real-time show channel (docs/protocol.md) -----------------------------------
+
+# Origins whose session cookies are trusted on the websocket; by default the
+# site's own hosts on http and https (any port).
+LIVESHOP_WS_ALLOWED_ORIGINS = env_list("LIVESHOP_WS_ALLOWED_ORIGINS", [])
+LIVESHOP_WS_TICKET_SECONDS = env_int("LIVESHOP_WS_TICKET_SECONDS", 30)
+LIVESHOP_WS_MAX_FRAME_BYTES = 64 * 1024
+# Unsent bytes a socket may hold before it is closed (4009) to resume later.
+LIVESHOP_WS_MAX_BACKLOG_BYTES = env_int("LIVESHOP_WS_MAX_BACKLOG_BYTES", 1024 * 1024)
+# Refused frames per connection per minute before the socket is closed (4008).
+LIVESHOP_WS_MAX_ERRORS_PER_MINUTE = env_int("LIVESHOP_WS_MAX_ERRORS_PER_MINUTE", 20)
+# Coalescing window for broadcast frames; grows under load up to 250 ms.
+LIVESHOP_FANOUT_WINDOW_MS = env_int("LIVESHOP_FANOUT_WINDOW_MS", 100)
+LIVESHOP_PRESENCE_INTERVAL_SECONDS = env_int("LIVESHOP_PRESENCE_INTERVAL_SECONDS", 5)
+# Chat messages per user across all their connections: "count/seconds".
+LIVESHOP_CHAT_RATE = env_str("LIVESHOP_CHAT_RATE", "5/10")
+LIVESHOP_CHAT_TEAM_RATE = env_str("LIVESHOP_CHAT_TEAM_RATE", "20/10")
+LIVESHOP_REACTIONS_PER_SECOND = env_int("LIVESHOP_REACTIONS_PER_SECOND", 10)
+LIVESHOP_RESUME_MAX_AGE = env_int("LIVESHOP_RESUME_MAX_AGE", 600)
+LIVESHOP_RESUME_MAX_EVENTS = env_int("LIVESHOP_RESUME_MAX_EVENTS", 300)
+LIVESHOP_CHAT_HISTORY = 50
 
 # --- Logging ---------------------------------------------------------------------
 

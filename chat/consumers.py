@@ -1,0 +1,246 @@
+"""The show socket: a thin adapter between the protocol and the chat services.
+
+Connect: identify (``chat.auth``), check the show, join the process hub (subscribe
+before reading anything), then send a snapshot or replay what a resuming client
+missed, then go live. Inbound frames are parsed and handed to services; every rule
+lives there. Broadcasts never pass through this class: the hub writes them.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+import uuid
+from urllib.parse import parse_qs
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chat import hub as hub_module
+from chat.selectors import (
+    ShowChatRole,
+    show_chat_role,
+    show_resume_plan,
+    show_snapshot_build,
+)
+from chat.services import REACTION_KINDS, ChatRefusal, chat_message_create
+from liveshop.common.exceptions import NotFoundError
+from shows.access import show_access_view
+
+logger = logging.getLogger("liveshop.chat")
+
+CLOSE_UNAUTHENTICATED = 4001
+CLOSE_ORIGIN = 4003
+CLOSE_NOT_FOUND = 4004
+CLOSE_POLICY = 4008
+CLOSE_TOO_SLOW = 4009
+CLOSE_BAD_RESUME = 4400
+CLOSE_TOO_BIG = 1009
+CLOSE_REASONS = {
+    CLOSE_UNAUTHENTICATED: "unauthenticated",
+    CLOSE_ORIGIN: "origin_not_allowed",
+    CLOSE_NOT_FOUND: "show_not_found",
+    CLOSE_POLICY: "policy_violation",
+    CLOSE_TOO_SLOW: "too_slow",
+    CLOSE_BAD_RESUME: "bad_resume",
+    CLOSE_TOO_BIG: "message_too_big",
+}
+AUTH_ERROR_CODES = {"unauthenticated": CLOSE_UNAUTHENTICATED, "origin_not_allowed": CLOSE_ORIGIN}
+REPLAY_CHUNK = 100
+
+
+def _encode(frame: dict) -> str:
+    return orjson.dumps(frame).decode()
+
+
+class ShowChannelConsumer(AsyncWebsocketConsumer):
+    # No channel layer: broadcasts come through the process hub (chat.hub).
+    channel_layer_alias = "liveshop-show-channel-has-no-layer"
+
+    async def connect(self) -> None:
+        self.show_id: int | None = None
+        self.connection: hub_module.HubConnection | None = None
+        self.errors: collections.deque[float] = collections.deque()
+        self.reactions: collections.deque[float] = collections.deque()
+        self.closing = False
+        await self.accept(subprotocol=self.scope.get("liveshop_subprotocol"))
+        auth_error = self.scope.get("auth_error")
+        if auth_error:
+            await self._refuse(AUTH_ERROR_CODES[auth_error])
+            return
+        resume = self._resume_position()
+        if resume is False:
+            await self._refuse(CLOSE_BAD_RESUME)
+            return
+        self.user = self.scope["user"]
+        public_id = self.scope["url_route"]["kwargs"]["public_id"]
+        try:
+            show = await database_sync_to_async(show_access_view)(
+                user=self.user, public_id=public_id
+            )
+        except NotFoundError:
+            await self._refuse(CLOSE_NOT_FOUND)
+            return
+        self.show_id = show.pk
+        self.role: ShowChatRole = await database_sync_to_async(show_chat_role)(
+            show_id=show.pk, user=self.user
+        )
+        user_id = self.user.pk if self.user.is_authenticated else None
+        self.connection = hub_module.HubConnection(
+            send=self.base_send,
+            close=self._refuse,
+            user_id=user_id,
+            is_team=self.role.is_team,
+            viewer_key=f"u{user_id}" if user_id else f"a{uuid.uuid4().hex}",
+        )
+        hub = hub_module.hub_get()
+        feed = await hub.join(show.pk, self.connection)
+        if resume is not None:
+            epoch, seq = resume
+            plan = await database_sync_to_async(show_resume_plan)(
+                show_id=show.pk, user=self.user, is_team=self.role.is_team, epoch=epoch, seq=seq
+            )
+            if plan.recovered:
+                for start in range(0, len(plan.events), REPLAY_CHUNK):
+                    chunk = plan.events[start : start + REPLAY_CHUNK]
+                    await self.send(hub_module.batch_frame_encode(chunk, chunk[-1]["seq"]))
+                await self.send(
+                    _encode(
+                        {"type": "resumed", "recovered": True, "epoch": plan.epoch, "seq": plan.seq}
+                    )
+                )
+                feed.activate(self.connection, floor=plan.seq)
+                return
+            await self.send(_encode({"type": "resumed", "recovered": False, "reason": plan.reason}))
+        snapshot = await database_sync_to_async(show_snapshot_build)(
+            show=show, user=self.user, role=self.role, viewers=feed.viewers, peak=feed.peak
+        )
+        await self.send(_encode(snapshot))
+        feed.activate(self.connection, floor=snapshot["seq"])
+
+    def _resume_position(self) -> tuple[str, int] | None | bool:
+        """(epoch, seq) from the query string, None without them, False if malformed."""
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        epoch, seq = query.get("epoch", [None])[0], query.get("seq", [None])[0]
+        if epoch is None and seq is None:
+            return None
+        if epoch is None or seq is None or not seq.isdigit() or len(seq) > 18:
+            return False
+        return epoch, int(seq)
+
+    async def _refuse(self, code: int) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        await self.close(code=code, reason=CLOSE_REASONS.get(code))
+
+    async def disconnect(self, code: int) -> None:
+        if self.connection is not None and self.show_id is not None:
+            await hub_module.hub_get().leave(self.show_id, self.connection)
+
+    # -- inbound -------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
+        if self.connection is None or self.closing:
+            return
+        raw = text_data if text_data is not None else bytes_data
+        if len(raw) > settings.LIVESHOP_WS_MAX_FRAME_BYTES:
+            await self._refuse(CLOSE_TOO_BIG)
+            return
+        try:
+            frame = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            frame = None
+        if not isinstance(frame, dict):
+            await self._error("invalid_json", "Frames must be JSON objects.")
+            return
+        kind = frame.get("type")
+        if kind == "message.send":
+            await self._message_send(frame)
+        elif kind == "reaction":
+            await self._reaction(frame)
+        elif kind == "ping":
+            await self.send(_encode({"type": "pong"}))
+        else:
+            await self._error(
+                "unknown_type",
+                "Unknown frame type; expected message.send, reaction or ping.",
+            )
+
+    async def _error(self, code: str, detail: str, **extra) -> None:
+        frame = {"type": "error", "code": code, "detail": detail}
+        frame.update({key: value for key, value in extra.items() if value is not None})
+        await self.send(_encode(frame))
+        now = time.monotonic()
+        self.errors.append(now)
+        while self.errors and self.errors[0] < now - 60:
+            self.errors.popleft()
+        if len(self.errors) > settings.LIVESHOP_WS_MAX_ERRORS_PER_MINUTE:
+            logger.info("closing show %s socket after repeated refused frames", self.show_id)
+            await self._refuse(CLOSE_POLICY)
+
+    async def _message_send(self, frame: dict) -> None:
+        raw_id = frame.get("client_msg_id")
+        try:
+            client_msg_id = uuid.UUID(raw_id) if isinstance(raw_id, str) else None
+        except ValueError:
+            client_msg_id = None
+        echo = raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None
+        if client_msg_id is None:
+            await self._error("invalid", "client_msg_id must be a UUID string.", client_msg_id=echo)
+            return
+        text, reply_to, question = frame.get("text"), frame.get("reply_to"), frame.get("question")
+        if not isinstance(text, str):
+            await self._error("invalid", "text must be a string.", client_msg_id=echo)
+            return
+        if reply_to is not None and (type(reply_to) is not int or reply_to < 1):
+            await self._error("invalid", "reply_to must be a message id.", client_msg_id=echo)
+            return
+        if question is not None and not isinstance(question, bool):
+            await self._error("invalid", "question must be true or false.", client_msg_id=echo)
+            return
+        if not self.user.is_authenticated:
+            await self._error("not_authenticated", "Sign in to chat.", client_msg_id=echo)
+            return
+        try:
+            result = await database_sync_to_async(chat_message_create)(
+                show_id=self.show_id,
+                user=self.user,
+                text=text,
+                client_msg_id=client_msg_id,
+                reply_to_id=reply_to,
+                is_question=bool(question),
+            )
+        except ChatRefusal as refusal:
+            until = refusal.until.isoformat().replace("+00:00", "Z") if refusal.until else None
+            await self._error(refusal.code, refusal.message, client_msg_id=echo, until=until)
+            return
+        await self.send(
+            _encode(
+                {
+                    "type": "ack",
+                    "client_msg_id": echo,
+                    "status": result.status,
+                    "message": result.payload,
+                }
+            )
+        )
+
+    async def _reaction(self, frame: dict) -> None:
+        kind = frame.get("kind")
+        if kind not in REACTION_KINDS:
+            await self._error("invalid", f"kind must be one of {', '.join(REACTION_KINDS)}.")
+            return
+        if not self.user.is_authenticated:
+            await self._error("not_authenticated", "Sign in to react.")
+            return
+        now = time.monotonic()
+        while self.reactions and self.reactions[0] < now - 1:
+            self.reactions.popleft()
+        if len(self.reactions) >= settings.LIVESHOP_REACTIONS_PER_SECOND:
+            return
+        self.reactions.append(now)
+        hub_module.hub_get().reaction_tap(self.show_id, kind)

@@ -1,0 +1,438 @@
+"""The per-process fan-out hub: one subscription per show, one encode per frame.
+
+Each server process (event loop) has one ``Hub``. A socket joins the ``ShowFeed`` of
+its show; the feed holds the process's single broker subscription for that show,
+puts the events it receives in seq order (fetching from the durable log any seq the
+broker lost), coalesces them into one ``batch`` frame per window, encodes that frame
+once per audience and hands the same text to every socket's ASGI ``send``. A socket
+that cannot keep up gets its frames queued, then is closed (4009) so it resumes
+instead of holding up the others. Channels' per-consumer dispatch is bypassed for
+broadcasts: measured, it costs more than everything else together (docs/realtime.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+
+import orjson
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from chat import broker, presence
+from chat.selectors import show_events_wire, show_room_state
+from chat.services import show_peak_viewers_record, show_reactions_record
+
+logger = logging.getLogger("liveshop.chat")
+
+PUBLIC = "public"
+TEAM = "team"
+USER = "user"
+
+JOINING = 0
+LIVE = 1
+CLOSED = 2
+
+GAP_WAIT_SECONDS = 0.15
+MAX_WINDOW_SECONDS = 0.25
+
+
+class HubConnection:
+    """What the hub knows about one socket."""
+
+    __slots__ = (
+        "send",
+        "close",
+        "user_id",
+        "is_team",
+        "viewer_key",
+        "state",
+        "floor",
+        "buffer",
+        "inflight",
+        "backlog",
+        "backlog_bytes",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        *,
+        send: Callable[[dict], Awaitable[None]],
+        close: Callable[[int], Awaitable[None]],
+        user_id: int | None,
+        is_team: bool,
+        viewer_key: str,
+    ) -> None:
+        self.send = send
+        self.close = close
+        self.user_id = user_id
+        self.is_team = is_team
+        self.viewer_key = viewer_key
+        self.state = JOINING
+        self.floor = 0
+        self.buffer: list[dict] = []
+        self.inflight: asyncio.Future | None = None
+        self.backlog: collections.deque[str] = collections.deque()
+        self.backlog_bytes = 0
+
+    def sees(self, event: dict) -> bool:
+        audience = event["aud"]
+        if audience == PUBLIC or self.is_team:
+            return True
+        return audience == USER and event["uid"] == self.user_id
+
+    def push(self, text: str) -> None:
+        """Write ``text`` now if the socket takes it, else queue it; never wait."""
+        if self.state == CLOSED:
+            return
+        if self.inflight is not None:
+            self.backlog.append(text)
+            self.backlog_bytes += len(text)
+            if self.backlog_bytes > settings.LIVESHOP_WS_MAX_BACKLOG_BYTES:
+                self.overflow()
+            return
+        coroutine = self.send({"type": "websocket.send", "text": text})
+        try:
+            # Drive the send by hand: on a socket with room in its buffer the ASGI
+            # server's send finishes without suspending, so no task is created.
+            yielded = coroutine.send(None)
+        except StopIteration:
+            return
+        except Exception:
+            self.state = CLOSED
+            return
+        self.inflight = asyncio.ensure_future(self._finish(coroutine, yielded))
+
+    async def _finish(self, coroutine, yielded) -> None:
+        try:
+            while True:
+                if yielded is None:
+                    await asyncio.sleep(0)
+                else:
+                    await yielded
+                yielded = coroutine.send(None)
+        except StopIteration:
+            pass
+        except Exception:
+            self.state = CLOSED
+            return
+        try:
+            while self.backlog and self.state != CLOSED:
+                text = self.backlog.popleft()
+                self.backlog_bytes -= len(text)
+                await self.send({"type": "websocket.send", "text": text})
+        except Exception:
+            self.state = CLOSED
+        finally:
+            self.inflight = None
+
+    def overflow(self) -> None:
+        logger.info("closing a socket that fell %s bytes behind", self.backlog_bytes)
+        self.state = CLOSED
+        self.backlog.clear()
+        self.backlog_bytes = 0
+        asyncio.ensure_future(self.close(4009))
+
+
+def _client_event(event: dict) -> dict:
+    return {"seq": event["seq"], "type": event["type"], "data": event["data"]}
+
+
+def batch_frame_encode(events: list[dict], seq: int) -> str:
+    return orjson.dumps(
+        {"type": "batch", "seq": seq, "events": [_client_event(event) for event in events]}
+    ).decode()
+
+
+class ShowFeed:
+    """One show's stream in this process: ordering, gap repair, coalescing, fan-out."""
+
+    def __init__(self, hub: Hub, show_id: int) -> None:
+        self.hub = hub
+        self.show_id = show_id
+        self.connections: set[HubConnection] = set()
+        self.delivered_seq: int | None = None
+        self.held: dict[int, dict] = {}
+        self.outbox: list[dict] = []
+        self.flush_handle: asyncio.Handle | None = None
+        self.gap_task: asyncio.Task | None = None
+        self.last_flush = 0.0
+        self.window = settings.LIVESHOP_FANOUT_WINDOW_MS / 1000
+        self.ready: asyncio.Future | None = None
+        self.reaction_taps: collections.Counter[str] = collections.Counter()
+        self.reaction_totals: collections.Counter[str] = collections.Counter()
+        self.viewers = 0
+        self.peak = 0
+
+    async def ensure_ready(self) -> None:
+        """Subscribe once, then take the log position every later event follows."""
+        if self.ready is None:
+            self.ready = asyncio.get_running_loop().create_future()
+            try:
+                await self.hub.subscriber.subscribe(self.show_id)
+                state = await database_sync_to_async(show_room_state)(show_id=self.show_id)
+                self.peak = state.peak_viewers
+                self.delivered_seq = state.last_seq
+                self._release_held()
+                self.ready.set_result(None)
+            except BaseException as error:
+                self.ready.set_exception(error)
+                ready, self.ready = self.ready, None
+                ready.exception()
+                raise
+        await asyncio.shield(self.ready)
+
+    # -- receiving -----------------------------------------------------------------
+
+    def receive(self, event: dict) -> None:
+        seq = event["seq"]
+        if self.delivered_seq is None:
+            self.held[seq] = event
+            return
+        if seq <= self.delivered_seq or seq in self.held:
+            return
+        self.held[seq] = event
+        self._release_held()
+        if self.held and self.gap_task is None:
+            self.gap_task = asyncio.get_running_loop().create_task(self._repair_gap())
+
+    def _release_held(self) -> None:
+        for stale in [seq for seq in self.held if seq <= self.delivered_seq]:
+            del self.held[stale]
+        released = False
+        while (self.delivered_seq + 1) in self.held:
+            self.delivered_seq += 1
+            self.outbox.append(self.held.pop(self.delivered_seq))
+            released = True
+        if released:
+            self._schedule_flush()
+
+    async def _repair_gap(self) -> None:
+        """Wait briefly for a late event, then fetch what is still missing from the log."""
+        try:
+            await asyncio.sleep(GAP_WAIT_SECONDS)
+            while self.held:
+                first_held = min(self.held)
+                missing = await database_sync_to_async(show_events_wire)(
+                    show_id=self.show_id, after=self.delivered_seq, before=first_held
+                )
+                if missing:
+                    logger.info(
+                        "show %s: fetched %s events the broker lost", self.show_id, len(missing)
+                    )
+                for event in missing:
+                    self.held.setdefault(event["seq"], event)
+                before = self.delivered_seq
+                self._release_held()
+                if self.delivered_seq == before:
+                    # The log has no row for the next seq yet (its writer has not
+                    # committed); try again shortly.
+                    await asyncio.sleep(GAP_WAIT_SECONDS)
+        finally:
+            self.gap_task = None
+
+    # -- sending -------------------------------------------------------------------
+
+    def _schedule_flush(self) -> None:
+        if self.flush_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        due = self.last_flush + self.window
+        if loop.time() >= due:
+            # Quiet until now: send at once (after the events of this loop turn).
+            self.flush_handle = loop.call_soon(self.flush)
+        else:
+            self.flush_handle = loop.call_at(due, self.flush)
+
+    def flush(self) -> None:
+        self.flush_handle = None
+        events, self.outbox = self.outbox, []
+        if not events:
+            return
+        started = time.perf_counter()
+        self.last_flush = asyncio.get_running_loop().time()
+        top_seq = events[-1]["seq"]
+        first_seq = events[0]["seq"]
+        restricted = any(event["aud"] != PUBLIC for event in events)
+        frames: dict[object, str | None] = {}
+        for connection in list(self.connections):
+            if connection.state == JOINING:
+                connection.buffer.extend(events)
+                continue
+            if connection.state == CLOSED:
+                continue
+            if connection.floor >= first_seq:
+                # Joined mid-window: its snapshot already holds some of these events.
+                text = self._custom_frame(connection, events, top_seq)
+            else:
+                if not restricted:
+                    key: object = PUBLIC
+                elif connection.is_team:
+                    key = TEAM
+                elif any(
+                    event["aud"] == USER and event["uid"] == connection.user_id for event in events
+                ):
+                    key = connection.user_id
+                else:
+                    key = PUBLIC
+                if key not in frames:
+                    frames[key] = self._custom_frame(connection, events, top_seq)
+                text = frames[key]
+            if text is not None:
+                connection.push(text)
+        elapsed = time.perf_counter() - started
+        # Under load a flush takes longer: widen the window so the loop keeps time for
+        # receiving; shrink back towards the configured window when it is quiet.
+        base = settings.LIVESHOP_FANOUT_WINDOW_MS / 1000
+        self.window = min(MAX_WINDOW_SECONDS, max(base, elapsed * 3))
+
+    @staticmethod
+    def _custom_frame(connection: HubConnection, events: list[dict], top_seq: int) -> str | None:
+        visible = [
+            event for event in events if event["seq"] > connection.floor and connection.sees(event)
+        ]
+        if not visible:
+            return None
+        return batch_frame_encode(visible, top_seq)
+
+    def activate(self, connection: HubConnection, *, floor: int) -> None:
+        """Start live delivery to a socket whose snapshot or replay reached ``floor``."""
+        pending = [
+            event for event in connection.buffer if event["seq"] > floor and connection.sees(event)
+        ]
+        connection.buffer = []
+        connection.state = LIVE
+        connection.floor = floor
+        if pending:
+            connection.push(batch_frame_encode(pending, pending[-1]["seq"]))
+        # Events still waiting in the outbox were received before this socket went
+        # live; the floor keeps it from seeing those its snapshot already holds.
+
+    def broadcast_text(self, text: str) -> None:
+        for connection in self.connections:
+            if connection.state == LIVE:
+                connection.push(text)
+
+
+class Hub:
+    """All the shows of one server process (one event loop)."""
+
+    def __init__(self) -> None:
+        self.feeds: dict[int, ShowFeed] = {}
+        self.subscriber = broker.subscriber_create(self._on_message)
+        self.ticker: asyncio.Task | None = None
+        self.presence = presence.presence_store_create()
+
+    def _on_message(self, show_id: int, payload: bytes) -> None:
+        feed = self.feeds.get(show_id)
+        if feed is None:
+            return
+        message = orjson.loads(payload)
+        if "reactions" in message:
+            feed.reaction_totals.update(message["reactions"])
+            return
+        feed.receive(message)
+
+    async def join(self, show_id: int, connection: HubConnection) -> ShowFeed:
+        feed = self.feeds.get(show_id)
+        if feed is None:
+            feed = self.feeds[show_id] = ShowFeed(self, show_id)
+        feed.connections.add(connection)
+        if self.ticker is None or self.ticker.done():
+            self.ticker = asyncio.get_running_loop().create_task(self._tick())
+        try:
+            await feed.ensure_ready()
+        except BaseException:
+            await self.leave(show_id, connection)
+            raise
+        return feed
+
+    async def leave(self, show_id: int, connection: HubConnection) -> None:
+        connection.state = CLOSED
+        feed = self.feeds.get(show_id)
+        if feed is None:
+            return
+        feed.connections.discard(connection)
+        if not feed.connections:
+            del self.feeds[show_id]
+            if feed.flush_handle is not None:
+                feed.flush_handle.cancel()
+            if feed.gap_task is not None:
+                feed.gap_task.cancel()
+            await self.subscriber.unsubscribe(show_id)
+
+    async def close(self) -> None:
+        """Stop the ticker and the broker subscription (server shutdown, tests)."""
+        if self.ticker is not None:
+            self.ticker.cancel()
+        for feed in self.feeds.values():
+            if feed.flush_handle is not None:
+                feed.flush_handle.cancel()
+            if feed.gap_task is not None:
+                feed.gap_task.cancel()
+        self.feeds.clear()
+        await self.subscriber.close()
+        _hubs.pop(asyncio.get_running_loop(), None)
+
+    def reaction_tap(self, show_id: int, kind: str) -> None:
+        feed = self.feeds.get(show_id)
+        if feed is not None:
+            feed.reaction_taps[kind] += 1
+
+    async def _tick(self) -> None:
+        """Once a second: share reaction taps, send reaction counts; every 5 s presence."""
+        tick = 0
+        while self.feeds:
+            await asyncio.sleep(1.0)
+            tick += 1
+            for feed in list(self.feeds.values()):
+                try:
+                    if feed.reaction_taps:
+                        taps, feed.reaction_taps = feed.reaction_taps, collections.Counter()
+                        await self.subscriber.publish(
+                            feed.show_id, orjson.dumps({"reactions": dict(taps)})
+                        )
+                        await database_sync_to_async(show_reactions_record)(
+                            show_id=feed.show_id, count=sum(taps.values())
+                        )
+                    if feed.reaction_totals:
+                        totals, feed.reaction_totals = feed.reaction_totals, collections.Counter()
+                        feed.broadcast_text(
+                            orjson.dumps({"type": "reactions", "counts": dict(totals)}).decode()
+                        )
+                    if tick % settings.LIVESHOP_PRESENCE_INTERVAL_SECONDS == 0:
+                        await self._presence_push(feed)
+                except Exception:
+                    logger.exception("hub tick failed for show %s", feed.show_id)
+
+    async def _presence_push(self, feed: ShowFeed) -> None:
+        keys = {
+            connection.viewer_key
+            for connection in feed.connections
+            if connection.state != CLOSED and not connection.is_team
+        }
+        feed.viewers = await self.presence.count(feed.show_id, keys)
+        if feed.viewers > feed.peak:
+            feed.peak = await database_sync_to_async(show_peak_viewers_record)(
+                show_id=feed.show_id, viewers=feed.viewers
+            )
+        feed.broadcast_text(
+            orjson.dumps({"type": "presence", "viewers": feed.viewers, "peak": feed.peak}).decode()
+        )
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def hub_get() -> Hub:
+    """The hub of the running event loop (one per server process)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    return hub

@@ -1,0 +1,262 @@
+"""Reads for the show channel: what a user may see, snapshots, resume, log fetches."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from chat.events import event_wire_format, show_room_ensure
+from chat.models import Audience, ChatMessage, ChatSanction, ShowEvent, ShowRoom
+from liveshop.accounts.models import User
+from shows.models import Show, ShowMember
+
+TEAM_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR, ShowMember.Role.SERVICE_STAFF)
+MODERATOR_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR)
+
+
+@dataclasses.dataclass(frozen=True)
+class ShowChatRole:
+    """A user's standing in one show's chat."""
+
+    role: str  # host, moderator, service_staff or viewer
+    is_team: bool
+    can_moderate: bool
+    can_answer: bool
+
+
+VIEWER_ROLE = ShowChatRole(role="viewer", is_team=False, can_moderate=False, can_answer=False)
+
+
+def show_chat_role(*, show_id: int, user: User | None) -> ShowChatRole:
+    """What ``user`` is in this show: merchandisers and admins act as moderators."""
+    if user is None or not user.is_authenticated:
+        return VIEWER_ROLE
+    roles = set(
+        ShowMember.objects.filter(show_id=show_id, user=user).values_list("role", flat=True)
+    )
+    if user.is_merchandiser:
+        roles.add(ShowMember.Role.MODERATOR)
+    if not roles:
+        return VIEWER_ROLE
+    for role in (*MODERATOR_ROLES, ShowMember.Role.SERVICE_STAFF):
+        if role in roles:
+            primary = role
+            break
+    return ShowChatRole(
+        role=primary,
+        is_team=True,
+        can_moderate=bool(roles & set(MODERATOR_ROLES)),
+        can_answer=bool(roles & set(TEAM_ROLES)),
+    )
+
+
+def sanctions_active(*, user: User, channel_id: int, show_id: int) -> list[ChatSanction]:
+    """The sanctions in force now for ``user`` in this show (its own and its channel's)."""
+    now = timezone.now()
+    return list(
+        ChatSanction.objects.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            Q(show__isnull=True) | Q(show_id=show_id),
+            user=user,
+            channel_id=channel_id,
+            revoked_at__isnull=True,
+        )
+    )
+
+
+def sanction_blocking(sanctions: list[ChatSanction]) -> ChatSanction | None:
+    """The sanction that stops posting: a ban before a timeout, the longest of each."""
+    for kind in (ChatSanction.Kind.BAN, ChatSanction.Kind.TIMEOUT):
+        of_kind = [sanction for sanction in sanctions if sanction.kind == kind]
+        if of_kind:
+            return max(
+                of_kind,
+                key=lambda sanction: (sanction.expires_at is None, sanction.expires_at),
+            )
+    return None
+
+
+def sanction_shadowed(sanctions: list[ChatSanction]) -> bool:
+    return any(sanction.kind == ChatSanction.Kind.SHADOW for sanction in sanctions)
+
+
+def message_payload(message: ChatMessage) -> dict:
+    """The message object of the protocol (docs/protocol.md, 3.1)."""
+    author = message.author
+    return {
+        "id": message.pk,
+        "seq": message.seq,
+        "kind": message.kind,
+        "text": message.text,
+        "author": (
+            None
+            if author is None
+            else {"id": author.pk, "name": author.username, "role": message.author_role}
+        ),
+        "reply_to": message.reply_to_id,
+        "is_question": message.is_question,
+        "question_status": message.question_status,
+        "answer_to": message.answer_to_id,
+        "visibility": message.visibility,
+        "links_clickable": message.links_clickable,
+        "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def messages_visible(*, show_id: int, user: User | None, is_team: bool) -> QuerySet[ChatMessage]:
+    """Messages of the show that ``user`` may see (removed ones never)."""
+    messages = ChatMessage.objects.filter(show_id=show_id, state=ChatMessage.State.VISIBLE)
+    if is_team:
+        return messages
+    rule = Q(visibility=ChatMessage.Visibility.PUBLIC)
+    if user is not None and user.is_authenticated:
+        rule |= Q(
+            visibility__in=[ChatMessage.Visibility.HELD, ChatMessage.Visibility.SHADOW],
+            author=user,
+        )
+        rule |= Q(visibility=ChatMessage.Visibility.PRIVATE, answer_to__author=user)
+    return messages.filter(rule)
+
+
+def show_room_state(*, show_id: int) -> ShowRoom:
+    show_room_ensure(show_id=show_id)
+    return ShowRoom.objects.get(show_id=show_id)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def show_status_payload(show: Show) -> dict:
+    return {
+        "status": show.status,
+        "started_at": _iso(show.actual_start),
+        "ended_at": _iso(show.actual_end),
+    }
+
+
+def show_snapshot_build(
+    *, show: Show, user: User | None, role: ShowChatRole, viewers: int, peak: int
+) -> dict:
+    """The ``snapshot`` frame for ``user`` (docs/protocol.md, 2.1)."""
+    room = show_room_state(show_id=show.pk)
+    authenticated = user is not None and user.is_authenticated
+    messages = list(
+        messages_visible(show_id=show.pk, user=user, is_team=role.is_team)
+        .filter(seq__lte=room.last_seq)
+        .select_related("author")
+        .order_by("-seq")[: settings.LIVESHOP_CHAT_HISTORY]
+    )
+    messages.reverse()
+    pinned = None
+    if room.pinned_message_id is not None:
+        pinned_message = (
+            ChatMessage.objects.filter(pk=room.pinned_message_id, state=ChatMessage.State.VISIBLE)
+            .select_related("author")
+            .first()
+        )
+        pinned = None if pinned_message is None else message_payload(pinned_message)
+    muted_until = mute_reason = None
+    if authenticated:
+        sanction = sanction_blocking(
+            sanctions_active(user=user, channel_id=show.channel_id, show_id=show.pk)
+        )
+        if sanction is not None:
+            mute_reason = "banned" if sanction.kind == ChatSanction.Kind.BAN else "timeout"
+            muted_until = _iso(sanction.expires_at)
+    return {
+        "type": "snapshot",
+        "epoch": str(room.epoch),
+        "seq": room.last_seq,
+        "show": {
+            "public_id": show.public_id,
+            "title": show.title,
+            "scheduled_start": _iso(show.scheduled_start),
+            **show_status_payload(show),
+            "playback": {"hls_url": None, "playable": False},
+        },
+        "me": {
+            "user_id": user.pk if authenticated else None,
+            "username": user.username if authenticated else None,
+            "role": role.role,
+            "is_team": role.is_team,
+            "can_moderate": role.can_moderate,
+            "can_answer": role.can_answer,
+            "can_post": authenticated and mute_reason is None,
+            "muted_until": muted_until,
+            "mute_reason": mute_reason,
+        },
+        "chat": {
+            "slow_mode_seconds": room.slow_mode_seconds,
+            "max_length": ChatMessage._meta.get_field("text").max_length,
+        },
+        "pinned_message": pinned,
+        "pins": [],
+        "messages": [message_payload(message) for message in messages],
+        "viewers": {"count": viewers, "peak": max(peak, room.peak_viewers)},
+    }
+
+
+def events_visible(*, show_id: int, user: User | None, is_team: bool) -> QuerySet[ShowEvent]:
+    events = ShowEvent.objects.filter(show_id=show_id)
+    if is_team:
+        return events
+    rule = Q(audience=Audience.PUBLIC)
+    if user is not None and user.is_authenticated:
+        rule |= Q(audience=Audience.USER, audience_user=user)
+    return events.filter(rule)
+
+
+@dataclasses.dataclass(frozen=True)
+class ResumePlan:
+    recovered: bool
+    reason: str | None
+    events: list[dict]
+    seq: int
+    epoch: str
+
+
+def show_resume_plan(
+    *, show_id: int, user: User | None, is_team: bool, epoch: str, seq: int
+) -> ResumePlan:
+    """The events a client at (``epoch``, ``seq``) missed, or why it cannot resume."""
+    room = show_room_state(show_id=show_id)
+    current = room.last_seq
+
+    def refuse(reason: str) -> ResumePlan:
+        return ResumePlan(False, reason, [], current, str(room.epoch))
+
+    if epoch != str(room.epoch):
+        return refuse("epoch_mismatch")
+    if seq > current:
+        return refuse("future_seq")
+    if current - seq > settings.LIVESHOP_RESUME_MAX_EVENTS:
+        return refuse("too_many")
+    if seq < current:
+        first_missed = (
+            ShowEvent.objects.filter(show_id=show_id, seq=seq + 1)
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        horizon = timezone.now() - timezone.timedelta(seconds=settings.LIVESHOP_RESUME_MAX_AGE)
+        if first_missed is None or first_missed < horizon:
+            return refuse("too_old")
+    events = [
+        event_wire_format(event)
+        for event in events_visible(show_id=show_id, user=user, is_team=is_team).filter(
+            seq__gt=seq, seq__lte=current
+        )
+    ]
+    return ResumePlan(True, None, events, current, str(room.epoch))
+
+
+def show_events_wire(*, show_id: int, after: int, before: int) -> list[dict]:
+    """Log entries with ``after < seq < before`` in the broker's wire format."""
+    return [
+        event_wire_format(event)
+        for event in ShowEvent.objects.filter(show_id=show_id, seq__gt=after, seq__lt=before)
+    ]
