@@ -11,6 +11,7 @@ durable log (``chat.hub``), so the broker only has to be fast.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -57,7 +58,9 @@ def broker_publish(*, show_id: int, payload: bytes) -> None:
         handlers = list(_local_handlers)
     for loop, handler in handlers:
         if not loop.is_closed():
-            loop.call_soon_threadsafe(handler, show_id, payload)
+            # A fresh context: the caller may be a sync_to_async worker thread, and
+            # tasks the handler starts must not inherit its executor marker.
+            loop.call_soon_threadsafe(handler, show_id, payload, context=contextvars.Context())
 
 
 class LocalSubscriber:
@@ -97,7 +100,9 @@ class RedisSubscriber:
     async def _ensure_reader(self) -> None:
         if self._reader is None or self._reader.done():
             await self._pubsub.subscribe(self._idle_topic)
-            self._reader = asyncio.get_running_loop().create_task(self._read())
+            self._reader = asyncio.get_running_loop().create_task(
+                self._read(), context=contextvars.Context()
+            )
 
     async def _read(self) -> None:
         while True:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import logging
 import time
 import weakref
@@ -199,7 +200,9 @@ class ShowFeed:
         self.held[seq] = event
         self._release_held()
         if self.held and self.gap_task is None:
-            self.gap_task = asyncio.get_running_loop().create_task(self._repair_gap())
+            self.gap_task = asyncio.get_running_loop().create_task(
+                self._repair_gap(), context=contextvars.Context()
+            )
 
     def _release_held(self) -> None:
         for stale in [seq for seq in self.held if seq <= self.delivered_seq]:
@@ -344,7 +347,9 @@ class Hub:
             feed = self.feeds[show_id] = ShowFeed(self, show_id)
         feed.connections.add(connection)
         if self.ticker is None or self.ticker.done():
-            self.ticker = asyncio.get_running_loop().create_task(self._tick())
+            self.ticker = asyncio.get_running_loop().create_task(
+                self._tick(), context=contextvars.Context()
+            )
         try:
             await feed.ensure_ready()
         except BaseException:
