@@ -1,4 +1,4 @@
-"""Start the whole system: the ASGI server (daphne) and Celery.
+"""Start the whole system: the ASGI server (daphne, or uvicorn) and Celery.
 
 Embedded mode runs one Celery worker with beat inside it on Kombu's
 filesystem transport; with REDIS_URL a worker and a separate beat process run
@@ -16,24 +16,26 @@ from django.core.management.base import BaseCommand
 
 from liveshop.common.demo import DEMO_ACCOUNTS, DEMO_CHANNEL_SLUG, DEMO_PASSWORD
 from liveshop.runtime import runtime_mode_describe
+from liveshop.servers import SERVERS, asgi_server_command
 from shows.models import Show
 
 
 class Command(BaseCommand):
-    help = "Run daphne and Celery (worker and beat) until interrupted."
+    help = "Run the ASGI server and Celery (worker and beat) until interrupted."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--server",
+            choices=SERVERS,
+            default=os.environ.get("LIVESHOP_ASGI_SERVER", "daphne"),
+            help="ASGI server (default daphne, or LIVESHOP_ASGI_SERVER).",
+        )
 
-    def _commands(self, host: str, port: int) -> list[tuple[str, list[str]]]:
+    def _commands(self, host: str, port: int, server: str) -> list[tuple[str, list[str]]]:
         python = sys.executable
-        commands = [
-            (
-                "daphne",
-                [python, "-m", "daphne", "-b", host, "-p", str(port), "liveshop.asgi:application"],
-            )
-        ]
+        commands = [(server, asgi_server_command(server=server, host=host, port=port))]
         celery = [python, "-m", "celery", "-A", "liveshop"]
         if settings.REDIS_URL:
             commands.append(
@@ -66,18 +68,20 @@ class Command(BaseCommand):
         live = Show.objects.filter(channel__slug=DEMO_CHANNEL_SLUG, status=Show.Status.LIVE).first()
         if live is not None:
             lines.append(f"  Live demo show:             {base}/api/v1/shows/{live.public_id}")
+            socket_base = base.replace("http", "ws", 1)
+            lines.append(f"  Live demo show channel:     {socket_base}/ws/shows/{live.public_id}/")
         lines += ["", f"  Demo accounts (password for all: {DEMO_PASSWORD}):"]
         for account in DEMO_ACCOUNTS:
             lines.append(f"    {account.username:<14} {account.role}")
         lines += ["", "  Press Ctrl-C to stop.", ""]
         return "\n".join(lines)
 
-    def handle(self, *args, host: str, port: int, **options):
+    def handle(self, *args, host: str, port: int, server: str, **options):
         processes: list[tuple[str, subprocess.Popen]] = []
         environment = os.environ.copy()
         # Links in emails and calendar feeds must point at the port actually served.
         environment.setdefault("LIVESHOP_PUBLIC_BASE_URL", f"http://{host}:{port}")
-        for name, command in self._commands(host, port):
+        for name, command in self._commands(host, port, server):
             processes.append((name, subprocess.Popen(command, env=environment)))
             self.stdout.write(f"started {name} (pid {processes[-1][1].pid})")
         self.stdout.write(self._banner(host, port))
