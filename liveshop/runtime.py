@@ -17,11 +17,11 @@ def runtime_mode_describe() -> str:
         database_text = f"SQLite at {database['NAME']}"
     if settings.REDIS_URL:
         mode = "Redis/PostgreSQL" if database["ENGINE"].endswith("postgresql") else "Redis/SQLite"
-        layer_text = "channels_redis channel layer, Redis cache, Celery broker on Redis"
+        layer_text = "show events over Redis pub/sub, Redis cache, Celery broker on Redis"
     else:
         mode = "embedded"
         layer_text = (
-            "in-process channel layer (one server process only), local-memory cache, "
+            "in-process event broker (one server process only), local-memory cache, "
             "Celery on Kombu's filesystem transport"
         )
     return f"liveshop mode: {mode} ({database_text}; {layer_text})"

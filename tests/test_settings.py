@@ -64,7 +64,7 @@ def test_no_environment_means_embedded_mode(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("liveshop mode: embedded (SQLite at ")
-    assert "in-process channel layer (one server process only)" in result.stdout
+    assert "in-process event broker (one server process only)" in result.stdout
 
 
 def test_database_and_redis_urls_select_the_real_engines(tmp_path):
@@ -81,8 +81,8 @@ def test_database_and_redis_urls_select_the_real_engines(tmp_path):
     assert result.stdout.splitlines() == [
         "channels_redis.core.RedisChannelLayer",
         "redis://cache.example:6379/2",
-        "liveshop mode: Redis/PostgreSQL (PostgreSQL at db.example:5432/shop; channels_redis "
-        "channel layer, Redis cache, Celery broker on Redis)",
+        "liveshop mode: Redis/PostgreSQL (PostgreSQL at db.example:5432/shop; show events over "
+        "Redis pub/sub, Redis cache, Celery broker on Redis)",
     ]
 
 
