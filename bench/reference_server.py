@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 import uuid
 from http import HTTPStatus
 
@@ -27,6 +28,9 @@ logger = logging.getLogger("bench.reference")
 
 MAX_TEXT = 500
 SUBPROTOCOL = "liveshop.v1"
+# liveshop's hub widens its window under load (to three times the last flush's duration, at
+# most 250 ms); the reference follows the same rule so both send as many frames.
+MAX_WINDOW_SECONDS = 0.25
 
 
 def _now_text() -> str:
@@ -37,6 +41,7 @@ class Room:
     """One show: the members, the log position and the pending batch."""
 
     def __init__(self, window: float) -> None:
+        self.base_window = window
         self.window = window
         self.epoch = str(uuid.uuid4())
         self.seq = 0
@@ -44,7 +49,7 @@ class Room:
         self.members: set[ServerConnection] = set()
         self._pending: list[dict] = []
         self._last_flush = 0.0
-        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_handle: asyncio.Handle | None = None
         self._sent_ids: dict[tuple[str, str], dict] = {}
 
     def snapshot(self) -> str:
@@ -95,8 +100,9 @@ class Room:
         loop = asyncio.get_running_loop()
         due = self._last_flush + self.window
         if loop.time() >= due:
-            # Flush on idle: the first event after a quiet window goes out at once.
-            self.flush()
+            # Flush on idle: the first event after a quiet window goes out at once (after the
+            # other events of this loop turn, as liveshop does).
+            self._flush_handle = loop.call_soon(self.flush)
         else:
             self._flush_handle = loop.call_at(due, self.flush)
 
@@ -104,10 +110,13 @@ class Room:
         self._flush_handle = None
         if not self._pending:
             return
+        started = time.perf_counter()
         frame = json.dumps({"type": "batch", "seq": self.seq, "events": self._pending})
         self._pending = []
         self._last_flush = asyncio.get_running_loop().time()
         broadcast(self.members, frame)
+        elapsed = time.perf_counter() - started
+        self.window = min(MAX_WINDOW_SECONDS, max(self.base_window, elapsed * 3))
 
 
 class ReferenceServer:
