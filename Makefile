@@ -46,5 +46,12 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Fan-out benchmark (docs/benchmarks.md): needs PostgreSQL and Redis, by default on
+# 127.0.0.1 (database liveshop_bench, Redis database 9; BENCH_DATABASE_URL, BENCH_REDIS_URL).
+# BENCH_ARGS picks scenarios and options, e.g. BENCH_ARGS="smoke" or "fanout-3000 --docs".
+BENCH_ARGS ?= --docs
+bench: $(VENV)/.installed-dev
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmark harness for the show channel: `make bench` (docs/benchmarks.md)."""

@@ -1,0 +1,53 @@
+"""Create a live show and chat users with API tokens for one benchmark run.
+
+Run with the benchmark's environment (``bench.servers.liveshop_environment``); prints one JSON
+line: ``{"public_id": ..., "tokens": [...]}``. Uses the project's own services, so the show is
+exactly what the admin would have made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import secrets
+
+import django
+
+
+def show_and_senders_create(senders: int) -> dict:
+    from django.utils import timezone
+
+    from liveshop.accounts.services import auth_token_create, user_create
+    from shows.models import Channel
+    from shows.services import show_create, show_go_live, show_publish
+
+    run = secrets.token_hex(4)
+    channel = Channel.objects.create(name=f"Bench {run}", slug=f"bench-{run}", timezone="UTC")
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=1)
+    show = show_create(
+        channel=channel,
+        title=f"Benchmark {run}",
+        scheduled_start=start,
+        scheduled_end=start + dt.timedelta(hours=2),
+    )
+    show = show_go_live(show=show_publish(show=show))
+    tokens = []
+    for number in range(senders):
+        password = secrets.token_urlsafe(12)
+        username = f"bench-{run}-{number}"
+        user_create(username=username, password=password)
+        tokens.append(auth_token_create(username=username, password=password).key)
+    return {"public_id": show.public_id, "tokens": tokens}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--senders", type=int, default=4)
+    args = parser.parse_args()
+    django.setup()
+    print(json.dumps(show_and_senders_create(args.senders)))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
