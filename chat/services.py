@@ -12,13 +12,12 @@ import re
 import secrets
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from chat.events import show_event_append, show_room_ensure, show_seq_allocate
 from chat.models import Audience, BlockedTerm, ChatMessage, ChatSanction, ShowRoom
@@ -63,7 +62,7 @@ def _room_with_show(*, show_id: int) -> ShowRoom:
 
 
 def _utc_clock(moment: datetime) -> str:
-    return moment.astimezone(timezone.UTC).strftime("%H:%M:%S UTC")
+    return moment.astimezone(UTC).strftime("%H:%M:%S UTC")
 
 
 def _rate_parse(value: str) -> tuple[int, int]:
@@ -90,7 +89,7 @@ def chat_rate_limit_hit(*, user_id: int, is_team: bool) -> None:
         cache.set(key, 1, timeout=window + 1)
         count = 1
     if count > limit:
-        until = datetime.fromtimestamp((window_index + 1) * window, tz=timezone.UTC)
+        until = datetime.fromtimestamp((window_index + 1) * window, tz=UTC)
         raise ChatRefusal(
             f"You are sending messages too fast: at most {limit} every {window} s. "
             f"Try again at {_utc_clock(until)}.",
@@ -209,7 +208,7 @@ def chat_message_create(
     if slow_mode_seconds and not role.is_team:
         last_sent = cache.get(_slow_mode_key(show.pk, user.pk))
         if last_sent is not None and time.time() < last_sent + slow_mode_seconds:
-            until = datetime.fromtimestamp(last_sent + slow_mode_seconds, tz=timezone.UTC)
+            until = datetime.fromtimestamp(last_sent + slow_mode_seconds, tz=UTC)
             raise ChatRefusal(
                 f"Slow mode is on: one message every {slow_mode_seconds} s. "
                 f"Try again at {_utc_clock(until)}.",
