@@ -397,9 +397,9 @@ def _room_lock(*, show: Show) -> ShowRoom:
 
 def _moderation_log(
     *,
-    show: Show | None,
-    channel_id: int,
     actor: User,
+    show: Show | None = None,
+    channel_id: int | None = None,
     action: str,
     target_user_id: int | None = None,
     target_message: ChatMessage | None = None,
@@ -407,9 +407,10 @@ def _moderation_log(
     expires_at: datetime | None = None,
     detail: dict | None = None,
 ) -> ModerationAction:
+    """One audit row; ``channel_id`` defaults to the show's channel."""
     return ModerationAction.objects.create(
         show=show,
-        channel_id=channel_id,
+        channel_id=channel_id if channel_id is not None else show.channel_id,
         actor=actor,
         action=action,
         target_user_id=target_user_id,
@@ -417,6 +418,26 @@ def _moderation_log(
         reason=reason,
         expires_at=expires_at,
         detail=detail or {},
+    )
+
+
+def _message_action_log(
+    *,
+    show: Show,
+    actor: User,
+    action: str,
+    message: ChatMessage,
+    reason: str = "",
+    detail: dict | None = None,
+) -> ModerationAction:
+    return _moderation_log(
+        show=show,
+        actor=actor,
+        action=action,
+        target_user_id=message.author_id,
+        target_message=message,
+        reason=reason,
+        detail=detail,
     )
 
 
@@ -461,13 +482,11 @@ def _message_remove(
             audience=audience,
             audience_user_id=audience_user_id,
         )
-        _moderation_log(
+        _message_action_log(
             show=show,
-            channel_id=show.channel_id,
             actor=actor,
             action=action,
-            target_user_id=message.author_id,
-            target_message=message,
+            message=message,
             reason=reason,
             detail={"text": original_text},
         )
@@ -540,13 +559,11 @@ def message_approve(*, actor: User, show: Show, message_id: int) -> ChatMessage:
         message.seq = show_seq_allocate(show_id=show.pk)
         message.save(update_fields=["visibility", "seq"])
         message_event_append(message=message)
-        _moderation_log(
+        _message_action_log(
             show=show,
-            channel_id=show.channel_id,
             actor=actor,
             action=ModerationAction.Action.APPROVE,
-            target_user_id=message.author_id,
-            target_message=message,
+            message=message,
             detail={"visibility": visibility},
         )
     return message
@@ -598,13 +615,11 @@ def message_pin(*, actor: User, show: Show, message_id: int) -> ChatMessage:
             data={"message": message_payload(message)},
             message_id=message.pk,
         )
-        _moderation_log(
+        _message_action_log(
             show=show,
-            channel_id=show.channel_id,
             actor=actor,
             action=ModerationAction.Action.PIN,
-            target_user_id=message.author_id,
-            target_message=message,
+            message=message,
         )
     return message
 
@@ -625,13 +640,11 @@ def message_unpin(*, actor: User, show: Show) -> ChatMessage | None:
         room.pinned_message = None
         room.save(update_fields=["pinned_message"])
         show_event_append(show_id=show.pk, type="message.unpinned", data={"id": message.pk})
-        _moderation_log(
+        _message_action_log(
             show=show,
-            channel_id=show.channel_id,
             actor=actor,
             action=ModerationAction.Action.UNPIN,
-            target_user_id=message.author_id,
-            target_message=message,
+            message=message,
         )
     return message
 
@@ -723,7 +736,6 @@ def user_sanction_create(
         )
         _moderation_log(
             show=show,
-            channel_id=show.channel_id,
             actor=actor,
             action=kind,
             target_user_id=target.pk,
@@ -767,7 +779,6 @@ def user_sanction_revoke(*, actor: User, show: Show, sanction_id: int) -> ChatSa
         )
         _moderation_log(
             show=show,
-            channel_id=show.channel_id,
             actor=actor,
             action=ModerationAction.Action.REVOKE,
             target_user_id=sanction.user_id,
@@ -820,7 +831,6 @@ def chat_settings_update(
             )
             _moderation_log(
                 show=show,
-                channel_id=show.channel_id,
                 actor=actor,
                 action=ModerationAction.Action.SLOW_MODE,
                 detail={"from": previous, "to": slow_mode_seconds},
@@ -830,7 +840,6 @@ def chat_settings_update(
             room.save(update_fields=["hold_links"])
             _moderation_log(
                 show=show,
-                channel_id=show.channel_id,
                 actor=actor,
                 action=ModerationAction.Action.HOLD_LINKS,
                 detail={"from": not hold_links, "to": hold_links},
@@ -863,7 +872,6 @@ def blocked_term_add(*, actor: User, channel: Channel, term: str, action: str) -
             raise ConflictError("This term is already blocked in this channel.", code="term_exists")
         blocked = BlockedTerm.objects.create(channel=channel, term=term, action=action)
         _moderation_log(
-            show=None,
             channel_id=channel.pk,
             actor=actor,
             action=ModerationAction.Action.BLOCKED_TERM_ADD,
@@ -886,7 +894,6 @@ def blocked_term_remove(*, actor: User, channel: Channel, term_id: int) -> None:
         if blocked is None:
             raise NotFoundError("No blocked term with this id in this channel.")
         _moderation_log(
-            show=None,
             channel_id=channel.pk,
             actor=actor,
             action=ModerationAction.Action.BLOCKED_TERM_REMOVE,

@@ -58,6 +58,10 @@ async def connect(show, user):
     return communicator, snapshot
 
 
+async def connect_all(show, *users) -> list:
+    return [(await connect(show, user))[0] for user in users]
+
+
 def event_seen(kind: str, message_id: int):
     def predicate(frame: dict) -> bool:
         return frame["type"] == "batch" and any(
@@ -130,9 +134,9 @@ async def test_a_shadow_hidden_users_message_reaches_only_the_author_and_the_tea
     await database_sync_to_async(user_sanction_create)(
         actor=cast_["moderator"], show=show, user_id=cast_["author"].pk, kind="shadow"
     )
-    author, _ = await connect(show, cast_["author"])
-    moderator, _ = await connect(show, cast_["moderator"])
-    viewer, _ = await connect(show, cast_["viewer"])
+    author, moderator, viewer = await connect_all(
+        show, cast_["author"], cast_["moderator"], cast_["viewer"]
+    )
     try:
         ack, own = await send_and_collect(author, send_frame("only I think this is public"))
         shadow_id = ack["message"]["id"]
@@ -153,9 +157,7 @@ async def test_a_shadow_hidden_users_message_reaches_only_the_author_and_the_tea
 async def test_a_private_answer_reaches_the_asker_and_the_team_only():
     cast_ = await cast()
     show = cast_["show"]
-    asker, _ = await connect(show, cast_["author"])
-    staff, _ = await connect(show, cast_["staff"])
-    viewer, _ = await connect(show, cast_["viewer"])
+    asker, staff, viewer = await connect_all(show, cast_["author"], cast_["staff"], cast_["viewer"])
     try:
         await asker.send_json_to(send_frame("Do they run small?", question=True))
         ack = (await frames_until(asker, lambda frame: frame["type"] == "ack"))[-1]
@@ -189,9 +191,9 @@ async def test_a_private_answer_reaches_the_asker_and_the_team_only():
 async def test_a_held_message_reaches_author_and_moderators_then_everyone_after_approval():
     cast_ = await cast()
     show = cast_["show"]
-    author, _ = await connect(show, cast_["author"])
-    moderator, _ = await connect(show, cast_["moderator"])
-    viewer, _ = await connect(show, cast_["viewer"])
+    author, moderator, viewer = await connect_all(
+        show, cast_["author"], cast_["moderator"], cast_["viewer"]
+    )
     try:
         await author.send_json_to(send_frame("great deals at www.example.com"))
         ack = (await frames_until(author, lambda frame: frame["type"] == "ack"))[-1]
@@ -282,9 +284,9 @@ async def test_refused_sends_get_an_error_frame_saying_why_and_until_when():
 async def test_a_timeout_is_announced_to_the_user_and_the_team_only():
     cast_ = await cast()
     show = cast_["show"]
-    target, _ = await connect(show, cast_["author"])
-    moderator, _ = await connect(show, cast_["moderator"])
-    viewer, _ = await connect(show, cast_["viewer"])
+    target, moderator, viewer = await connect_all(
+        show, cast_["author"], cast_["moderator"], cast_["viewer"]
+    )
     try:
         await database_sync_to_async(user_sanction_create)(
             actor=cast_["moderator"],
