@@ -231,6 +231,7 @@ class ModerationAction(models.Model):
         SHADOW = "shadow", "Shadow-hide user"
         REVOKE = "revoke", "Lift sanction"
         SLOW_MODE = "slow_mode", "Set slow mode"
+        HOLD_LINKS = "hold_links", "Set holding of links"
         BLOCKED_TERM_ADD = "term_add", "Add blocked term"
         BLOCKED_TERM_REMOVE = "term_remove", "Remove blocked term"
 

@@ -10,9 +10,18 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from chat.events import event_wire_format, show_room_ensure
-from chat.models import Audience, ChatMessage, ChatSanction, ShowEvent, ShowRoom
+from chat.models import (
+    Audience,
+    BlockedTerm,
+    ChatMessage,
+    ChatSanction,
+    ModerationAction,
+    ShowEvent,
+    ShowRoom,
+)
 from liveshop.accounts.models import User
-from shows.models import Show, ShowMember
+from liveshop.common.exceptions import PermissionDeniedError
+from shows.models import Channel, Show, ShowMember
 
 TEAM_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR, ShowMember.Role.SERVICE_STAFF)
 MODERATOR_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR)
@@ -260,3 +269,118 @@ def show_events_wire(*, show_id: int, after: int, before: int) -> list[dict]:
         event_wire_format(event)
         for event in ShowEvent.objects.filter(show_id=show_id, seq__gt=after, seq__lt=before)
     ]
+
+
+# -- Moderation and the question queue --------------------------------------------
+
+# Shows of a channel whose hosts and moderators may edit the channel's blocked terms.
+BLOCKED_TERM_EDITOR_STATUSES = (Show.Status.DRAFT, Show.Status.SCHEDULED, Show.Status.LIVE)
+
+
+def chat_moderator_require(*, show: Show, actor: User) -> ShowChatRole:
+    """``actor``'s role in ``show`` if it may moderate there, else ``PermissionDeniedError``."""
+    role = show_chat_role(show_id=show.pk, user=actor)
+    if not role.can_moderate:
+        raise PermissionDeniedError("Only the show's hosts and moderators may moderate its chat.")
+    return role
+
+
+def chat_answerer_require(*, show: Show, actor: User) -> ShowChatRole:
+    """``actor``'s role in ``show`` if it may work on the question queue, else 403."""
+    role = show_chat_role(show_id=show.pk, user=actor)
+    if not role.can_answer:
+        raise PermissionDeniedError("Only the show's team may work on its question queue.")
+    return role
+
+
+def blocked_term_editor_require(*, channel: Channel, actor: User) -> None:
+    """Pass for merchandisers and hosts/moderators of a running or coming show of ``channel``.
+
+    Hosts and moderators of ended or cancelled shows lose the power, so one show
+    long ago does not leave a channel-wide power behind.
+    """
+    if not actor.is_authenticated:
+        raise PermissionDeniedError("Sign in to manage blocked terms.")
+    if actor.is_merchandiser:
+        return
+    if ShowMember.objects.filter(
+        user=actor,
+        role__in=MODERATOR_ROLES,
+        show__channel=channel,
+        show__status__in=BLOCKED_TERM_EDITOR_STATUSES,
+    ).exists():
+        return
+    raise PermissionDeniedError(
+        "Only merchandisers and the hosts and moderators of this channel's upcoming or "
+        "live shows may manage its blocked terms."
+    )
+
+
+def blocked_term_list(*, actor: User, channel: Channel) -> QuerySet[BlockedTerm]:
+    """The channel's blocked terms by term, for those who may edit them (else 403)."""
+    blocked_term_editor_require(channel=channel, actor=actor)
+    return BlockedTerm.objects.filter(channel=channel).order_by("term", "pk")
+
+
+def message_held_list(*, actor: User, show: Show) -> QuerySet[ChatMessage]:
+    """The show's hold queue, oldest first, for its moderators (else 403)."""
+    chat_moderator_require(show=show, actor=actor)
+    return (
+        ChatMessage.objects.filter(
+            show=show, visibility=ChatMessage.Visibility.HELD, state=ChatMessage.State.VISIBLE
+        )
+        .select_related("author")
+        .order_by("created_at", "pk")
+    )
+
+
+def question_queue_list(
+    *, actor: User, show: Show, status: str = ChatMessage.QuestionStatus.OPEN
+) -> QuerySet[ChatMessage]:
+    """The show's questions in ``status``, oldest first, for its team (else 403).
+
+    Removed questions and questions still held for review are left out.
+    """
+    chat_answerer_require(show=show, actor=actor)
+    return (
+        ChatMessage.objects.filter(
+            show=show,
+            is_question=True,
+            question_status=status,
+            state=ChatMessage.State.VISIBLE,
+        )
+        .exclude(visibility=ChatMessage.Visibility.HELD)
+        .select_related("author", "claimed_by")
+        .order_by("created_at", "pk")
+    )
+
+
+def sanction_active_list(*, actor: User, show: Show) -> QuerySet[ChatSanction]:
+    """Sanctions in force in ``show`` (its timeouts, its channel's bans and shadow-hides)."""
+    chat_moderator_require(show=show, actor=actor)
+    now = timezone.now()
+    return (
+        ChatSanction.objects.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            Q(show__isnull=True) | Q(show=show),
+            channel_id=show.channel_id,
+            revoked_at__isnull=True,
+        )
+        .select_related("user", "created_by")
+        .order_by("created_at", "pk")
+    )
+
+
+def moderation_action_list(*, actor: User, show: Show) -> QuerySet[ModerationAction]:
+    """The show's audit log, newest first, for its moderators (else 403).
+
+    Channel-wide actions taken outside any show (blocked terms) are listed too.
+    """
+    chat_moderator_require(show=show, actor=actor)
+    return (
+        ModerationAction.objects.filter(
+            Q(show=show) | Q(show__isnull=True, channel_id=show.channel_id)
+        )
+        .select_related("actor", "target_user")
+        .order_by("-created_at", "-pk")
+    )

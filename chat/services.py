@@ -12,16 +12,28 @@ import re
 import secrets
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.utils import timezone
 
 from chat.events import show_event_append, show_room_ensure, show_seq_allocate
-from chat.models import Audience, BlockedTerm, ChatMessage, ChatSanction, ShowRoom
+from chat.models import (
+    Audience,
+    BlockedTerm,
+    ChatMessage,
+    ChatSanction,
+    ModerationAction,
+    ShowEvent,
+    ShowRoom,
+)
 from chat.selectors import (
+    blocked_term_editor_require,
+    chat_answerer_require,
+    chat_moderator_require,
     message_payload,
     messages_visible,
     sanction_blocking,
@@ -31,8 +43,12 @@ from chat.selectors import (
     show_status_payload,
 )
 from liveshop.accounts.models import User
-from liveshop.common.exceptions import ApplicationError
-from shows.models import Show
+from liveshop.common.exceptions import (
+    ApplicationError,
+    ConflictError,
+    NotFoundError,
+)
+from shows.models import Channel, Show
 
 MAX_TEXT_LENGTH = 500
 # Anything a client would turn into a link: a scheme, "www." or a bare domain name.
@@ -333,3 +349,687 @@ def realtime_ticket_redeem(*, ticket: str) -> int | None:
     if user_id is None or not cache.delete(key):
         return None
     return user_id
+
+
+# -- Moderation and the question queue --------------------------------------------
+#
+# Every service below takes the acting user and the show (or channel) the action is
+# taken in, checks the actor's role in THAT show with ``show_chat_role`` before
+# reading anything else, locks what it changes, writes a ``ModerationAction`` row
+# for each moderation action and appends its events in the same transaction.
+# Refusals raise before anything is written, so they leave no row and no event.
+
+TIMEOUT_MIN_SECONDS = 10
+TIMEOUT_MAX_SECONDS = 24 * 60 * 60
+BAN_MAX_SECONDS = 365 * 24 * 60 * 60
+SLOW_MODE_MAX_SECONDS = 3600
+BLOCKED_TERM_MAX_LENGTH = 100
+# The ``kind`` a client sees in user.sanctioned / user.unsanctioned (docs/protocol.md, 3.2).
+SANCTION_EVENT_KINDS = {
+    ChatSanction.Kind.TIMEOUT: "timeout",
+    ChatSanction.Kind.BAN: "banned",
+    ChatSanction.Kind.SHADOW: "shadow",
+}
+REMOVAL_REASONS = {
+    ChatMessage.State.HIDDEN: "hidden",
+    ChatMessage.State.DELETED: "deleted",
+    ChatMessage.State.DENIED: "denied",
+}
+
+
+def _message_lock(*, show: Show, message_id: int) -> ChatMessage:
+    """The show's message ``message_id``, row-locked; a message of another show is 404."""
+    message = (
+        ChatMessage.objects.select_for_update(of=("self",))
+        .select_related("author", "answer_to")
+        .filter(pk=message_id, show=show)
+        .first()
+    )
+    if message is None:
+        raise NotFoundError("No message with this id in this show.")
+    return message
+
+
+def _room_lock(*, show: Show) -> ShowRoom:
+    show_room_ensure(show_id=show.pk)
+    return ShowRoom.objects.select_for_update().get(show_id=show.pk)
+
+
+def _moderation_log(
+    *,
+    actor: User,
+    show: Show | None = None,
+    channel_id: int | None = None,
+    action: str,
+    target_user_id: int | None = None,
+    target_message: ChatMessage | None = None,
+    reason: str = "",
+    expires_at: datetime | None = None,
+    detail: dict | None = None,
+) -> ModerationAction:
+    """One audit row; ``channel_id`` defaults to the show's channel."""
+    return ModerationAction.objects.create(
+        show=show,
+        channel_id=channel_id if channel_id is not None else show.channel_id,
+        actor=actor,
+        action=action,
+        target_user_id=target_user_id,
+        target_message=target_message,
+        reason=reason,
+        expires_at=expires_at,
+        detail=detail or {},
+    )
+
+
+def _message_action_log(
+    *,
+    show: Show,
+    actor: User,
+    action: str,
+    message: ChatMessage,
+    reason: str = "",
+    detail: dict | None = None,
+) -> ModerationAction:
+    return _moderation_log(
+        show=show,
+        actor=actor,
+        action=action,
+        target_user_id=message.author_id,
+        target_message=message,
+        reason=reason,
+        detail=detail,
+    )
+
+
+def _event_data_redact(data: dict, *, reason: str) -> dict:
+    """The stored event data with the message text blanked and the removal marked."""
+    if "message" in data and isinstance(data["message"], dict):
+        return {**data, "message": _event_data_redact(data["message"], reason=reason)}
+    return {**data, "text": "", "removed": reason}
+
+
+def _message_remove(
+    *, actor: User, show: Show, message_id: int, state: str, action: str, reason: str
+) -> ChatMessage:
+    chat_moderator_require(show=show, actor=actor)
+    with transaction.atomic():
+        if state == ChatMessage.State.DENIED:
+            message = _held_lock(show=show, message_id=message_id)
+        else:
+            message = _message_lock(show=show, message_id=message_id)
+        if message.state != ChatMessage.State.VISIBLE:
+            raise ConflictError("This message was already removed.", code="already_removed")
+        removal = REMOVAL_REASONS[state]
+        original_text = message.text
+        message.state = state
+        if state == ChatMessage.State.DELETED:
+            message.text = ""
+        message.save(update_fields=["state", "text"])
+        # Resume and snapshot read the log: the text must not come back from it.
+        for event in ShowEvent.objects.select_for_update().filter(message=message):
+            event.data = _event_data_redact(event.data, reason=removal)
+            event.save(update_fields=["data"])
+        room = _room_lock(show=show)
+        if room.pinned_message_id == message.pk:
+            room.pinned_message = None
+            room.save(update_fields=["pinned_message"])
+            show_event_append(show_id=show.pk, type="message.unpinned", data={"id": message.pk})
+        audience, audience_user_id = _message_audience(message)
+        show_event_append(
+            show_id=show.pk,
+            type="message.removed",
+            data={"id": message.pk, "reason": removal},
+            audience=audience,
+            audience_user_id=audience_user_id,
+        )
+        _message_action_log(
+            show=show,
+            actor=actor,
+            action=action,
+            message=message,
+            reason=reason,
+            detail={"text": original_text},
+        )
+    return message
+
+
+def message_hide(*, actor: User, show: Show, message_id: int, reason: str = "") -> ChatMessage:
+    """Hide a message of ``show`` from everyone; the stored text is kept for the audit.
+
+    Preconditions: ``actor`` moderates ``show`` (else ``PermissionDeniedError``), the
+    message is of this show (else ``NotFoundError``) and not removed yet (else
+    ``ConflictError``). Side effects: the message's stored events are redacted, it
+    is unpinned if pinned (``message.unpinned``), ``message.removed`` (reason
+    ``hidden``) goes to everyone who could see it, and a ``hide`` action is logged.
+    """
+    return _message_remove(
+        actor=actor,
+        show=show,
+        message_id=message_id,
+        state=ChatMessage.State.HIDDEN,
+        action=ModerationAction.Action.HIDE,
+        reason=reason,
+    )
+
+
+def message_delete(*, actor: User, show: Show, message_id: int, reason: str = "") -> ChatMessage:
+    """Delete a message of ``show``: like ``message_hide``, but its text is erased too.
+
+    Only the audit row (``detail.text``) keeps what was said. Same preconditions
+    and side effects as ``message_hide``, with reason ``deleted``.
+    """
+    return _message_remove(
+        actor=actor,
+        show=show,
+        message_id=message_id,
+        state=ChatMessage.State.DELETED,
+        action=ModerationAction.Action.DELETE,
+        reason=reason,
+    )
+
+
+def _held_lock(*, show: Show, message_id: int) -> ChatMessage:
+    message = _message_lock(show=show, message_id=message_id)
+    if (
+        message.visibility != ChatMessage.Visibility.HELD
+        or message.state != ChatMessage.State.VISIBLE
+    ):
+        raise ConflictError("This message is not waiting for review.", code="not_held")
+    return message
+
+
+def message_approve(*, actor: User, show: Show, message_id: int) -> ChatMessage:
+    """Publish a held message of ``show``.
+
+    Preconditions: ``actor`` moderates ``show``; the message is held and not
+    removed (else ``ConflictError`` ``not_held``). Side effects: the message gets a
+    new seq and ``message.created`` is appended again with the same id, visible to
+    everyone; if its author is shadow-hidden by now it becomes ``shadow`` instead
+    (author and team only). An ``approve`` action is logged.
+    """
+    chat_moderator_require(show=show, actor=actor)
+    with transaction.atomic():
+        message = _held_lock(show=show, message_id=message_id)
+        visibility = ChatMessage.Visibility.PUBLIC
+        if message.author_id is not None and sanction_shadowed(
+            sanctions_active(user=message.author, channel_id=show.channel_id, show_id=show.pk)
+        ):
+            visibility = ChatMessage.Visibility.SHADOW
+        message.visibility = visibility
+        message.seq = show_seq_allocate(show_id=show.pk)
+        message.save(update_fields=["visibility", "seq"])
+        message_event_append(message=message)
+        _message_action_log(
+            show=show,
+            actor=actor,
+            action=ModerationAction.Action.APPROVE,
+            message=message,
+            detail={"visibility": visibility},
+        )
+    return message
+
+
+def message_deny(*, actor: User, show: Show, message_id: int, reason: str = "") -> ChatMessage:
+    """Refuse a held message of ``show``: it is never published.
+
+    Preconditions as ``message_approve``. Side effects: state ``denied``, the
+    stored event is redacted, ``message.removed`` (reason ``denied``) goes to the
+    author and the team, a ``deny`` action is logged.
+    """
+    return _message_remove(
+        actor=actor,
+        show=show,
+        message_id=message_id,
+        state=ChatMessage.State.DENIED,
+        action=ModerationAction.Action.DENY,
+        reason=reason,
+    )
+
+
+def message_pin(*, actor: User, show: Show, message_id: int) -> ChatMessage:
+    """Pin a public message of ``show`` above the chat, replacing any pinned one.
+
+    Preconditions: ``actor`` moderates ``show``; the message is visible to
+    everyone (else ``ConflictError`` ``not_pinnable``). Pinning the pinned message
+    again changes nothing. Side effects: ``message.pinned`` to everyone, a ``pin``
+    action logged.
+    """
+    chat_moderator_require(show=show, actor=actor)
+    with transaction.atomic():
+        message = _message_lock(show=show, message_id=message_id)
+        if (
+            message.state != ChatMessage.State.VISIBLE
+            or message.visibility != ChatMessage.Visibility.PUBLIC
+        ):
+            raise ConflictError(
+                "Only a message everyone can see may be pinned.", code="not_pinnable"
+            )
+        room = _room_lock(show=show)
+        if room.pinned_message_id == message.pk:
+            return message
+        room.pinned_message = message
+        room.save(update_fields=["pinned_message"])
+        show_event_append(
+            show_id=show.pk,
+            type="message.pinned",
+            data={"message": message_payload(message)},
+            message_id=message.pk,
+        )
+        _message_action_log(
+            show=show,
+            actor=actor,
+            action=ModerationAction.Action.PIN,
+            message=message,
+        )
+    return message
+
+
+def message_unpin(*, actor: User, show: Show) -> ChatMessage | None:
+    """Unpin the pinned message of ``show``; returns it, or None if nothing was pinned.
+
+    Preconditions: ``actor`` moderates ``show``. With nothing pinned nothing
+    happens. Side effects: ``message.unpinned`` to everyone, an ``unpin`` action
+    logged.
+    """
+    chat_moderator_require(show=show, actor=actor)
+    with transaction.atomic():
+        room = _room_lock(show=show)
+        message = room.pinned_message
+        if message is None:
+            return None
+        room.pinned_message = None
+        room.save(update_fields=["pinned_message"])
+        show_event_append(show_id=show.pk, type="message.unpinned", data={"id": message.pk})
+        _message_action_log(
+            show=show,
+            actor=actor,
+            action=ModerationAction.Action.UNPIN,
+            message=message,
+        )
+    return message
+
+
+def _sanction_event_audience(*, sanction: ChatSanction) -> dict:
+    # Shadow-hiding is never announced to its target: only the team learns of it.
+    if sanction.kind == ChatSanction.Kind.SHADOW:
+        return {"audience": Audience.TEAM}
+    return {"audience": Audience.USER, "audience_user_id": sanction.user_id}
+
+
+def _iso_utc(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def user_sanction_create(
+    *,
+    actor: User,
+    show: Show,
+    user_id: int,
+    kind: str,
+    duration_seconds: int | None = None,
+    reason: str = "",
+) -> ChatSanction:
+    """Time out (this show), ban or shadow-hide (the show's channel) one user.
+
+    Preconditions: ``actor`` moderates ``show``; ``user_id`` exists (else
+    ``NotFoundError``) and is not on the show's team nor a merchandiser (else
+    ``ApplicationError`` ``target_is_team``); a timeout lasts 10 s to 24 h, a ban
+    or shadow-hide 10 s to a year or, with no duration, until lifted. A sanction
+    of the same kind already in force in the same scope is lifted and replaced,
+    so a moderator can extend or shorten it. Side effects: a ``user.sanctioned``
+    event to the user and the team (a shadow-hide only to the team), an action
+    logged with its expiry. Earlier messages of a shadow-hidden user stay as they
+    are: removing them would tell the user.
+    """
+    chat_moderator_require(show=show, actor=actor)
+    if kind not in ChatSanction.Kind.values:
+        raise ApplicationError("Unknown sanction kind.", code="invalid_kind")
+    if kind == ChatSanction.Kind.TIMEOUT and duration_seconds is None:
+        raise ApplicationError("A timeout needs a duration.", code="invalid_duration")
+    if duration_seconds is not None:
+        longest = TIMEOUT_MAX_SECONDS if kind == ChatSanction.Kind.TIMEOUT else BAN_MAX_SECONDS
+        if not TIMEOUT_MIN_SECONDS <= duration_seconds <= longest:
+            raise ApplicationError(
+                f"The duration must be between {TIMEOUT_MIN_SECONDS} and {longest} seconds.",
+                code="invalid_duration",
+            )
+    target = User.objects.filter(pk=user_id).first()
+    if target is None:
+        raise NotFoundError("No user with this id.")
+    if show_chat_role(show_id=show.pk, user=target).is_team:
+        raise ApplicationError(
+            "The show's team cannot be sanctioned in its chat.", code="target_is_team"
+        )
+    now = timezone.now()
+    expires_at = None if duration_seconds is None else now + timedelta(seconds=duration_seconds)
+    scope_show = show if kind == ChatSanction.Kind.TIMEOUT else None
+    with transaction.atomic():
+        # Serialises sanctions of one user so two moderators cannot stack them.
+        User.objects.select_for_update().filter(pk=target.pk).first()
+        ChatSanction.objects.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            user=target,
+            kind=kind,
+            channel_id=show.channel_id,
+            show=scope_show,
+            revoked_at__isnull=True,
+        ).update(revoked_at=now)
+        sanction = ChatSanction.objects.create(
+            kind=kind,
+            channel_id=show.channel_id,
+            show=scope_show,
+            user=target,
+            reason=reason,
+            expires_at=expires_at,
+            created_by=actor,
+        )
+        show_event_append(
+            show_id=show.pk,
+            type="user.sanctioned",
+            data={
+                "user_id": target.pk,
+                "kind": SANCTION_EVENT_KINDS[kind],
+                "until": _iso_utc(expires_at),
+                "reason": reason,
+            },
+            **_sanction_event_audience(sanction=sanction),
+        )
+        _moderation_log(
+            show=show,
+            actor=actor,
+            action=kind,
+            target_user_id=target.pk,
+            reason=reason,
+            expires_at=expires_at,
+            detail={"sanction_id": sanction.pk, "duration_seconds": duration_seconds},
+        )
+    return sanction
+
+
+def user_sanction_revoke(*, actor: User, show: Show, sanction_id: int) -> ChatSanction:
+    """Lift a sanction in force that applies in ``show``.
+
+    Preconditions: ``actor`` moderates ``show``; the sanction is of this show's
+    channel and, for a timeout, of this show (else ``NotFoundError``) and still in
+    force (else ``ConflictError`` ``not_active``). Side effects:
+    ``user.unsanctioned`` to the user and the team (a shadow-hide's only to the
+    team), a ``revoke`` action logged.
+    """
+    chat_moderator_require(show=show, actor=actor)
+    now = timezone.now()
+    with transaction.atomic():
+        sanction = (
+            ChatSanction.objects.select_for_update()
+            .filter(Q(show__isnull=True) | Q(show=show), pk=sanction_id, channel_id=show.channel_id)
+            .first()
+        )
+        if sanction is None:
+            raise NotFoundError("No sanction with this id in this show.")
+        if sanction.revoked_at is not None or (
+            sanction.expires_at is not None and sanction.expires_at <= now
+        ):
+            raise ConflictError("This sanction is no longer in force.", code="not_active")
+        sanction.revoked_at = now
+        sanction.save(update_fields=["revoked_at"])
+        show_event_append(
+            show_id=show.pk,
+            type="user.unsanctioned",
+            data={"user_id": sanction.user_id, "kind": SANCTION_EVENT_KINDS[sanction.kind]},
+            **_sanction_event_audience(sanction=sanction),
+        )
+        _moderation_log(
+            show=show,
+            actor=actor,
+            action=ModerationAction.Action.REVOKE,
+            target_user_id=sanction.user_id,
+            reason=sanction.reason,
+            detail={"sanction_id": sanction.pk, "kind": sanction.kind},
+        )
+    return sanction
+
+
+def chat_settings_update(
+    *,
+    actor: User,
+    show: Show,
+    slow_mode_seconds: int | None = None,
+    hold_links: bool | None = None,
+) -> ShowRoom:
+    """Change the show's slow mode and/or whether links are held for review.
+
+    Preconditions: ``actor`` moderates ``show``; ``slow_mode_seconds`` is 0 (off)
+    to 3600 (else ``ApplicationError`` ``invalid_slow_mode``). ``None`` leaves a
+    setting as it is; setting a value it already has changes nothing. Side
+    effects: a changed slow mode appends ``chat.settings`` and a system message
+    to everyone and logs a ``slow_mode`` action; a changed ``hold_links`` logs a
+    ``hold_links`` action (clients are not told; it only affects review).
+    """
+    chat_moderator_require(show=show, actor=actor)
+    if slow_mode_seconds is not None and not 0 <= slow_mode_seconds <= SLOW_MODE_MAX_SECONDS:
+        raise ApplicationError(
+            f"Slow mode must be between 0 (off) and {SLOW_MODE_MAX_SECONDS} seconds.",
+            code="invalid_slow_mode",
+        )
+    with transaction.atomic():
+        room = _room_lock(show=show)
+        if slow_mode_seconds is not None and slow_mode_seconds != room.slow_mode_seconds:
+            previous = room.slow_mode_seconds
+            room.slow_mode_seconds = slow_mode_seconds
+            room.save(update_fields=["slow_mode_seconds"])
+            show_event_append(
+                show_id=show.pk,
+                type="chat.settings",
+                data={"slow_mode_seconds": slow_mode_seconds},
+            )
+            system_message_post(
+                show_id=show.pk,
+                text=(
+                    f"Slow mode is on: one message every {slow_mode_seconds} s."
+                    if slow_mode_seconds
+                    else "Slow mode is off."
+                ),
+            )
+            _moderation_log(
+                show=show,
+                actor=actor,
+                action=ModerationAction.Action.SLOW_MODE,
+                detail={"from": previous, "to": slow_mode_seconds},
+            )
+        if hold_links is not None and hold_links != room.hold_links:
+            room.hold_links = hold_links
+            room.save(update_fields=["hold_links"])
+            _moderation_log(
+                show=show,
+                actor=actor,
+                action=ModerationAction.Action.HOLD_LINKS,
+                detail={"from": not hold_links, "to": hold_links},
+            )
+    return room
+
+
+def blocked_term_add(*, actor: User, channel: Channel, term: str, action: str) -> BlockedTerm:
+    """Block ``term`` in every show of ``channel``: rejected or held when sent.
+
+    Preconditions: ``actor`` is a merchandiser or a host or moderator of a draft,
+    scheduled or live show of the channel (else ``PermissionDeniedError``); the
+    term is 1–100 characters after trimming and not blocked yet in any letter
+    case (else ``ApplicationError`` / ``ConflictError`` ``term_exists``). Side
+    effects: a ``term_add`` action logged on the channel. Matching is a
+    case-insensitive substring match on messages from outside the show's team.
+    """
+    blocked_term_editor_require(channel=channel, actor=actor)
+    term = term.strip()
+    if not 1 <= len(term) <= BLOCKED_TERM_MAX_LENGTH:
+        raise ApplicationError(
+            f"A blocked term has 1 to {BLOCKED_TERM_MAX_LENGTH} characters.", code="invalid_term"
+        )
+    if action not in BlockedTerm.Action.values:
+        raise ApplicationError("Unknown blocked term action.", code="invalid_action")
+    with transaction.atomic():
+        # One writer per channel, so two spellings of one term cannot both pass.
+        Channel.objects.select_for_update().filter(pk=channel.pk).first()
+        if BlockedTerm.objects.filter(channel=channel, term__iexact=term).exists():
+            raise ConflictError("This term is already blocked in this channel.", code="term_exists")
+        blocked = BlockedTerm.objects.create(channel=channel, term=term, action=action)
+        _moderation_log(
+            channel_id=channel.pk,
+            actor=actor,
+            action=ModerationAction.Action.BLOCKED_TERM_ADD,
+            detail={"term_id": blocked.pk, "term": term, "action": action},
+        )
+    return blocked
+
+
+def blocked_term_remove(*, actor: User, channel: Channel, term_id: int) -> None:
+    """Unblock one term of ``channel``.
+
+    Preconditions as ``blocked_term_add``; the term is of this channel (else
+    ``NotFoundError``). Side effects: a ``term_remove`` action logged.
+    """
+    blocked_term_editor_require(channel=channel, actor=actor)
+    with transaction.atomic():
+        blocked = (
+            BlockedTerm.objects.select_for_update().filter(pk=term_id, channel=channel).first()
+        )
+        if blocked is None:
+            raise NotFoundError("No blocked term with this id in this channel.")
+        _moderation_log(
+            channel_id=channel.pk,
+            actor=actor,
+            action=ModerationAction.Action.BLOCKED_TERM_REMOVE,
+            detail={"term_id": blocked.pk, "term": blocked.term, "action": blocked.action},
+        )
+        blocked.delete()
+
+
+def _question_lock(*, show: Show, question_id: int) -> ChatMessage:
+    question = _message_lock(show=show, message_id=question_id)
+    if (
+        not question.is_question
+        or question.state != ChatMessage.State.VISIBLE
+        or question.visibility == ChatMessage.Visibility.HELD
+    ):
+        raise NotFoundError("No open question with this id in this show.")
+    return question
+
+
+def _question_claimed_elsewhere(*, question: ChatMessage, actor: User) -> None:
+    if (
+        question.question_status == ChatMessage.QuestionStatus.CLAIMED
+        and question.claimed_by_id != actor.pk
+    ):
+        raise ConflictError(
+            "Another member of the team has claimed this question.",
+            code="claimed",
+            extra={"claimed_by": question.claimed_by_id},
+        )
+
+
+def _question_updated_append(*, question: ChatMessage) -> None:
+    audience, audience_user_id = _message_audience(question)
+    show_event_append(
+        show_id=question.show_id,
+        type="question.updated",
+        data={"id": question.pk, "question_status": question.question_status},
+        audience=audience,
+        audience_user_id=audience_user_id,
+        message_id=question.pk,
+    )
+
+
+def question_claim(*, actor: User, show: Show, question_id: int) -> ChatMessage:
+    """Claim a question of ``show`` so the rest of the team leaves it to ``actor``.
+
+    Preconditions: ``actor`` may answer in ``show`` (service staff, hosts,
+    moderators, merchandisers); the question is visible and not held (else
+    ``NotFoundError``), not answered (else ``ConflictError`` ``already_answered``)
+    and not claimed by someone else (``ConflictError`` ``claimed``). Claiming
+    one's own claim again changes nothing. Side effects: ``question.updated`` to
+    whoever sees the question.
+    """
+    chat_answerer_require(show=show, actor=actor)
+    with transaction.atomic():
+        question = _question_lock(show=show, question_id=question_id)
+        if question.question_status == ChatMessage.QuestionStatus.ANSWERED:
+            raise ConflictError("This question is answered already.", code="already_answered")
+        _question_claimed_elsewhere(question=question, actor=actor)
+        if question.claimed_by_id == actor.pk:
+            return question
+        question.question_status = ChatMessage.QuestionStatus.CLAIMED
+        question.claimed_by = actor
+        question.claimed_at = timezone.now()
+        question.save(update_fields=["question_status", "claimed_by", "claimed_at"])
+        _question_updated_append(question=question)
+    return question
+
+
+def _question_answered_mark(*, question: ChatMessage, at: datetime) -> None:
+    question.question_status = ChatMessage.QuestionStatus.ANSWERED
+    question.answered_at = question.answered_at or at
+    question.first_response_at = question.first_response_at or at
+    question.save(update_fields=["question_status", "answered_at", "first_response_at"])
+
+
+def question_answer(
+    *, actor: User, show: Show, question_id: int, text: str, private: bool = False
+) -> ChatMessage:
+    """Answer a question of ``show`` in the chat, publicly or only to the asker.
+
+    Preconditions as ``question_claim``, except that an answered question may be
+    answered again (a follow-up); the text is 1–500 characters after trimming; a
+    private answer needs the asker's account to still exist (``ConflictError``
+    ``asker_gone``). Side effects: an ``answer`` message linked to the question
+    (``public``: everyone; ``private``: the asker and the team), the question
+    marked answered with its first response time, ``message.created`` and
+    ``question.updated`` appended.
+    """
+    role = chat_answerer_require(show=show, actor=actor)
+    text = text.strip()
+    if not text:
+        raise ChatRefusal("The answer is empty.", code="empty_text")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ChatRefusal(
+            f"Answers are limited to {MAX_TEXT_LENGTH} characters; this one has {len(text)}.",
+            code="text_too_long",
+        )
+    with transaction.atomic():
+        question = _question_lock(show=show, question_id=question_id)
+        _question_claimed_elsewhere(question=question, actor=actor)
+        if private and question.author_id is None:
+            raise ConflictError("The asker's account is gone; answer publicly.", code="asker_gone")
+        answer = ChatMessage(
+            show=show,
+            author=actor,
+            author_role=role.role,
+            kind=ChatMessage.Kind.ANSWER,
+            text=text,
+            visibility=(
+                ChatMessage.Visibility.PRIVATE if private else ChatMessage.Visibility.PUBLIC
+            ),
+            answer_to=question,
+            links_clickable=True,
+            seq=show_seq_allocate(show_id=show.pk),
+        )
+        answer.save()
+        message_event_append(message=answer)
+        _question_answered_mark(question=question, at=answer.created_at)
+        _question_updated_append(question=question)
+    return answer
+
+
+def question_resolve(*, actor: User, show: Show, question_id: int) -> ChatMessage:
+    """Mark a question of ``show`` answered without a chat answer (said on air, say).
+
+    Preconditions as ``question_claim``. Side effects: the question is answered,
+    its first response time recorded if it had none, ``question.updated``
+    appended.
+    """
+    chat_answerer_require(show=show, actor=actor)
+    with transaction.atomic():
+        question = _question_lock(show=show, question_id=question_id)
+        if question.question_status == ChatMessage.QuestionStatus.ANSWERED:
+            raise ConflictError("This question is answered already.", code="already_answered")
+        _question_claimed_elsewhere(question=question, actor=actor)
+        _question_answered_mark(question=question, at=timezone.now())
+        _question_updated_append(question=question)
+    return question

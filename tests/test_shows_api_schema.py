@@ -27,4 +27,29 @@ def test_show_endpoints_have_operation_ids(api_client):
         ("/api/v1/shows/{public_id}/cancel", "post"): "show_cancel",
         ("/api/v1/shows/{public_id}/go-live", "post"): "show_go_live",
         ("/api/v1/shows/{public_id}/end", "post"): "show_end",
+        ("/api/v1/shows/{public_id}/messages/{message_id}/hide", "post"): "chat_message_hide",
+        ("/api/v1/shows/{public_id}/messages/{message_id}/delete", "post"): "chat_message_delete",
+        ("/api/v1/shows/{public_id}/messages/{message_id}/approve", "post"): (
+            "chat_message_approve"
+        ),
+        ("/api/v1/shows/{public_id}/messages/{message_id}/deny", "post"): "chat_message_deny",
+        ("/api/v1/shows/{public_id}/messages/{message_id}/pin", "post"): "chat_message_pin",
+        ("/api/v1/shows/{public_id}/pinned-message", "delete"): "chat_message_unpin",
+        ("/api/v1/shows/{public_id}/held", "get"): "chat_message_held_list",
+        ("/api/v1/shows/{public_id}/sanctions", "get"): "chat_sanction_list",
+        ("/api/v1/shows/{public_id}/sanctions", "post"): "chat_sanction_create",
+        ("/api/v1/shows/{public_id}/sanctions/{sanction_id}", "delete"): "chat_sanction_revoke",
+        ("/api/v1/shows/{public_id}/chat-settings", "put"): "chat_settings_update",
+        ("/api/v1/shows/{public_id}/moderation-log", "get"): "chat_moderation_log",
+        ("/api/v1/shows/{public_id}/questions", "get"): "chat_question_list",
+        ("/api/v1/shows/{public_id}/questions/{question_id}/claim", "post"): "chat_question_claim",
+        ("/api/v1/shows/{public_id}/questions/{question_id}/answer", "post"): (
+            "chat_question_answer"
+        ),
+        ("/api/v1/shows/{public_id}/questions/{question_id}/resolve", "post"): (
+            "chat_question_resolve"
+        ),
+        ("/api/v1/channels/{slug}/blocked-terms", "get"): "chat_blocked_term_list",
+        ("/api/v1/channels/{slug}/blocked-terms", "post"): "chat_blocked_term_add",
+        ("/api/v1/channels/{slug}/blocked-terms/{term_id}", "delete"): "chat_blocked_term_remove",
     }

@@ -227,6 +227,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "ShowStatusEnum": "shows.models.Show.Status",
+        "KindEnum": "shows.models.Show.Kind",
+        "ChatMessageKindEnum": "chat.models.ChatMessage.Kind",
+        "ChatSanctionKindEnum": "chat.models.ChatSanction.Kind",
+        "ModerationActionEnum": "chat.models.ModerationAction.Action",
+        "BlockedTermActionEnum": "chat.models.BlockedTerm.Action",
         "WebhookDeliveryStatusEnum": ["applied", "duplicate"],
     },
 }
