@@ -147,12 +147,12 @@ class ViewerWorker:
         self.cpu_mark = time.process_time()
         return {}
 
-    async def results(self, published: list[int]) -> dict:
+    async def results(self, expected: list[int]) -> dict:
         cpu = time.process_time() - self.cpu_mark
         lost = 0
         viewers_with_loss = 0
         for viewer in self.viewers:
-            missing = len(published) - viewer.state.received(published)
+            missing = len(expected) - viewer.state.received(expected)
             lost += missing
             viewers_with_loss += 1 if missing else 0
         closes = Counter(
@@ -283,6 +283,14 @@ class SendLog:
 
     def published(self) -> list[int]:
         return sorted(number for number, status in self.statuses.items() if status == "published")
+
+    def expected(self) -> list[int]:
+        """Every message sent and not refused: one still unanswered must arrive all the same."""
+        return [
+            number
+            for number in range(self.sent)
+            if self.statuses.get(number, "published") == "published"
+        ]
 
 
 class Sender:

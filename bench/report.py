@@ -95,7 +95,7 @@ def verdicts(results: list) -> list[dict[str, Any]]:
         complete = _get(result, "viewers") == _get(result, "viewers_requested")
         if scenario in ("fanout-3000", "scale-10000", "smoke"):
             lost = _get(result, "lost")
-            ok = lost == 0 and complete and _get(result, "published") > 0
+            ok = lost == 0 and complete and _get(result, "expected") > 0
             out.append(_verdict(result, "0 lost, every viewer connected", f"{lost:,} lost", ok))
         if scenario == "fanout-3000":
             after = _get(result, "duplicates_after_dedupe")
@@ -155,7 +155,7 @@ def line(result: Any) -> str:
 _HEADER = (
     "| scenario | server | procs | viewers | msg/s | delivered / expected | lost | dup pre / post"
     " dedupe | out of order | p50 ms | p95 ms | p99 ms | max ms | server CPU % | server µs /"
-    " delivery | × reference | KiB / conn | connect s |"
+    " delivery | × reference | ack p50 ms | machine busy % | KiB / conn | connect s |"
 )
 
 
@@ -169,9 +169,9 @@ def _row(results: list, result: Any) -> str:
         viewers,
     ]
     if _get(result, "error"):
-        cells += ["error"] + ["–"] * 11
+        cells += ["error"] + ["–"] * 13
     elif idle:
-        cells += ["idle"] + ["–"] * 11
+        cells += ["idle"] + ["–"] * 13
     else:
         cells += [
             _number(_get(result, "rate"), 0),
@@ -187,6 +187,8 @@ def _row(results: list, result: Any) -> str:
             _number(_get(result, "server_cpu_percent"), 0),
             _number(_get(result, "server_us_per_delivery"), 2),
             _number(cpu_ratio(results, result), 2),
+            _number(_get(result, "ack_p50_ms")),
+            _number(_get(result, "machine_cpu_percent"), 0),
         ]
     cells += [
         _number(_get(result, "kib_per_connection")),

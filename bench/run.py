@@ -25,6 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import psutil
 import uvloop
 from tqdm import tqdm
 
@@ -135,6 +136,7 @@ class RunResult:
     server_us_per_delivery: float = math.nan
     client_cpu_seconds: float = math.nan
     redis_cpu_seconds: float = math.nan
+    machine_cpu_percent: float = math.nan
     rss_before_mib: float = math.nan
     rss_after_mib: float = math.nan
     kib_per_connection: float = math.nan
@@ -151,6 +153,7 @@ class Options:
     settle_seconds: float
     engines: Engines
     log_dir: Path
+    profile: bool = False
 
 
 def _workers_for(viewers: int, requested: int) -> int:
@@ -219,7 +222,7 @@ async def _send_and_drain(
             send_task.result()
             if drain_deadline is None:
                 drain_deadline = time.monotonic() + scenario.drain_seconds
-            expected = len(senders.log.published()) * viewers
+            expected = len(senders.log.expected()) * viewers
             if (delivered >= expected and senders.unanswered() == 0) or (
                 time.monotonic() > drain_deadline
             ):
@@ -250,22 +253,30 @@ async def _measure(
         result.rss_after_mib = rss_after / 2**20
         result.kib_per_connection = per_connection_kib(rss_before, rss_after, connected)
         if scenario.idle:
-            results = [await handle.call("results", published=[]) for handle in workers]
+            results = [await handle.call("results", expected=[]) for handle in workers]
             _merge_connects(result, results)
             return
         senders = SenderGroup(run_id, target, credentials)
         await senders.connect()
         for handle in workers:
             await handle.call("mark")
+        profilers = (
+            servers.profile_start(options.log_dir / "profiles", f"{scenario.name}-{kind}")
+            if options.profile
+            else []
+        )
         cpu_before, redis_before = servers.cpu_seconds(), redis_cpu_seconds(options.engines)
+        machine_before = psutil.cpu_times()
         started = time.monotonic()
         await _send_and_drain(workers, senders, scenario, connected, label)
         result.window_seconds = time.monotonic() - started
         result.server_cpu_seconds = servers.cpu_seconds() - cpu_before
+        result.machine_cpu_percent = _machine_busy_percent(machine_before, psutil.cpu_times())
+        servers.profile_stop(profilers)
         if kind != "reference":
             result.redis_cpu_seconds = redis_cpu_seconds(options.engines) - redis_before
-        published = senders.log.published()
-        results = [await handle.call("results", published=published) for handle in workers]
+        expected = senders.log.expected()
+        results = [await handle.call("results", expected=expected) for handle in workers]
         senders.close()
         _merge_connects(result, results)
         _merge_deliveries(result, results, senders, scenario)
@@ -276,6 +287,13 @@ async def _measure(
             except (TimeoutError, EOFError, OSError):
                 pass
             handle.stop()
+
+
+def _machine_busy_percent(before, after) -> float:
+    """Busy share of all cores over the window (100 % = every core busy), whoever used them."""
+    total = sum(after) - sum(before)
+    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+    return 100.0 * (total - idle) / total if total > 0 else math.nan
 
 
 def _merge_connects(result: RunResult, results: list[dict]) -> None:
@@ -290,14 +308,13 @@ def _merge_connects(result: RunResult, results: list[dict]) -> None:
 def _merge_deliveries(
     result: RunResult, results: list[dict], senders: SenderGroup, scenario: Scenario
 ) -> None:
-    published = senders.log.published()
     result.rate = scenario.rate
     result.seconds = scenario.seconds
     result.sent = senders.log.sent
-    result.published = len(published)
+    result.published = len(senders.log.published())
     result.send_errors = dict(senders.log.errors)
     result.unanswered = senders.unanswered()
-    result.expected = len(published) * result.viewers
+    result.expected = len(senders.log.expected()) * result.viewers
     result.delivered = sum(item["delivered"] for item in results)
     result.lost = sum(item["lost"] for item in results)
     result.viewers_with_loss = sum(item["viewers_with_loss"] for item in results)
@@ -401,6 +418,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connect-timeout", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before reading RSS")
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy flame graphs of the servers over the sending window (adds overhead)",
+    )
+    parser.add_argument(
         "--docs", action="store_true", help="write the results into docs/benchmarks.md"
     )
     arguments = parser.parse_args(argv)
@@ -451,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         settle_seconds=arguments.settle,
         engines=engines,
         log_dir=VAR_DIR / stamp,
+        profile=arguments.profile,
     )
     needs_liveshop = any(kind != "reference" for s in scenarios for kind in s.servers)
     if needs_liveshop:

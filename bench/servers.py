@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -263,6 +264,42 @@ class ServerGroup:
 
     def rss_bytes(self) -> int:
         return sum(handle.memory_info().rss for handle in self.handles)
+
+    def profile_start(self, directory: Path, label: str) -> list[subprocess.Popen]:
+        """py-spy flame graphs of every server process until ``profile_stop``."""
+        spy = Path(sys.executable).with_name("py-spy")
+        directory.mkdir(parents=True, exist_ok=True)
+        profilers = []
+        for handle, port in zip(self.handles, self.ports, strict=True):
+            output = directory / f"{label}-{port}.svg"
+            profilers.append(
+                subprocess.Popen(
+                    [
+                        str(spy),
+                        "record",
+                        "--pid",
+                        str(handle.pid),
+                        "--rate",
+                        "100",
+                        "-o",
+                        str(output),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        return profilers
+
+    @staticmethod
+    def profile_stop(profilers: list[subprocess.Popen]) -> None:
+        for profiler in profilers:
+            # py-spy writes its file on SIGINT.
+            profiler.send_signal(signal.SIGINT)
+        for profiler in profilers:
+            try:
+                profiler.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                profiler.kill()
 
     def alive(self) -> bool:
         return all(process.poll() is None for process in self.processes)

@@ -191,7 +191,7 @@ def _result(server: str, **fields):
         "server": server,
         "viewers": 3000,
         "viewers_requested": 3000,
-        "published": 400,
+        "expected": 1_200_000,
         "lost": 0,
         "duplicates_after_dedupe": 0,
         "out_of_order": 0,
