@@ -43,6 +43,7 @@ from bench.servers import (
     liveshop_prepare,
     redis_cpu_seconds,
     redis_flush,
+    reference_command,
 )
 from bench.stats import latency_summary, per_connection_kib, per_delivery_us
 from bench.wsclient import connect
@@ -354,11 +355,12 @@ def _run_one(scenario: Scenario, kind: str, options: Options) -> RunResult:
     log_dir = options.log_dir / scenario.name
     try:
         if kind == "reference":
-            environment = None
+            environment = _plain_environment()
             public_id = "reference"
             credentials = [
                 ["liveshop.v1", f"liveshop.bearer.sender{n}"] for n in range(options.senders)
             ]
+            commands = [reference_command(port, options.window) for port in ports]
         else:
             redis_flush(options.engines)
             environment = liveshop_environment(
@@ -368,10 +370,11 @@ def _run_one(scenario: Scenario, kind: str, options: Options) -> RunResult:
                     "LIVESHOP_FANOUT_WINDOW_MS": str(round(options.window * 1000)),
                 },
             )
-            prepared = liveshop_prepare(environment, options.senders, log_dir)
+            prepared = liveshop_prepare(environment, options.senders, log_dir, kind, ports)
             public_id = prepared["public_id"]
             credentials = [["liveshop.v1", f"liveshop.bearer.{t}"] for t in prepared["tokens"]]
-        servers.start(environment or _plain_environment(), log_dir, options.window)
+            commands = prepared["commands"]
+        servers.start(environment, log_dir, commands)
         servers.wait_ready()
         target = Target("127.0.0.1", tuple(ports), f"/ws/shows/{public_id}/")
         uvloop.run(_measure(scenario, kind, servers, target, credentials, options, result))

@@ -1,8 +1,8 @@
 """Starting and measuring the servers under test.
 
 liveshop is started the way production runs it (docs/deploy.md): PostgreSQL, Redis, one ASGI
-server process per port, DEBUG off. Its CPU and memory are read from the server processes
-with psutil.
+server process per port with the command line of ``liveshop.servers``, DEBUG off. Its CPU and
+memory are read from the server processes with psutil.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import psutil
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/liveshop_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
-WS_MAX_SIZE = 65536
 
 
 class BenchSetupError(RuntimeError):
@@ -118,8 +117,11 @@ def liveshop_environment(engines: Engines, extra: dict[str, str]) -> dict[str, s
     return environment
 
 
-def liveshop_prepare(environment: dict[str, str], senders: int, log_dir: Path) -> dict:
-    """Migrate the benchmark database and create a live show and its senders.
+def liveshop_prepare(
+    environment: dict[str, str], senders: int, log_dir: Path, server: str, ports: list[int]
+) -> dict:
+    """Migrate the benchmark database, create a live show and its senders, and return them
+    with the production command line of ``server`` for each port.
 
     Runs in child processes so the orchestrator never imports Django.
     """
@@ -137,7 +139,17 @@ def liveshop_prepare(environment: dict[str, str], senders: int, log_dir: Path) -
     if result.returncode != 0:
         raise BenchSetupError(f"manage.py migrate failed; see {log_dir / 'migrate.log'}")
     result = subprocess.run(
-        [python, "-m", "bench.setup_show", "--senders", str(senders)],
+        [
+            python,
+            "-m",
+            "bench.setup_show",
+            "--senders",
+            str(senders),
+            "--server",
+            server,
+            "--ports",
+            ",".join(str(port) for port in ports),
+        ],
         cwd=BASE_DIR,
         env=environment,
         capture_output=True,
@@ -155,58 +167,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def server_command(kind: str, port: int, window: float) -> list[str]:
-    python = sys.executable
-    if kind == "daphne":
-        return [
-            python,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--websocket-max-message-size",
-            str(WS_MAX_SIZE),
-            "liveshop.asgi:application",
-        ]
-    if kind == "uvicorn":
-        return [
-            python,
-            "-m",
-            "uvicorn",
-            "liveshop.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ws",
-            "websockets-sansio",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--ws-max-size",
-            str(WS_MAX_SIZE),
-            "--ws-per-message-deflate",
-            "false",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "2048",
-        ]
-    if kind == "reference":
-        return [
-            python,
-            "-m",
-            "bench.reference_server",
-            "--port",
-            str(port),
-            "--window",
-            str(window),
-        ]
-    raise ValueError(f"unknown server kind {kind!r}")
+def reference_command(port: int, window: float) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "bench.reference_server",
+        "--port",
+        str(port),
+        "--window",
+        str(window),
+    ]
 
 
 @dataclass
@@ -219,13 +189,13 @@ class ServerGroup:
     handles: list[psutil.Process] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
 
-    def start(self, environment: dict[str, str], log_dir: Path, window: float) -> None:
+    def start(self, environment: dict[str, str], log_dir: Path, commands: list[list[str]]) -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        for port in self.ports:
+        for port, command in zip(self.ports, commands, strict=True):
             log_path = log_dir / f"{self.kind}-{port}.log"
             with open(log_path, "w") as log:
                 process = subprocess.Popen(
-                    server_command(self.kind, port, window),
+                    command,
                     cwd=BASE_DIR,
                     env=environment,
                     stdout=log,

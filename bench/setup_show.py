@@ -1,8 +1,9 @@
 """Create a live show and chat users with API tokens for one benchmark run.
 
 Run with the benchmark's environment (``bench.servers.liveshop_environment``); prints one JSON
-line: ``{"public_id": ..., "tokens": [...]}``. Uses the project's own services, so the show is
-exactly what the admin would have made.
+line: ``{"public_id": ..., "tokens": [...], "commands": [...]}``. Uses the project's own
+services, so the show is exactly what the admin would have made, and the project's own server
+command lines (``liveshop.servers``), so the server runs as it does in production.
 """
 
 from __future__ import annotations
@@ -41,12 +42,22 @@ def show_and_senders_create(senders: int) -> dict:
     return {"public_id": show.public_id, "tokens": tokens}
 
 
+def server_commands(server: str, ports: list[int]) -> list[list[str]]:
+    from liveshop.servers import asgi_server_command
+
+    return [asgi_server_command(server=server, host="127.0.0.1", port=port) for port in ports]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--server", choices=("daphne", "uvicorn"), required=True)
+    parser.add_argument("--ports", required=True, help="comma-separated")
     args = parser.parse_args()
     django.setup()
-    print(json.dumps(show_and_senders_create(args.senders)))  # noqa: T201
+    prepared = show_and_senders_create(args.senders)
+    prepared["commands"] = server_commands(args.server, [int(p) for p in args.ports.split(",")])
+    print(json.dumps(prepared))  # noqa: T201
 
 
 if __name__ == "__main__":
