@@ -61,9 +61,9 @@ class Viewer:
 
     def on_message(self, opcode: int, payload: bytes, received_at: float) -> None:
         worker = self._worker
-        worker.frames += 1
         frame = worker.cache.decode(payload)
         if frame.type == "batch":
+            worker.frames += 1
             worker.delivered += self.state.apply(frame, received_at, worker.latencies)
         elif frame.type == "snapshot":
             self.state.snapshot(frame.seq)

@@ -155,7 +155,8 @@ def line(result: Any) -> str:
 _HEADER = (
     "| scenario | server | procs | viewers | msg/s | delivered / expected | lost | dup pre / post"
     " dedupe | out of order | p50 ms | p95 ms | p99 ms | max ms | server CPU % | server µs /"
-    " delivery | × reference | ack p50 ms | machine busy % | KiB / conn | connect s |"
+    " delivery | × reference | msgs / frame | ack p50 ms | machine busy % | KiB / conn |"
+    " connect s |"
 )
 
 
@@ -169,9 +170,9 @@ def _row(results: list, result: Any) -> str:
         viewers,
     ]
     if _get(result, "error"):
-        cells += ["error"] + ["–"] * 13
+        cells += ["error"] + ["–"] * 14
     elif idle:
-        cells += ["idle"] + ["–"] * 13
+        cells += ["idle"] + ["–"] * 14
     else:
         cells += [
             _number(_get(result, "rate"), 0),
@@ -187,6 +188,7 @@ def _row(results: list, result: Any) -> str:
             _number(_get(result, "server_cpu_percent"), 0),
             _number(_get(result, "server_us_per_delivery"), 2),
             _number(cpu_ratio(results, result), 2),
+            _number(_get(result, "messages_per_frame")),
             _number(_get(result, "ack_p50_ms")),
             _number(_get(result, "machine_cpu_percent"), 0),
         ]

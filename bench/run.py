@@ -131,6 +131,8 @@ class RunResult:
     p99_ms: float = math.nan
     max_ms: float = math.nan
     ack_p50_ms: float = math.nan
+    batch_frames: int = 0
+    messages_per_frame: float = math.nan
     window_seconds: float = math.nan
     server_cpu_seconds: float = math.nan
     server_cpu_percent: float = math.nan
@@ -328,6 +330,10 @@ def _merge_deliveries(
             closes[code] = closes.get(code, 0) + count
     result.closed_during_run = closes
     result.client_cpu_seconds = sum(item["client_cpu_seconds"] for item in results)
+    # How much the coalescing window gathered: at R msg/s this is about R × the window in use.
+    result.batch_frames = sum(item["frames"] for item in results)
+    if result.batch_frames:
+        result.messages_per_frame = result.delivered / result.batch_frames
     latencies = array.array("d")
     for item in results:
         latencies.frombytes(item["latencies_ms"])
