@@ -114,6 +114,20 @@ def chat_rate_limit_hit(*, user_id: int, is_team: bool) -> None:
         )
 
 
+def chat_text_clean(*, text: str, noun: str) -> str:
+    """``text`` without surrounding whitespace; ``ChatRefusal`` if empty or too long."""
+    text = text.strip()
+    if not text:
+        raise ChatRefusal(f"The {noun} is empty.", code="empty_text")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ChatRefusal(
+            f"{noun.capitalize()}s are limited to {MAX_TEXT_LENGTH} characters; "
+            f"this one has {len(text)}.",
+            code="text_too_long",
+        )
+    return text
+
+
 def _slow_mode_key(show_id: int, user_id: int) -> str:
     return f"chat:slow:{show_id}:{user_id}"
 
@@ -175,14 +189,7 @@ def chat_message_create(
     (``status="duplicate"``). Side effects: the message and its ``message.created``
     event are stored; the event is published after commit.
     """
-    text = text.strip()
-    if not text:
-        raise ChatRefusal("The message is empty.", code="empty_text")
-    if len(text) > MAX_TEXT_LENGTH:
-        raise ChatRefusal(
-            f"Messages are limited to {MAX_TEXT_LENGTH} characters; this one has {len(text)}.",
-            code="text_too_long",
-        )
+    text = chat_text_clean(text=text, noun="message")
     room = _room_with_show(show_id=show_id)
     show = room.show
     if show.status not in CHAT_OPEN_STATUSES:
@@ -984,14 +991,7 @@ def question_answer(
     ``question.updated`` appended.
     """
     role = chat_answerer_require(show=show, actor=actor)
-    text = text.strip()
-    if not text:
-        raise ChatRefusal("The answer is empty.", code="empty_text")
-    if len(text) > MAX_TEXT_LENGTH:
-        raise ChatRefusal(
-            f"Answers are limited to {MAX_TEXT_LENGTH} characters; this one has {len(text)}.",
-            code="text_too_long",
-        )
+    text = chat_text_clean(text=text, noun="answer")
     with transaction.atomic():
         question = _question_lock(show=show, question_id=question_id)
         _question_claimed_elsewhere(question=question, actor=actor)
