@@ -22,6 +22,7 @@ from chat.models import (
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import PermissionDeniedError
 from shows.models import Channel, Show, ShowMember
+from video.selectors import show_playback_get
 
 TEAM_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR, ShowMember.Role.SERVICE_STAFF)
 MODERATOR_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR)
@@ -186,7 +187,7 @@ def show_snapshot_build(
             "title": show.title,
             "scheduled_start": _iso(show.scheduled_start),
             **show_status_payload(show),
-            "playback": {"hls_url": None, "playable": False},
+            "playback": show_playback_get(show=show, is_team=role.is_team),
         },
         "me": {
             "user_id": user.pk if authenticated else None,

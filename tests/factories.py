@@ -8,6 +8,7 @@ from catalog.models import Product, ProductImage, Storefront, Variant
 from chat.models import BlockedTerm, ChatMessage, ChatSanction
 from liveshop.accounts.models import User
 from shows.models import Channel, Show, ShowMember, ShowProduct, ShowReminder
+from video.models import ShowStream
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -148,3 +149,15 @@ class BlockedTermFactory(factory.django.DjangoModelFactory):
 
     channel = factory.SubFactory(ChannelFactory)
     term = factory.Sequence(lambda n: f"badword{n}")
+
+
+class ShowStreamFactory(factory.django.DjangoModelFactory):
+    """A show's stream key; the show starts in ten minutes, inside its start window."""
+
+    class Meta:
+        model = ShowStream
+
+    show = factory.SubFactory(
+        ShowFactory,
+        scheduled_start=factory.LazyFunction(lambda: timezone.now() + dt.timedelta(minutes=10)),
+    )

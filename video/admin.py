@@ -1,0 +1,55 @@
+from django.contrib import admin
+
+from video.models import IngestSession, Recording, ShowStream
+
+
+@admin.register(ShowStream)
+class ShowStreamAdmin(admin.ModelAdmin):
+    list_display = ["show", "backstage", "rotated_at"]
+    list_select_related = ["show"]
+    fields = ["show", "backstage", "rotated_at"]
+    readonly_fields = ["show", "rotated_at"]
+    search_fields = ["show__title", "show__public_id"]
+
+    def has_add_permission(self, request) -> bool:
+        # Streams are created with their secret on first use (video.services).
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Sessions and recordings are written by the media server's callbacks only."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(IngestSession)
+class IngestSessionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "show",
+        "provider",
+        "client_id",
+        "state",
+        "started_at",
+        "playable_at",
+        "ended_at",
+    ]
+    list_filter = ["state", "provider"]
+    list_select_related = ["show"]
+
+
+@admin.register(Recording)
+class RecordingAdmin(ReadOnlyAdmin):
+    list_display = [
+        "show",
+        "status",
+        "duration_seconds",
+        "size_bytes",
+        "failure_reason",
+        "ready_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["show"]
