@@ -27,6 +27,12 @@ def test_show_endpoints_have_operation_ids(api_client):
         ("/api/v1/shows/{public_id}/cancel", "post"): "show_cancel",
         ("/api/v1/shows/{public_id}/go-live", "post"): "show_go_live",
         ("/api/v1/shows/{public_id}/end", "post"): "show_end",
+        ("/api/v1/shows/{public_id}/video", "get"): "show_video",
+        ("/api/v1/shows/{public_id}/video/ingest", "get"): "show_ingest",
+        ("/api/v1/shows/{public_id}/video/ingest", "patch"): "show_ingest_update",
+        ("/api/v1/shows/{public_id}/video/ingest/rotate", "post"): "show_ingest_rotate",
+        ("/api/v1/shows/{public_id}/video/take-live", "post"): "show_video_take_live",
+        ("/api/v1/shows/{public_id}/video/end", "post"): "show_video_end",
         ("/api/v1/shows/{public_id}/messages/{message_id}/hide", "post"): "chat_message_hide",
         ("/api/v1/shows/{public_id}/messages/{message_id}/delete", "post"): "chat_message_delete",
         ("/api/v1/shows/{public_id}/messages/{message_id}/approve", "post"): (

@@ -170,3 +170,31 @@ class MediaServer:
             self.process.kill()
             self.process.wait()
         self.info_path.unlink(missing_ok=True)
+
+
+def pattern_stream_command(
+    *, url: str, seconds: float, size: str = "320x180", rate: int = 15
+) -> list[str]:
+    """ffmpeg pushing a test pattern with a tone to ``url`` (RTMP), cheap on the CPU.
+
+    A keyframe every second: HLS segments are only cut on keyframes, so this keeps
+    the time to the first playable segment short (media.md §6.6).
+    """
+    return [
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re",
+        "-f", "lavfi", "-i", f"testsrc=size={size}:rate={rate}",
+        "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100",
+        "-t", str(seconds),
+        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
+        "-g", str(rate), "-keyint_min", str(rate), "-sc_threshold", "0",
+        "-c:a", "aac", "-b:a", "64k",
+        "-f", "flv", url,
+    ]  # fmt: skip
+
+
+def media_server_info_read(*, media_dir: Path) -> dict | None:
+    """The running media server's URLs as ``MediaServer.start`` recorded them, if any."""
+    try:
+        return json.loads((media_dir / "run" / "mediaserver.json").read_text())
+    except (OSError, ValueError):
+        return None

@@ -209,7 +209,7 @@ def stream_playable_mark(*, session_id: int, now: dt.datetime | None = None) -> 
     no-op.
     """
     session = (
-        IngestSession.objects.select_for_update()
+        IngestSession.objects.select_for_update(of=("self",))
         .select_related("show")
         .filter(pk=session_id)
         .first()
@@ -325,10 +325,12 @@ def recording_register(
     the team (``video.recording_failed``), never published. Side effect: after
     commit, ``recording_process`` is queued.
     """
+    # Lock the session first, as publish_done does: nginx sends both at once, and
+    # the recording's foreign keys would otherwise take locks in the opposite order
+    # to publish_done's session-then-show (a deadlock, seen in the end-to-end test).
     session = (
-        IngestSession.objects.filter(
-            show__public_id=public_id, provider=provider, client_id=client_id
-        )
+        IngestSession.objects.select_for_update(of=("self",))
+        .filter(show__public_id=public_id, provider=provider, client_id=client_id)
         .filter(accepted=True)
         .first()
     )
@@ -407,7 +409,9 @@ def recording_process(*, recording_id: int, now: dt.datetime | None = None) -> R
         return recording
     with transaction.atomic():
         recording = (
-            Recording.objects.select_for_update().select_related("show").get(pk=recording_id)
+            Recording.objects.select_for_update(of=("self",))
+            .select_related("show")
+            .get(pk=recording_id)
         )
         recording.status = Recording.Status.READY
         recording.duration_seconds = result.duration_seconds
