@@ -33,6 +33,7 @@ def test_show_endpoints_have_operation_ids(api_client):
         ("/api/v1/shows/{public_id}/video/ingest/rotate", "post"): "show_ingest_rotate",
         ("/api/v1/shows/{public_id}/video/take-live", "post"): "show_video_take_live",
         ("/api/v1/shows/{public_id}/video/end", "post"): "show_video_end",
+        ("/api/v1/shows/{public_id}/video/premiere", "put"): "show_premiere_set",
         ("/api/v1/shows/{public_id}/messages/{message_id}/hide", "post"): "chat_message_hide",
         ("/api/v1/shows/{public_id}/messages/{message_id}/delete", "post"): "chat_message_delete",
         ("/api/v1/shows/{public_id}/messages/{message_id}/approve", "post"): (

@@ -52,6 +52,14 @@ def _wait_for_line(path: Path, text: str, process: subprocess.Popen, timeout: fl
     raise RuntimeError(f"{path.name}: no {text!r} after {timeout} s")
 
 
+def _process_reap(process: subprocess.Popen) -> None:
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture
 def stack(transactional_db, settings):
     """nginx-rtmp, a daphne server and a Celery worker sharing this test's database."""
@@ -104,10 +112,7 @@ def stack(transactional_db, settings):
         for process in processes:
             process.terminate()
         for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _process_reap(process)
         media.stop()
         shutil.rmtree(media_dir, ignore_errors=True)
 

@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +16,7 @@ from video.models import ShowStream
 from video.providers import video_provider_get
 from video.selectors import show_playback_get, show_user_is_host
 from video.services import (
+    premiere_video_set,
     show_stream_ensure,
     stream_backstage_set,
     stream_key_rotate,
@@ -141,3 +143,40 @@ class ShowVideoEndApi(APIView):
     def post(self, request: Request, public_id: str) -> Response:
         show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.END)
         return Response(ShowStatusSerializer(stream_show_end(show=show)).data)
+
+
+class PremiereInputSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False)
+    url = serializers.URLField(required=False, max_length=500)
+
+    def validate(self, data: dict) -> dict:
+        if bool(data.get("file")) == bool(data.get("url")):
+            raise serializers.ValidationError("Give either a video file or a URL, not both.")
+        return data
+
+
+class PremiereSerializer(serializers.Serializer):
+    recording_id = serializers.IntegerField(source="pk")
+    status = serializers.CharField()
+
+
+class ShowPremiereApi(APIView):
+    """A recorded show's video: upload a file or give a VOD URL (merchandisers)."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, JSONParser]
+
+    @extend_schema(
+        operation_id="show_premiere_set",
+        request=PremiereInputSerializer,
+        responses={202: PremiereSerializer, **ERRORS},
+    )
+    def put(self, request: Request, public_id: str) -> Response:
+        show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.PUBLISH)
+        serializer = PremiereInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data.get("file")
+        recording = premiere_video_set(
+            show=show, upload=upload, url=serializer.validated_data.get("url", "")
+        )
+        return Response(PremiereSerializer(recording).data, status=202)

@@ -36,6 +36,20 @@ def show_replay_get(*, show_id: int) -> Recording | None:
     )
 
 
+PREMIERE_PROVIDERS = ("upload", "url")
+
+
+def premiere_video_get(*, show_id: int) -> Recording | None:
+    """The video a recorded show airs: the latest uploaded or linked one that processed."""
+    return (
+        Recording.objects.filter(
+            show_id=show_id, provider__in=PREMIERE_PROVIDERS, status=Recording.Status.READY
+        )
+        .order_by("-ready_at", "-pk")
+        .first()
+    )
+
+
 def session_playback_payload(*, session: IngestSession, public_id: str) -> dict:
     return {
         "hls_url": video_provider_get(session.provider).hls_url(public_id=public_id),
@@ -48,10 +62,17 @@ def show_playback_get(*, show: Show, is_team: bool) -> dict:
     """The ``playback`` object of the show snapshot and ``GET /shows/<id>/video``.
 
     ``hls_url`` is set only once the live playlist exists: for everyone while the
-    stream is live, for the team while it is backstage. ``replay`` is the processed
+    stream is live, for the team while it is backstage; while a premiere airs it is
+    the premiere's VOD (``state`` ``premiere``). ``replay`` is the processed
     recording, for everyone when the show allows replays.
     """
     playback = {"hls_url": None, "playable": False, "state": None, "replay": None}
+    if show.kind == Show.Kind.RECORDED and show.status == Show.Status.LIVE:
+        video = premiere_video_get(show_id=show.pk)
+        if video is not None:
+            # Players seek to (now - started_at): everyone watches the same moment.
+            vod = recording_replay_payload(recording=video)
+            playback.update(hls_url=vod["hls_url"], playable=True, state="premiere")
     session = show_session_open_get(show_id=show.pk)
     if session is not None:
         playback["state"] = session.state

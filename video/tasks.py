@@ -20,3 +20,11 @@ def recording_process(recording_id: int) -> str | None:
 
     recording = process(recording_id=recording_id)
     return None if recording is None else recording.status
+
+
+@shared_task
+def premiere_tick() -> dict[str, int]:
+    """Beat job: air due premieres and end finished ones."""
+    from video.services import premiere_tick as tick
+
+    return tick()

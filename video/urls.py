@@ -23,6 +23,11 @@ urlpatterns = [
         name="show-video-take-live",
     ),
     path(
+        "shows/<public_id:public_id>/video/premiere",
+        apis.ShowPremiereApi.as_view(),
+        name="show-video-premiere",
+    ),
+    path(
         "shows/<public_id:public_id>/video/end",
         apis.ShowVideoEndApi.as_view(),
         name="show-video-end",

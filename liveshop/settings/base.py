@@ -263,6 +263,8 @@ else:
     }
 
 CELERY_BEAT_SCHEDULE = {
+    # Premieres start and end on time to within this interval (docs/video.md).
+    "video-premieres-tick": {"task": "video.tasks.premiere_tick", "schedule": 5.0},
     "shows-send-starting-soon-reminders": {
         "task": "shows.tasks.show_reminders_send_due",
         "schedule": 60.0,
