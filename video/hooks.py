@@ -7,14 +7,28 @@ shape so the media server's logs say why.
 
 import hmac
 
+import orjson
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from liveshop.common.exceptions import ApplicationError
+from liveshop.common.webhooks import WebhookSignatureError
+from video.hosted import (
+    VideoEvent,
+    ivs_events_parse,
+    ivs_secret_verify,
+    mux_events_parse,
+    mux_signature_verify,
+)
 from video.providers import NginxRtmpProvider
-from video.services import recording_register, stream_publish_authorize, stream_publish_end
+from video.services import (
+    recording_register,
+    stream_publish_authorize,
+    stream_publish_end,
+    video_event_apply,
+)
 
 PROVIDER = NginxRtmpProvider.name
 
@@ -83,3 +97,54 @@ def rtmp_hook(request: HttpRequest, event: str) -> JsonResponse:
         return JsonResponse(handler(fields))
     except ApplicationError as error:
         return _refusal(detail=error.message, code=error.code, status=error.status_code)
+
+
+def _hosted_apply(request: HttpRequest, *, provider: str, verify, parse) -> JsonResponse:
+    try:
+        verify()
+    except WebhookSignatureError as error:
+        return _refusal(detail=error.message, code=error.code, status=error.status_code)
+    try:
+        payload = orjson.loads(request.body)
+    except orjson.JSONDecodeError:
+        return _refusal(detail="The body is not JSON.", code="invalid", status=400)
+    if not isinstance(payload, dict):
+        return _refusal(detail="The body must be a JSON object.", code="invalid", status=400)
+    try:
+        events: list[VideoEvent] = parse(payload)
+    except (KeyError, TypeError, AttributeError):
+        return _refusal(detail="Unexpected event shape.", code="invalid", status=400)
+    outcomes = [video_event_apply(provider=provider, event=event) for event in events]
+    return JsonResponse({"detail": "Processed.", "outcomes": outcomes})
+
+
+def _mux_verify(request: HttpRequest, secret: str) -> None:
+    mux_signature_verify(
+        secret=secret,
+        header=request.headers.get("Mux-Signature", ""),
+        body=request.body,
+        tolerance_seconds=settings.LIVESHOP_WEBHOOK_TOLERANCE_SECONDS,
+    )
+
+
+def _ivs_verify(request: HttpRequest, secret: str) -> None:
+    ivs_secret_verify(secret=secret, header=request.headers.get("X-Liveshop-Webhook-Secret", ""))
+
+
+# provider: (its secret's setting, how a delivery is verified, how it is parsed)
+HOSTED = {
+    "mux": ("LIVESHOP_VIDEO_MUX_WEBHOOK_SECRET", _mux_verify, mux_events_parse),
+    "ivs": ("LIVESHOP_VIDEO_IVS_WEBHOOK_SECRET", _ivs_verify, ivs_events_parse),
+}
+
+
+@csrf_exempt
+@require_POST
+def hosted_hook(request: HttpRequest, provider: str) -> JsonResponse:
+    setting, verify, parse = HOSTED[provider]
+    secret = getattr(settings, setting)
+    if not secret:
+        return _refusal(detail=f"{provider} is not configured.", code="not_found", status=404)
+    return _hosted_apply(
+        request, provider=provider, verify=lambda: verify(request, secret), parse=parse
+    )

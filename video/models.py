@@ -42,6 +42,8 @@ class IngestSession(models.Model):
     # False for a client id liveshop only heard end (a publish_done that overtook
     # its on_publish): kept so a late on_publish for it is refused.
     accepted = models.BooleanField(default=True)
+    # Set by hosted providers, whose playback URL is not derived from the show.
+    playback_url = models.URLField(max_length=500, blank=True)
     started_at = models.DateTimeField()
     playable_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -83,6 +85,9 @@ class Recording(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
     playlist_path = models.CharField(max_length=300, blank=True)
+    # A hosted provider's VOD; empty for recordings liveshop processed itself.
+    playback_url = models.URLField(max_length=500, blank=True)
+    thumbnail_url = models.URLField(max_length=500, blank=True)
     thumbnail_path = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ready_at = models.DateTimeField(null=True, blank=True)

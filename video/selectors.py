@@ -21,8 +21,10 @@ def recording_media_url(*, recording: Recording, name: str) -> str:
 def recording_replay_payload(*, recording: Recording) -> dict:
     return {
         "recording_id": recording.pk,
-        "hls_url": recording_media_url(recording=recording, name="index.m3u8"),
-        "thumbnail_url": recording_media_url(recording=recording, name="thumbnail.jpg"),
+        "hls_url": recording.playback_url
+        or recording_media_url(recording=recording, name="index.m3u8"),
+        "thumbnail_url": recording.thumbnail_url
+        or recording_media_url(recording=recording, name="thumbnail.jpg"),
         "duration_seconds": recording.duration_seconds,
     }
 
@@ -52,7 +54,8 @@ def premiere_video_get(*, show_id: int) -> Recording | None:
 
 def session_playback_payload(*, session: IngestSession, public_id: str) -> dict:
     return {
-        "hls_url": video_provider_get(session.provider).hls_url(public_id=public_id),
+        "hls_url": session.playback_url
+        or video_provider_get(session.provider).hls_url(public_id=public_id),
         "playable": True,
         "state": session.state,
     }

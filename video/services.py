@@ -28,8 +28,9 @@ from liveshop.common.exceptions import ApplicationError, ConflictError
 from shows.models import Show
 from shows.services import show_end, show_go_live
 from video import media
+from video.hosted import VideoEvent, VideoEventKind
 from video.models import IngestSession, Recording, ShowStream, stream_secret_generate
-from video.providers import video_provider_get
+from video.providers import PROVIDERS, video_provider_get
 from video.selectors import premiere_video_get, recording_replay_payload, session_playback_payload
 
 logger = logging.getLogger("liveshop.video")
@@ -49,6 +50,11 @@ def show_stream_ensure(*, show: Show) -> ShowStream:
 
 
 def _publisher_drop_on_commit(*, provider: str, public_id: str) -> None:
+    if provider not in PROVIDERS:
+        # Hosted providers (Mux, IVS) are driven through their own APIs, which
+        # liveshop does not call: their stream ends at the broadcaster or console.
+        logger.info("The %s stream of %s is not dropped from liveshop", provider, public_id)
+        return
     transaction.on_commit(lambda: video_provider_get(provider).publisher_drop(public_id=public_id))
 
 
@@ -113,6 +119,20 @@ def stream_publish_authorize(
     )
     if stream is None or not hmac.compare_digest(stream.secret.encode(), key.encode()):
         raise StreamRefusedError("Unknown stream or wrong stream key.", code="invalid_stream_key")
+    return _session_open(show=show, stream=stream, provider=provider, client_id=client_id, now=now)
+
+
+def _session_open(
+    *,
+    show: Show,
+    stream: ShowStream,
+    provider: str,
+    client_id: str,
+    now: dt.datetime,
+    playback_url: str = "",
+    watch: bool = True,
+) -> IngestSession:
+    # The caller holds the stream's row lock, which serialises publishes of a show.
     sessions = IngestSession.objects.filter(show=show)
     existing = sessions.filter(provider=provider, client_id=client_id).first()
     if existing is not None:
@@ -135,7 +155,12 @@ def stream_publish_authorize(
     elif show.status == Show.Status.SCHEDULED:
         show_go_live(show=show)
     session = IngestSession.objects.create(
-        show=show, provider=provider, client_id=client_id, state=state, started_at=now
+        show=show,
+        provider=provider,
+        client_id=client_id,
+        state=state,
+        started_at=now,
+        playback_url=playback_url,
     )
     if state == IngestSession.State.BACKSTAGE:
         show_event_append(
@@ -144,10 +169,43 @@ def stream_publish_authorize(
             data={"state": state, "playable": False},
             audience=Audience.TEAM,
         )
-    from video.tasks import stream_playable_watch
+    if watch:
+        from video.tasks import stream_playable_watch
 
-    transaction.on_commit(lambda: stream_playable_watch.delay(session.pk))
+        transaction.on_commit(lambda: stream_playable_watch.delay(session.pk))
     return session
+
+
+@transaction.atomic
+def stream_started(
+    *,
+    provider: str,
+    public_id: str,
+    client_id: str,
+    playback_url: str = "",
+    now: dt.datetime | None = None,
+) -> IngestSession:
+    """A hosted provider (Mux, IVS) reports a stream it authorized itself.
+
+    The same rules as ``stream_publish_authorize`` without the key check: the show
+    goes live (or backstage) inside its start window; a repeated report returns the
+    same session. Raises the same refusals, writing nothing; the provider then
+    streams to nobody. Playable comes from the provider's own event.
+    """
+    show = Show.objects.filter(public_id=public_id).first()
+    if show is None:
+        raise StreamRefusedError("Unknown stream.", code="invalid_stream_key")
+    show_stream_ensure(show=show)
+    stream = ShowStream.objects.select_for_update().get(show=show)
+    return _session_open(
+        show=show,
+        stream=stream,
+        provider=provider,
+        client_id=client_id,
+        now=now or timezone.now(),
+        playback_url=playback_url,
+        watch=False,
+    )
 
 
 @transaction.atomic
@@ -537,3 +595,78 @@ def premiere_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
                     Show.objects.filter(pk=show.pk).update(actual_end=now)  # as actual_start
                     ended += 1
     return {"started": started, "ended": ended}
+
+
+# --- Hosted providers (Mux, IVS) ----------------------------------------------------
+
+
+@transaction.atomic
+def recording_hosted_register(*, provider: str, event: VideoEvent) -> Recording | None:
+    """A hosted provider's recording is ready as a VOD: it becomes the show's replay.
+
+    Nothing to process: the provider serves it. Idempotent on the provider's
+    recording id; a repeat returns the stored recording and sends nothing.
+    """
+    show = Show.objects.filter(public_id=event.public_id).first()
+    if show is None:
+        return None
+    session = IngestSession.objects.filter(
+        show=show, provider=provider, client_id=event.session_id
+    ).first()
+    recording, created = Recording.objects.get_or_create(
+        provider=provider,
+        source=event.recording_ref,
+        defaults={
+            "show": show,
+            "session": session,
+            "status": Recording.Status.READY,
+            "playback_url": event.playback_url,
+            "thumbnail_url": event.thumbnail_url,
+            "duration_seconds": event.duration_seconds,
+            "ready_at": timezone.now(),
+        },
+    )
+    if created:
+        show_event_append(
+            show_id=show.pk,
+            type="video.replay",
+            data=recording_replay_payload(recording=recording),
+            audience=Audience.PUBLIC if show.replay_allowed else Audience.TEAM,
+        )
+    return recording
+
+
+def video_event_apply(*, provider: str, event: VideoEvent) -> str:
+    """Apply one normalized provider event; returns what happened, for the webhook's answer.
+
+    Refusals (a show outside its window, a session that already ended) change
+    nothing and are answered as outcomes, not errors: the provider must not retry.
+    """
+    try:
+        if event.kind == VideoEventKind.STARTED:
+            session = stream_started(
+                provider=provider,
+                public_id=event.public_id,
+                client_id=event.session_id,
+                playback_url=event.playback_url,
+            )
+            return f"started:{session.state}"
+        if event.kind == VideoEventKind.PLAYABLE:
+            session = IngestSession.objects.filter(
+                show__public_id=event.public_id, provider=provider, client_id=event.session_id
+            ).first()
+            if session is None:
+                return "ignored:no_session"
+            marked = stream_playable_mark(session_id=session.pk)
+            return "playable" if marked else "playable:unchanged"
+        if event.kind == VideoEventKind.ENDED:
+            session = stream_publish_end(
+                provider=provider, public_id=event.public_id, client_id=event.session_id
+            )
+            return "ignored:no_show" if session is None else "ended"
+        if event.kind == VideoEventKind.RECORDING_READY:
+            recording = recording_hosted_register(provider=provider, event=event)
+            return "ignored:no_show" if recording is None else "recording_ready"
+    except ApplicationError as error:
+        return f"refused:{error.code}"
+    return "ignored"

@@ -3,7 +3,11 @@ from django.urls import path
 from shows.urls import PublicIdConverter  # noqa: F401 (registers the public_id converter)
 from video import apis, hooks
 
-hook_urlpatterns = [path("rtmp/<slug:event>", hooks.rtmp_hook, name="video-rtmp-hook")]
+hook_urlpatterns = [
+    path("rtmp/<slug:event>", hooks.rtmp_hook, name="video-rtmp-hook"),
+    path("mux", hooks.hosted_hook, {"provider": "mux"}, name="video-mux-hook"),
+    path("ivs", hooks.hosted_hook, {"provider": "ivs"}, name="video-ivs-hook"),
+]
 
 urlpatterns = [
     path("shows/<public_id:public_id>/video", apis.ShowVideoApi.as_view(), name="show-video"),

@@ -327,6 +327,13 @@ LIVESHOP_VIDEO_HOOK_ALLOWED_ADDRESSES = env_list(
 )
 LIVESHOP_VIDEO_START_EARLY_MINUTES = env_int("LIVESHOP_VIDEO_START_EARLY_MINUTES", 30)
 LIVESHOP_VIDEO_PLAYABLE_TIMEOUT_SECONDS = env_int("LIVESHOP_VIDEO_PLAYABLE_TIMEOUT_SECONDS", 60)
+# Hosted providers' webhooks (/hooks/mux, /hooks/ivs); empty secret = endpoint off.
+LIVESHOP_VIDEO_MUX_WEBHOOK_SECRET = env_str("LIVESHOP_VIDEO_MUX_WEBHOOK_SECRET")
+LIVESHOP_VIDEO_IVS_WEBHOOK_SECRET = env_str("LIVESHOP_VIDEO_IVS_WEBHOOK_SECRET")
+# e.g. 0123abcd.us-west-2.playback.live-video.net (the account's IVS playback host)
+LIVESHOP_VIDEO_IVS_PLAYBACK_HOST = env_str("LIVESHOP_VIDEO_IVS_PLAYBACK_HOST")
+# Where IVS recordings are served (a CloudFront in front of the bucket); default: S3.
+LIVESHOP_VIDEO_IVS_VOD_BASE_URL = env_str("LIVESHOP_VIDEO_IVS_VOD_BASE_URL")
 
 # --- Logging ---------------------------------------------------------------------
 
