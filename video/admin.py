@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from video.models import IngestSession, Recording, ShowStream
+from video.models import ChannelRotationEntry, IngestSession, Recording, ShowStream
 
 
 @admin.register(ShowStream)
@@ -17,7 +17,7 @@ class ShowStreamAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Sessions and recordings are written by the media server's callbacks only."""
+    """Written by services only: the media server's callbacks, the rotation API."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -53,3 +53,13 @@ class RecordingAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status"]
     list_select_related = ["show"]
+
+
+@admin.register(ChannelRotationEntry)
+class ChannelRotationEntryAdmin(ReadOnlyAdmin):
+    """The replays filling a channel's air time, in order; set with
+    ``PUT /api/v1/channels/<slug>/rotation`` (checked by ``channel_rotation_set``)."""
+
+    list_display = ["channel", "position", "show"]
+    list_filter = ["channel"]
+    list_select_related = ["channel", "show"]

@@ -1,5 +1,8 @@
 """REST adapters for video: playback for viewers, ingest for hosts, go-live and end for the team."""
 
+import zoneinfo
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -8,14 +11,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from liveshop.common.exceptions import PermissionDeniedError
+from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
 from shows.access import ShowAction, show_access_act, show_access_view
-from shows.apis import ERROR_RESPONSE, TRANSITION_RESPONSES, ShowStatusSerializer
+from shows.apis import (
+    ERROR_RESPONSE,
+    TRANSITION_RESPONSES,
+    ShowStatusSerializer,
+    _channel_or_404,
+)
 from shows.models import Show
+from video.channels import channel_now_playing_get, channel_programme_get
 from video.models import ShowStream
 from video.providers import video_provider_get
 from video.selectors import show_playback_get, show_user_is_host
 from video.services import (
+    channel_rotation_set,
     premiere_video_set,
     show_stream_ensure,
     stream_backstage_set,
@@ -180,3 +190,88 @@ class ShowPremiereApi(APIView):
             show=show, upload=upload, url=serializer.validated_data.get("url", "")
         )
         return Response(PremiereSerializer(recording).data, status=202)
+
+
+class ShowBriefSerializer(serializers.Serializer):
+    public_id = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+
+
+AIR_KINDS = ("live", "premiere", "replay", "off_air")
+
+
+class NowPlayingSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AIR_KINDS)
+    show = ShowBriefSerializer(allow_null=True)
+    playback = serializers.DictField(allow_null=True)
+    offset_seconds = serializers.FloatField()
+    ends_at = serializers.DateTimeField(allow_null=True)
+
+
+class ProgrammeSlotSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AIR_KINDS)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    show = ShowBriefSerializer(allow_null=True)
+    offset_seconds = serializers.FloatField()
+
+
+class ChannelNowPlayingApi(APIView):
+    """What the channel plays now: its live show, a premiere, or a replay from its rotation."""
+
+    @extend_schema(operation_id="channel_now_playing", responses={200: NowPlayingSerializer})
+    def get(self, request: Request, slug: str) -> Response:
+        playing = channel_now_playing_get(channel=_channel_or_404(slug=slug), user=request.user)
+        return Response(NowPlayingSerializer(playing).data)
+
+
+class ProgrammeQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(required=False)
+
+
+class ChannelProgrammeApi(APIView):
+    """The channel's whole programme for one day (its local ``date``, default today)."""
+
+    @extend_schema(
+        operation_id="channel_programme",
+        parameters=[ProgrammeQuerySerializer],
+        responses={200: ProgrammeSlotSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        channel = _channel_or_404(slug=slug)
+        query = ProgrammeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        today = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(channel.timezone)).date()
+        day = query.validated_data.get("date") or today
+        slots = channel_programme_get(channel=channel, user=request.user, day=day)
+        return Response(ProgrammeSlotSerializer(slots, many=True).data)
+
+
+class RotationInputSerializer(serializers.Serializer):
+    shows = serializers.ListField(child=serializers.CharField(max_length=16), max_length=200)
+
+
+class ChannelRotationApi(APIView):
+    """Set the replays that fill the channel's air time, in order (merchandisers)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="channel_rotation_set",
+        request=RotationInputSerializer,
+        responses={200: RotationInputSerializer, **ERRORS},
+    )
+    def put(self, request: Request, slug: str) -> Response:
+        if not request.user.is_merchandiser:
+            raise PermissionDeniedError("Only merchandisers set a channel's rotation.")
+        channel = _channel_or_404(slug=slug)
+        serializer = RotationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        public_ids = serializer.validated_data["shows"]
+        by_id = {show.public_id: show for show in Show.objects.filter(public_id__in=public_ids)}
+        missing = [public_id for public_id in public_ids if public_id not in by_id]
+        if missing:
+            raise NotFoundError(f"No show with the id {missing[0]}.")
+        entries = channel_rotation_set(channel=channel, shows=[by_id[i] for i in public_ids])
+        return Response({"shows": [entry.show.public_id for entry in entries]})

@@ -102,3 +102,20 @@ class Recording(models.Model):
 
     def __str__(self) -> str:
         return f"Recording {self.pk} of {self.show} ({self.status})"
+
+
+class ChannelRotationEntry(models.Model):
+    """One show whose replay fills a channel's air time between scheduled shows."""
+
+    channel = models.ForeignKey("shows.Channel", on_delete=models.CASCADE, related_name="rotation")
+    show = models.ForeignKey("shows.Show", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "show"], name="video_rotation_unique_show"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} #{self.position}: {self.show}"

@@ -25,11 +25,17 @@ from django.utils import timezone
 from chat.events import show_event_append
 from chat.models import Audience
 from liveshop.common.exceptions import ApplicationError, ConflictError
-from shows.models import Show
+from shows.models import Channel, Show
 from shows.services import show_end, show_go_live
 from video import media
 from video.hosted import VideoEvent, VideoEventKind
-from video.models import IngestSession, Recording, ShowStream, stream_secret_generate
+from video.models import (
+    ChannelRotationEntry,
+    IngestSession,
+    Recording,
+    ShowStream,
+    stream_secret_generate,
+)
 from video.providers import PROVIDERS, video_provider_get
 from video.selectors import premiere_video_get, recording_replay_payload, session_playback_payload
 
@@ -670,3 +676,30 @@ def video_event_apply(*, provider: str, event: VideoEvent) -> str:
     except ApplicationError as error:
         return f"refused:{error.code}"
     return "ignored"
+
+
+# --- The 24/7 channel ---------------------------------------------------------------
+
+
+@transaction.atomic
+def channel_rotation_set(*, channel: Channel, shows: list[Show]) -> list[ChannelRotationEntry]:
+    """Replace the channel's rotation with ``shows``, in this order.
+
+    Every show must belong to the channel and allow replays; otherwise
+    ``ApplicationError`` and nothing changes. The channel row is locked so two
+    merchandisers saving at once do not interleave their lists.
+    """
+    Channel.objects.select_for_update().get(pk=channel.pk)
+    wrong = [show.public_id for show in shows if show.channel_id != channel.pk]
+    no_replay = [show.public_id for show in shows if not show.replay_allowed]
+    if wrong or no_replay or len({show.pk for show in shows}) != len(shows):
+        raise ApplicationError(
+            "The rotation takes each show of this channel that allows replays once.",
+            code="invalid_rotation",
+            extra={"other_channel": wrong, "replay_not_allowed": no_replay},
+        )
+    ChannelRotationEntry.objects.filter(channel=channel).delete()
+    return ChannelRotationEntry.objects.bulk_create(
+        ChannelRotationEntry(channel=channel, show=show, position=index)
+        for index, show in enumerate(shows)
+    )

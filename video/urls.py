@@ -10,6 +10,21 @@ hook_urlpatterns = [
 ]
 
 urlpatterns = [
+    path(
+        "channels/<slug:slug>/now-playing",
+        apis.ChannelNowPlayingApi.as_view(),
+        name="channel-now-playing",
+    ),
+    path(
+        "channels/<slug:slug>/programme",
+        apis.ChannelProgrammeApi.as_view(),
+        name="channel-programme",
+    ),
+    path(
+        "channels/<slug:slug>/rotation",
+        apis.ChannelRotationApi.as_view(),
+        name="channel-rotation",
+    ),
     path("shows/<public_id:public_id>/video", apis.ShowVideoApi.as_view(), name="show-video"),
     path(
         "shows/<public_id:public_id>/video/ingest",

@@ -235,6 +235,7 @@ SPECTACULAR_SETTINGS = {
         "ModerationActionEnum": "chat.models.ModerationAction.Action",
         "BlockedTermActionEnum": "chat.models.BlockedTerm.Action",
         "WebhookDeliveryStatusEnum": ["applied", "duplicate"],
+        "ChannelAirKindEnum": "video.apis.AIR_KINDS",
     },
 }
 
