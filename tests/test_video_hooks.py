@@ -6,13 +6,17 @@ query arguments). Every refusal leaves shows, sessions and the event log untouch
 """
 
 import datetime as dt
+import threading
 import urllib.parse
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from chat.models import ShowEvent
+from liveshop.common.exceptions import ApplicationError
 from shows.models import Show
+from tests import factories
 from video.models import IngestSession, Recording
 from video.services import StreamRefusedError, stream_publish_authorize
 
@@ -312,3 +316,42 @@ def test_the_service_refuses_a_publish_after_the_scheduled_end(show_stream_facto
         )
     assert refused.value.code == "outside_start_window"
     _unchanged(stream.show)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_publishers_at_the_same_moment_get_one_session(settings, media_dir):
+    # The accepted publish runs its playable watch eagerly here: check once, no wait.
+    settings.LIVESHOP_VIDEO_PLAYABLE_TIMEOUT_SECONDS = 0
+    stream = factories.ShowStreamFactory()
+    publishers = 6
+    barrier = threading.Barrier(publishers)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def publish(client_id: str) -> None:
+        try:
+            barrier.wait()
+            try:
+                stream_publish_authorize(
+                    provider="nginx_rtmp",
+                    public_id=stream.show.public_id,
+                    key=stream.secret,
+                    client_id=client_id,
+                )
+                outcome = "accepted"
+            except ApplicationError as error:
+                outcome = error.code
+            with lock:
+                outcomes.append(outcome)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish, args=(str(n),)) for n in range(publishers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["accepted"] + ["already_publishing"] * (publishers - 1)
+    assert IngestSession.objects.filter(show=stream.show).count() == 1
+    assert ShowEvent.objects.filter(show=stream.show, type="show.status").count() == 1
