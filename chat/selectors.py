@@ -22,6 +22,7 @@ from chat.models import (
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import PermissionDeniedError
 from shows.models import Channel, Show, ShowMember
+from shows.selectors import show_pins_open_payload
 
 TEAM_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR, ShowMember.Role.SERVICE_STAFF)
 MODERATOR_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR)
@@ -204,7 +205,7 @@ def show_snapshot_build(
             "max_length": ChatMessage._meta.get_field("text").max_length,
         },
         "pinned_message": pinned,
-        "pins": [],
+        "pins": show_pins_open_payload(show=show),
         "messages": [message_payload(message) for message in messages],
         "viewers": {"count": viewers, "peak": max(peak, room.peak_viewers)},
     }

@@ -18,6 +18,7 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("shop/", include("catalog.shop_urls")),
 ]
 
 handler400 = "liveshop.common.views.bad_request"

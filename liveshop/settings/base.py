@@ -282,6 +282,8 @@ if LIVESHOP_NOTIFICATION_WEBHOOK_URL and len(LIVESHOP_NOTIFICATION_WEBHOOK_SECRE
     )
 # Incoming shop webhooks older than this are refused (replay protection).
 LIVESHOP_WEBHOOK_TOLERANCE_SECONDS = env_int("LIVESHOP_WEBHOOK_TOLERANCE_SECONDS", 300)
+# How long an add-to-cart link in a product card stays valid.
+LIVESHOP_CART_LINK_SECONDS = env_int("LIVESHOP_CART_LINK_SECONDS", 6 * 3600)
 
 # --- Real-time show channel (docs/protocol.md) -----------------------------------
 
