@@ -472,7 +472,7 @@ def show_attribution_report(*, show: Show) -> dict:
     for pin_id, currency, revenue in (
         lines.filter(pin__isnull=False)
         .values_list("pin_id", "order__currency")
-        .annotate(line_total)
+        .annotate(revenue=line_total)
     ):
         row(pin_id)["revenue"][currency] = f"{revenue:.2f}"
 

@@ -27,6 +27,10 @@ def test_show_endpoints_have_operation_ids(api_client):
         ("/api/v1/shows/{public_id}/cancel", "post"): "show_cancel",
         ("/api/v1/shows/{public_id}/go-live", "post"): "show_go_live",
         ("/api/v1/shows/{public_id}/end", "post"): "show_end",
+        ("/api/v1/shows/{public_id}/pins", "get"): "show_pin_timeline",
+        ("/api/v1/shows/{public_id}/pins", "post"): "show_pin_create",
+        ("/api/v1/shows/{public_id}/pins/{pin_id}", "delete"): "show_pin_delete",
+        ("/api/v1/shows/{public_id}/report", "get"): "show_report",
         ("/api/v1/shows/{public_id}/messages/{message_id}/hide", "post"): "chat_message_hide",
         ("/api/v1/shows/{public_id}/messages/{message_id}/delete", "post"): "chat_message_delete",
         ("/api/v1/shows/{public_id}/messages/{message_id}/approve", "post"): (
