@@ -115,7 +115,7 @@ SCENARIOS = {
         ),
     )
 }
-DEFAULT_SCENARIOS = ("fanout-3000", "scale-10000", "idle-memory")
+DEFAULT_SCENARIOS = ("fanout-3000", "scale-10000", "idle-memory", "pin-1000")
 
 # The chat rate limit per user ("count/seconds", docs/protocol.md section 6) is lifted so a
 # few senders can carry the whole rate: the benchmark measures fan-out, not the limiter.
