@@ -32,7 +32,7 @@ from catalog.models import (
 from catalog.selectors import CART_LINK_SALT, PricedLine, cart_lines_priced, variant_get_by_sku
 from liveshop.common.exceptions import ApplicationError, ConflictError, NotFoundError
 from shows.models import Show, ShowPin
-from shows.services import variant_stock_announce
+from shows.services import product_pins_refresh, variant_stock_announce
 
 # PostgreSQL's integer column: anything above would fail inside the UPDATE.
 MAX_STOCK_QUANTITY = 2_147_483_647
@@ -555,15 +555,22 @@ def catalog_import(
         raise CatalogImportValidationError(errors)
 
     summary = CatalogImportSummary()
-    previous_stock = dict(
-        Variant.objects.filter(sku__in=[row.sku for row in clean]).values_list(
-            "sku", "stock_quantity"
-        )
-    )
     products: dict[str, Product] = {}
     image_positions: dict[str, int] = {}
     variant_positions: dict[str, int] = {}
     with transaction.atomic():
+        # Viewers hear of changes to pinned products only; look up just those (a large
+        # file's every SKU would not fit in one query's parameters).
+        pinned = set(
+            ShowPin.objects.filter(
+                product__storefront=storefront,
+                unpinned_at__isnull=True,
+                show__status=Show.Status.LIVE,
+            ).values_list("product_id", flat=True)
+        )
+        previous_stock = dict(
+            Variant.objects.filter(product_id__in=pinned).values_list("sku", "stock_quantity")
+        )
         for row in clean:
             product = products.get(row.product_handle)
             if product is None:
@@ -597,6 +604,7 @@ def catalog_import(
                 summary.variants_created += 1
             else:
                 summary.variants_updated += 1
+            if row.sku in previous_stock:
                 variant.product.storefront = storefront
                 variant_stock_announce(variant=variant, previous_quantity=previous_stock[row.sku])
             if row.image_url:
@@ -611,6 +619,9 @@ def catalog_import(
                     summary.images_created += 1
             if on_row is not None:
                 on_row()
+        product_pins_refresh(
+            product_ids=[product.pk for product in products.values() if product.pk in pinned]
+        )
     return summary
 
 

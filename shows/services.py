@@ -411,6 +411,29 @@ def show_product_unpin(
     return pin
 
 
+@transaction.atomic
+def product_pins_refresh(*, product_ids: list[int]) -> int:
+    """Send a fresh card (``product.updated``) to every live show pinning one of ``product_ids``.
+
+    For edits viewers must see at once: a price, a title, an option. Events go
+    out after commit. Returns how many cards were sent.
+    """
+    pins = list(
+        ShowPin.objects.filter(
+            product_id__in=product_ids, unpinned_at__isnull=True, show__status=Show.Status.LIVE
+        )
+        .select_related("show")
+        .order_by("show_id", "pk")
+    )
+    for pin in pins:
+        show_event_append(
+            show_id=pin.show_id,
+            type="product.updated",
+            data=show_pin_payload_get(show=pin.show, pin_id=pin.pk),
+        )
+    return len(pins)
+
+
 def variant_stock_announce(*, variant: Variant, previous_quantity: int) -> int:
     """Tell every live show pinning ``variant``'s product about its new stock.
 

@@ -272,3 +272,27 @@ def test_concurrent_orders_for_the_last_item_exactly_one_succeeds():
     assert Variant.objects.get(pk=variant.pk).stock_quantity == 0
     assert Order.objects.count() == 1
     assert OrderLine.objects.get().quantity == 1
+
+
+def test_orders_are_listed_read_only_in_the_admin(tee):
+    order_place(
+        lines=[{"variant_id": tee.pk, "quantity": 1, "show_id": None, "pin_id": None}],
+        viewer_key="a-x",
+        order_key="admin-key-01",
+    )
+    client = Client()
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    order = Order.objects.get()
+
+    listing = client.get("/admin/catalog/order/")
+    detail = client.get(f"/admin/catalog/order/{order.pk}/change/")
+    refused = client.post(f"/admin/catalog/order/{order.pk}/change/", {"total": "0"})
+
+    assert listing.status_code == 200
+    assert "demo-admin-key-01" in listing.content.decode()
+    assert detail.status_code == 200
+    assert "TEE-M" in detail.content.decode()
+    assert refused.status_code == 403
+    assert Order.objects.get().total == Decimal("20.00")

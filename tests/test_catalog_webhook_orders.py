@@ -168,3 +168,27 @@ def test_garbage_is_refused_and_changes_nothing(shop, body):
 
 def test_unknown_storefront_is_404(shop):
     assert _post(_order(), slug="nope").status_code == 404
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_of_one_order_store_it_once():
+    from catalog.services import OrderLineInput, storefront_order_webhook_apply
+    from tests.threads import threads_run
+
+    storefront = StorefrontFactory(slug="race-shop")
+    VariantFactory(product__storefront=storefront, sku="R-1")
+
+    def deliver(number: int) -> str:
+        return storefront_order_webhook_apply(
+            storefront=storefront,
+            order_id="R-1001",
+            currency="EUR",
+            lines=[OrderLineInput(sku="R-1", quantity=1, unit_price=Decimal("3.00"))],
+        )
+
+    outcomes = threads_run(deliver, 6)
+
+    assert sorted(outcomes) == ["applied"] + ["duplicate"] * 5
+    assert Order.objects.count() == 1
+    assert OrderLine.objects.count() == 1

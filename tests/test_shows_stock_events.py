@@ -41,12 +41,16 @@ def _pin(show, variant):
     return show_product_pin(show=show, product_id=variant.product_id, actor=actor)
 
 
-def _stock_events(show) -> list[dict]:
+def _events_of(show, kind: str) -> list[dict]:
     return list(
-        ShowEvent.objects.filter(show=show, type="stock.changed")
+        ShowEvent.objects.filter(show=show, type=kind)
         .order_by("seq")
         .values_list("data", flat=True)
     )
+
+
+def _stock_events(show) -> list[dict]:
+    return _events_of(show, "stock.changed")
 
 
 def _data(variant, state, left) -> dict:
@@ -127,18 +131,16 @@ def test_the_stock_webhook_reaches_viewers(variant, shows):
     assert _stock_events(pinning[1]) == [_data(variant, "sold_out", None)]
 
 
+def _import_one_row(storefront, **values) -> None:
+    row = {"product_handle": "tee", "sku": "TEE", **values}
+    catalog_import(storefront=storefront, rows=[CatalogRawRow(label="line 2", values=row)])
+
+
 def test_the_import_reaches_viewers(variant, shows):
     pinning, _ = shows
-    row = {
-        "product_handle": "tee",
-        "product_title": "Tee",
-        "sku": "TEE",
-        "price": "10.00",
-        "stock_quantity": "1",
-    }
 
-    catalog_import(
-        storefront=variant.product.storefront, rows=[CatalogRawRow(label="line 2", values=row)]
+    _import_one_row(
+        variant.product.storefront, product_title="Tee", price="10.00", stock_quantity="1"
     )
 
     assert _stock_events(pinning[0]) == [_data(variant, "low", 1)]
@@ -157,3 +159,42 @@ def test_the_admin_reaches_viewers(variant, shows):
 
     assert response.status_code == 302
     assert _stock_events(pinning[0]) == [_data(variant, "sold_out", None)]
+
+
+def _updates(show) -> list[dict]:
+    return _events_of(show, "product.updated")
+
+
+def test_a_price_edit_in_the_admin_sends_a_fresh_card(variant, shows):
+    from tests.test_catalog_admin_stock import _change_form, _variant_form
+
+    pinning, others = shows
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    product = variant.product
+    data = _change_form(product, [_variant_form("variants-0", variant, price="7.50")])
+
+    response = client.post(f"/admin/catalog/product/{product.pk}/change/", data)
+
+    assert response.status_code == 302
+    for show in pinning:
+        [card] = _updates(show)
+        assert [v["price"] for v in card["product"]["variants"]] == ["7.50"]
+    for show in others:
+        assert _updates(show) == []
+
+
+def test_the_import_sends_fresh_cards_of_pinned_products(variant, shows):
+    pinning, _ = shows
+
+    _import_one_row(
+        variant.product.storefront,
+        product_title="Tee, new title",
+        price="12.00",
+        stock_quantity="10",
+    )
+
+    [card] = _updates(pinning[0])
+    assert card["product"]["title"] == "Tee, new title"
+    assert card["product"]["variants"][0]["price"] == "12.00"
+    assert _stock_events(pinning[0]) == []

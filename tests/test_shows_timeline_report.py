@@ -219,3 +219,36 @@ def test_report_permissions_and_query_count(show, moderator, django_assert_num_q
     assert response.status_code == 200
     assert len(response.json()["pins"]) == 3
     assert response.json()["totals"]["conversion"] is None
+
+
+@pytest.mark.parametrize("pins", [1, 3])
+def test_snapshot_pins_cost_the_same_queries_whatever_their_number(
+    show, moderator, django_assert_num_queries, pins
+):
+    from shows.selectors import show_pins_open_payload
+
+    for _ in range(pins):
+        product = VariantFactory().product
+        VariantFactory(product=product)
+        show_product_pin(show=show, product_id=product.pk, actor=moderator)
+
+    # pins with products and storefronts, variants, images, show prices
+    with django_assert_num_queries(4):
+        payload = show_pins_open_payload(show=show)
+    assert len(payload) == pins
+
+
+def test_appearances_cost_the_same_queries_whatever_their_number(
+    moderator, django_assert_num_queries
+):
+    product = VariantFactory().product
+    merchandiser = UserFactory(role="merchandiser")
+    for number in range(3):
+        show = ShowFactory(status=Show.Status.LIVE, actual_start=_at(number * 200))
+        show_product_pin(show=show, product_id=product.pk, actor=merchandiser)
+    client = client_for(None)
+
+    # count, page
+    with django_assert_num_queries(2):
+        response = client.get(f"/api/v1/products/{product.pk}/appearances")
+    assert response.json()["count"] == 3
