@@ -3,6 +3,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -73,7 +74,9 @@ class Show(models.Model):
     )
     replay_allowed = models.BooleanField(default=True)
     max_pins = models.PositiveSmallIntegerField(
-        default=3, help_text="How many products may be pinned to the stream at once."
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="How many products may be pinned to the stream at once (1 to 10).",
     )
     show_price_while_pinned_only = models.BooleanField(
         default=False,

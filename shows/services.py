@@ -102,6 +102,8 @@ def show_create(
     is_test: bool = False,
     is_private: bool = False,
     replay_allowed: bool = True,
+    max_pins: int = 3,
+    show_price_while_pinned_only: bool = False,
 ) -> Show:
     """Create a draft show in a free slot of ``channel``.
 
@@ -122,6 +124,8 @@ def show_create(
         is_test=is_test,
         is_private=is_private,
         replay_allowed=replay_allowed,
+        max_pins=max_pins,
+        show_price_while_pinned_only=show_price_while_pinned_only,
         created_by=created_by,
         status=Show.Status.DRAFT,
     )
@@ -141,6 +145,8 @@ EDITABLE_FIELDS = (
     "is_test",
     "is_private",
     "replay_allowed",
+    "max_pins",
+    "show_price_while_pinned_only",
 )
 
 
@@ -412,19 +418,22 @@ def show_product_unpin(
 
 
 @transaction.atomic
-def product_pins_refresh(*, product_ids: list[int]) -> int:
-    """Send a fresh card (``product.updated``) to every live show pinning one of ``product_ids``.
+def product_pins_refresh(
+    *, product_ids: list[int] | None = None, show_id: int | None = None
+) -> int:
+    """Send a fresh card (``product.updated``) for open pins in live shows.
 
-    For edits viewers must see at once: a price, a title, an option. Events go
-    out after commit. Returns how many cards were sent.
+    Pins of ``product_ids`` in every show, or every pin of ``show_id`` (its
+    show prices changed), or both filters at once. For edits viewers must see
+    at once: a price, a title, an option. Events go out after commit. Returns
+    how many cards were sent.
     """
-    pins = list(
-        ShowPin.objects.filter(
-            product_id__in=product_ids, unpinned_at__isnull=True, show__status=Show.Status.LIVE
-        )
-        .select_related("show")
-        .order_by("show_id", "pk")
-    )
+    pins = ShowPin.objects.filter(unpinned_at__isnull=True, show__status=Show.Status.LIVE)
+    if product_ids is not None:
+        pins = pins.filter(product_id__in=product_ids)
+    if show_id is not None:
+        pins = pins.filter(show_id=show_id)
+    pins = list(pins.select_related("show").order_by("show_id", "pk"))
     for pin in pins:
         show_event_append(
             show_id=pin.show_id,
@@ -584,6 +593,8 @@ def show_duplicate(*, show: Show, starts: list[dt.datetime], created_by: User | 
             is_test=source.is_test,
             is_private=source.is_private,
             replay_allowed=source.replay_allowed,
+            max_pins=source.max_pins,
+            show_price_while_pinned_only=source.show_price_while_pinned_only,
         )
         ShowProduct.objects.bulk_create(
             ShowProduct(

@@ -296,3 +296,21 @@ def test_orders_are_listed_read_only_in_the_admin(tee):
     assert "TEE-M" in detail.content.decode()
     assert refused.status_code == 403
     assert Order.objects.get().total == Decimal("20.00")
+
+
+def test_a_show_price_only_while_pinned_ends_with_the_pin(tee):
+    from catalog.selectors import cart_lines_priced
+    from shows.services import show_product_unpin
+
+    show = ShowFactory(status=Show.Status.LIVE, show_price_while_pinned_only=True)
+    moderator = ShowMemberFactory(show=show, role=ShowMember.Role.MODERATOR).user
+    ShowProductFactory(show=show, product=tee.product, show_price=Decimal("15.00"))
+    pin = show_product_pin(show=show, product_id=tee.product_id, actor=moderator)
+    lines = [{"variant_id": tee.pk, "quantity": 2, "show_id": show.pk, "pin_id": pin.pk}]
+
+    [while_pinned] = cart_lines_priced(lines=lines)
+    show_product_unpin(show=show, pin_id=pin.pk, actor=moderator)
+    [after_unpin] = cart_lines_priced(lines=lines)
+
+    assert (while_pinned.unit_price, while_pinned.total) == (Decimal("15.00"), Decimal("30.00"))
+    assert (after_unpin.unit_price, after_unpin.total) == (Decimal("20.00"), Decimal("40.00"))
