@@ -777,6 +777,10 @@ def cart_link_follow(*, token: str, viewer_key: str, now: float | None = None) -
 # --- Attribution -------------------------------------------------------------------
 
 
+# What ``shows.models.public_id_generate`` produces; anything else names no show.
+_PUBLIC_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Attribution:
     show_id: int
@@ -792,7 +796,7 @@ def attribution_resolve(
     must exist and the pin must be of that show and of the same product,
     else only the show is credited. One or two queries.
     """
-    if not isinstance(show_public_id, str) or not show_public_id or len(show_public_id) > 16:
+    if not isinstance(show_public_id, str) or not _PUBLIC_ID_RE.fullmatch(show_public_id):
         return None
     show_id = Show.objects.filter(public_id=show_public_id).values_list("pk", flat=True).first()
     if show_id is None:
@@ -829,6 +833,8 @@ def _quantity_check(quantity: Any) -> int:
 
 
 def _demo_variant_get(*, sku: str) -> Variant:
+    if not isinstance(sku, str) or "\x00" in sku or not 1 <= len(sku) <= 64:
+        raise NotFoundError("No such product in the demo shop.", code="unknown_sku")
     variant = (
         Variant.objects.select_related("product__storefront")
         .filter(sku=sku, product__is_active=True, product__storefront__kind=Storefront.Kind.DEMO)

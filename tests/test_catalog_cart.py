@@ -74,6 +74,7 @@ def test_add_change_remove_and_the_cart_page(tee):
         ({"sku": "TEE-M", "quantity": "abc"}, 400, "invalid_quantity"),
         ({"sku": "NOPE"}, 404, "unknown_sku"),
         ({"sku": "x" * 5000}, 404, "unknown_sku"),
+        ({"sku": "TEE\x00"}, 404, "unknown_sku"),
     ],
 )
 def test_bad_adds_change_nothing(tee, query, status, code):
@@ -208,17 +209,17 @@ def test_show_price_applies_while_live_and_attribution_is_checked(tee):
     )
     latest = CartAddition.objects.latest("pk")
     assert (latest.show, latest.pin) == (show, None)
-    client.get("/shop/cart/add", {"sku": "TEE-M", "ls_show": "nope", "ls_pin": "x"})
-    assert (CartAddition.objects.latest("pk").show, CartAddition.objects.latest("pk").pin) == (
-        None,
-        None,
-    )
+    for show_id, pin_id in (("nope", "x"), ("a\x00b", "1"), (show.public_id, str(10**30))):
+        client.get("/shop/cart/add", {"sku": "TEE-M", "ls_show": show_id, "ls_pin": pin_id})
+        latest = CartAddition.objects.latest("pk")
+        assert latest.pin is None
+        assert latest.show == (show if show_id == show.public_id else None)
 
     show.status = Show.Status.ENDED
     show.save(update_fields=["status"])
     client.post("/shop/cart/order", {"order_key": _order_key(client)})
     line = OrderLine.objects.get()
-    assert (line.quantity, line.unit_price) == (3, Decimal("20.00"))
+    assert (line.quantity, line.unit_price) == (5, Decimal("20.00"))
 
 
 def test_an_order_of_a_pinned_variant_tells_the_show_its_stock(tee):
