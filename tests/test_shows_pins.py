@@ -433,3 +433,50 @@ def test_show_price_window_in_the_card(boots):
     card = show_pin_payload_get(show=show, pin_id=pin.pk)["product"]
     assert card["variants"][0]["show_price"] is None
     assert card["variants"][0]["price"] == "89.00"
+
+
+def _apply(pins: list[dict], event_type: str, data: dict) -> list[dict]:
+    """A client applying pin events the way docs/protocol.md (3.3) tells it to."""
+    if event_type == "product.pinned":
+        return [*pins, data]
+    if event_type == "product.updated":
+        return [data if pin["id"] == data["id"] else pin for pin in pins]
+    if event_type == "product.unpinned":
+        return [pin for pin in pins if pin["id"] != data["pin_id"]]
+    if event_type == "stock.changed":
+        for pin in pins:
+            for variant in pin["product"]["variants"]:
+                if variant["id"] == data["variant_id"]:
+                    variant.update(stock_state=data["stock_state"], left=data["left"])
+    return pins
+
+
+def _without_links(pins: list[dict]) -> list[dict]:
+    for pin in pins:
+        for variant in pin["product"]["variants"]:
+            variant.pop("add_to_cart_url")
+    return pins
+
+
+def test_snapshot_pins_plus_events_equal_a_fresh_snapshot(show, moderator, boots):
+    from catalog.services import variant_stock_adjust
+    from shows.selectors import show_pins_open_payload
+
+    other = VariantFactory(stock_quantity=4, product__storefront__low_stock_threshold=2).product
+    third = VariantFactory().product
+    first_pin = _pin(show, third, moderator, minutes=1)
+    before = show_pins_open_payload(show=show)
+    seq = ShowEvent.objects.filter(show=show).latest("seq").seq
+
+    _pin(show, boots, moderator, minutes=2)
+    _pin(show, other, moderator, minutes=3)
+    show_lineup_add(show=show, product=boots, show_price=Decimal("70.00"))
+    variant_stock_adjust(storefront=boots.storefront, sku="BOOT-41", delta=-2)
+    variant_stock_adjust(storefront=other.storefront, sku=other.variants.get().sku, delta=-2)
+    show_product_unpin(show=show, pin_id=first_pin.pk, actor=moderator)
+
+    pins = before
+    for event in ShowEvent.objects.filter(show=show, seq__gt=seq).order_by("seq"):
+        pins = _apply(pins, event.type, event.data)
+    assert _without_links(pins) == _without_links(show_pins_open_payload(show=show))
+    assert [pin["product"]["title"] for pin in pins] == ["Winter boots", other.title]
