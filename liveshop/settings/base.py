@@ -127,7 +127,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "liveshop.common.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": LIVESHOP_REDIS_PREFIX,
         }
