@@ -64,7 +64,8 @@ def _reference_us(results: list, scenario: str) -> float:
 
 
 def _get(result: Any, name: str) -> Any:
-    return result[name] if isinstance(result, dict) else getattr(result, name)
+    # Results written by an older harness may lack a newer figure.
+    return result.get(name, math.nan) if isinstance(result, dict) else getattr(result, name)
 
 
 def cpu_ratio(results: list, result: Any) -> float:
@@ -165,8 +166,8 @@ def line(result: Any) -> str:
 _HEADER = (
     "| scenario | server | procs | viewers | msg/s | delivered / expected | lost | dup pre / post"
     " dedupe | out of order | p50 ms | p95 ms | p99 ms | max ms | server CPU % | server µs /"
-    " delivery | × reference | msgs / frame | ack p50 ms | machine busy % | KiB / conn |"
-    " connect s |"
+    " delivery | × reference | msgs / frame | ack p50 ms | ack p99 ms | machine busy % |"
+    " KiB / conn | connect s |"
 )
 
 
@@ -180,9 +181,9 @@ def _row(results: list, result: Any) -> str:
         viewers,
     ]
     if _get(result, "error"):
-        cells += ["error"] + ["–"] * 14
+        cells += ["error"] + ["–"] * 15
     elif idle:
-        cells += ["idle"] + ["–"] * 14
+        cells += ["idle"] + ["–"] * 15
     else:
         cells += [
             _number(_get(result, "rate"), 0),
@@ -200,6 +201,7 @@ def _row(results: list, result: Any) -> str:
             _number(cpu_ratio(results, result), 2),
             _number(_get(result, "messages_per_frame")),
             _number(_get(result, "ack_p50_ms")),
+            _number(_get(result, "ack_p99_ms")),
             _number(_get(result, "machine_cpu_percent"), 0),
         ]
     cells += [

@@ -150,6 +150,7 @@ class RunResult:
     p99_ms: float = math.nan
     max_ms: float = math.nan
     ack_p50_ms: float = math.nan
+    ack_p99_ms: float = math.nan
     batch_frames: int = 0
     messages_per_frame: float = math.nan
     window_seconds: float = math.nan
@@ -373,7 +374,8 @@ def _merge_deliveries(
         summary.p99,
         summary.max,
     )
-    result.ack_p50_ms = latency_summary(senders.log.ack_ms).p50
+    acks = latency_summary(senders.log.ack_ms)
+    result.ack_p50_ms, result.ack_p99_ms = acks.p50, acks.p99
     result.server_cpu_percent = 100.0 * result.server_cpu_seconds / result.window_seconds
     result.server_us_per_delivery = per_delivery_us(result.server_cpu_seconds, result.delivered)
 
@@ -470,7 +472,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="py-spy flame graphs of the servers over the sending window (adds overhead)",
+        help="py-spy profiles (collapsed stacks) of the servers while sending (adds overhead)",
     )
     parser.add_argument(
         "--docs", action="store_true", help="write the results into docs/benchmarks.md"

@@ -243,12 +243,16 @@ class ServerGroup:
         return sum(handle.memory_info().rss for handle in self.handles)
 
     def profile_start(self, directory: Path, label: str) -> list[subprocess.Popen]:
-        """py-spy flame graphs of every server process until ``profile_stop``."""
+        """py-spy profiles of every server process until ``profile_stop``.
+
+        Collapsed stacks (one line per stack with its sample count): grep-able, and
+        flamegraph.pl, speedscope or inferno draw them.
+        """
         spy = Path(sys.executable).with_name("py-spy")
         directory.mkdir(parents=True, exist_ok=True)
         profilers = []
         for handle, port in zip(self.handles, self.ports, strict=True):
-            output = directory / f"{label}-{port}.svg"
+            output = directory / f"{label}-{port}.txt"
             profilers.append(
                 subprocess.Popen(
                     [
@@ -258,6 +262,8 @@ class ServerGroup:
                         str(handle.pid),
                         "--rate",
                         "100",
+                        "--format",
+                        "raw",
                         "-o",
                         str(output),
                     ],
