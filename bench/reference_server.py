@@ -24,13 +24,12 @@ import uvloop
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.http11 import Request, Response
 
+from chat.coalescing import window_next
+
 logger = logging.getLogger("bench.reference")
 
 MAX_TEXT = 500
 SUBPROTOCOL = "liveshop.v1"
-# liveshop's hub widens its window under load (to three times the last flush's duration, at
-# most 250 ms); the reference follows the same rule so both send as many frames.
-MAX_WINDOW_SECONDS = 0.25
 
 
 def _now_text() -> str:
@@ -115,8 +114,10 @@ class Room:
         self._pending = []
         self._last_flush = asyncio.get_running_loop().time()
         broadcast(self.members, frame)
-        elapsed = time.perf_counter() - started
-        self.window = min(MAX_WINDOW_SECONDS, max(self.base_window, elapsed * 3))
+        # The hub's own rule (chat/coalescing.py), so both send as many frames.
+        self.window = window_next(
+            base=self.base_window, flush_seconds=time.perf_counter() - started
+        )
 
 
 class ReferenceServer:

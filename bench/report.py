@@ -64,7 +64,8 @@ def _reference_us(results: list, scenario: str) -> float:
 
 
 def _get(result: Any, name: str) -> Any:
-    return result[name] if isinstance(result, dict) else getattr(result, name)
+    # Results written by an older harness may lack a newer figure.
+    return result.get(name, math.nan) if isinstance(result, dict) else getattr(result, name)
 
 
 def cpu_ratio(results: list, result: Any) -> float:
@@ -93,7 +94,7 @@ def verdicts(results: list) -> list[dict[str, Any]]:
             continue
         scenario = _get(result, "scenario")
         complete = _get(result, "viewers") == _get(result, "viewers_requested")
-        if scenario in ("fanout-3000", "scale-10000", "smoke"):
+        if scenario in ("fanout-3000", "scale-10000", "smoke", "pin-1000"):
             lost = _get(result, "lost")
             ok = lost == 0 and complete and _get(result, "expected") > 0
             out.append(_verdict(result, "0 lost, every viewer connected", f"{lost:,} lost", ok))
@@ -126,6 +127,16 @@ def verdicts(results: list) -> list[dict[str, Any]]:
                     not math.isnan(ratio) and ratio <= CPU_RATIO_LIMIT,
                 )
             )
+        if scenario == "pin-1000":
+            p99 = _get(result, "p99_ms")
+            out.append(
+                _verdict(
+                    result,
+                    f"pin-to-viewer p99 < {P99_LIMIT_MS:.0f} ms",
+                    f"{_number(p99)} ms",
+                    not math.isnan(p99) and p99 < P99_LIMIT_MS,
+                )
+            )
         if scenario == "idle-memory":
             kib = _get(result, "kib_per_connection")
             out.append(
@@ -155,8 +166,8 @@ def line(result: Any) -> str:
 _HEADER = (
     "| scenario | server | procs | viewers | msg/s | delivered / expected | lost | dup pre / post"
     " dedupe | out of order | p50 ms | p95 ms | p99 ms | max ms | server CPU % | server µs /"
-    " delivery | × reference | msgs / frame | ack p50 ms | machine busy % | KiB / conn |"
-    " connect s |"
+    " delivery | × reference | msgs / frame | ack p50 ms | ack p99 ms | machine busy % |"
+    " KiB / conn | connect s |"
 )
 
 
@@ -170,9 +181,9 @@ def _row(results: list, result: Any) -> str:
         viewers,
     ]
     if _get(result, "error"):
-        cells += ["error"] + ["–"] * 14
+        cells += ["error"] + ["–"] * 15
     elif idle:
-        cells += ["idle"] + ["–"] * 14
+        cells += ["idle"] + ["–"] * 15
     else:
         cells += [
             _number(_get(result, "rate"), 0),
@@ -190,6 +201,7 @@ def _row(results: list, result: Any) -> str:
             _number(cpu_ratio(results, result), 2),
             _number(_get(result, "messages_per_frame")),
             _number(_get(result, "ack_p50_ms")),
+            _number(_get(result, "ack_p99_ms")),
             _number(_get(result, "machine_cpu_percent"), 0),
         ]
     cells += [

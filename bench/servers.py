@@ -118,7 +118,12 @@ def liveshop_environment(engines: Engines, extra: dict[str, str]) -> dict[str, s
 
 
 def liveshop_prepare(
-    environment: dict[str, str], senders: int, log_dir: Path, server: str, ports: list[int]
+    environment: dict[str, str],
+    senders: int,
+    log_dir: Path,
+    server: str,
+    ports: list[int],
+    pin_products: int = 0,
 ) -> dict:
     """Migrate the benchmark database, create a live show and its senders, and return them
     with the production command line of ``server`` for each port.
@@ -149,6 +154,8 @@ def liveshop_prepare(
             server,
             "--ports",
             ",".join(str(port) for port in ports),
+            "--pin-products",
+            str(pin_products),
         ],
         cwd=BASE_DIR,
         env=environment,
@@ -236,12 +243,16 @@ class ServerGroup:
         return sum(handle.memory_info().rss for handle in self.handles)
 
     def profile_start(self, directory: Path, label: str) -> list[subprocess.Popen]:
-        """py-spy flame graphs of every server process until ``profile_stop``."""
+        """py-spy profiles of every server process until ``profile_stop``.
+
+        Collapsed stacks (one line per stack with its sample count): grep-able, and
+        flamegraph.pl, speedscope or inferno draw them.
+        """
         spy = Path(sys.executable).with_name("py-spy")
         directory.mkdir(parents=True, exist_ok=True)
         profilers = []
         for handle, port in zip(self.handles, self.ports, strict=True):
-            output = directory / f"{label}-{port}.svg"
+            output = directory / f"{label}-{port}.txt"
             profilers.append(
                 subprocess.Popen(
                     [
@@ -251,6 +262,8 @@ class ServerGroup:
                         str(handle.pid),
                         "--rate",
                         "100",
+                        "--format",
+                        "raw",
                         "-o",
                         str(output),
                     ],

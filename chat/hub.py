@@ -25,6 +25,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat import broker, presence
+from chat.coalescing import window_next
 from chat.selectors import show_events_wire, show_room_state
 from chat.services import show_peak_viewers_record, show_reactions_record
 
@@ -39,7 +40,6 @@ LIVE = 1
 CLOSED = 2
 
 GAP_WAIT_SECONDS = 0.15
-MAX_WINDOW_SECONDS = 0.25
 
 
 class HubConnection:
@@ -288,11 +288,10 @@ class ShowFeed:
                 text = frames[key]
             if text is not None:
                 connection.push(text)
-        elapsed = time.perf_counter() - started
-        # Under load a flush takes longer: widen the window so the loop keeps time for
-        # receiving; shrink back towards the configured window when it is quiet.
-        base = settings.LIVESHOP_FANOUT_WINDOW_MS / 1000
-        self.window = min(MAX_WINDOW_SECONDS, max(base, elapsed * 3))
+        self.window = window_next(
+            base=settings.LIVESHOP_FANOUT_WINDOW_MS / 1000,
+            flush_seconds=time.perf_counter() - started,
+        )
 
     @staticmethod
     def _custom_frame(connection: HubConnection, events: list[dict], top_seq: int) -> str | None:

@@ -31,9 +31,12 @@ from chat.models import (
     ShowRoom,
 )
 from chat.selectors import (
+    ShowChatRole,
     blocked_term_editor_require,
+    blocked_terms_of_channel,
     chat_answerer_require,
     chat_moderator_require,
+    chat_send_context,
     message_payload,
     messages_visible,
     sanction_blocking,
@@ -43,6 +46,7 @@ from chat.selectors import (
     show_status_payload,
 )
 from liveshop.accounts.models import User
+from liveshop.common.cache import cache_counter_increment
 from liveshop.common.exceptions import (
     ApplicationError,
     ConflictError,
@@ -69,14 +73,6 @@ class ChatRefusal(ApplicationError):
         self.until = until
 
 
-def _room_with_show(*, show_id: int) -> ShowRoom:
-    room = ShowRoom.objects.select_related("show").filter(show_id=show_id).first()
-    if room is None:
-        show_room_ensure(show_id=show_id)
-        room = ShowRoom.objects.select_related("show").get(show_id=show_id)
-    return room
-
-
 def _utc_clock(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%H:%M:%S UTC")
 
@@ -97,13 +93,7 @@ def chat_rate_limit_hit(*, user_id: int, is_team: bool) -> None:
     )
     now = time.time()
     window_index = int(now // window)
-    key = f"chat:rate:{user_id}:{window_index}"
-    cache.add(key, 0, timeout=window + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
+    count = cache_counter_increment(key=f"chat:rate:{user_id}:{window_index}", timeout=window + 1)
     if count > limit:
         until = datetime.fromtimestamp((window_index + 1) * window, tz=UTC)
         raise ChatRefusal(
@@ -132,14 +122,15 @@ def _slow_mode_key(show_id: int, user_id: int) -> str:
     return f"chat:slow:{show_id}:{user_id}"
 
 
-def _blocked_term_find(*, channel_id: int, text: str) -> BlockedTerm | None:
+def _blocked_term_action(*, channel_id: int, text: str) -> str | None:
+    """``reject`` if ``text`` holds a rejected term, else ``hold`` if it holds a held one."""
     lowered = text.casefold()
     found = None
-    for term in BlockedTerm.objects.filter(channel_id=channel_id):
-        if term.term.casefold() in lowered:
-            if term.action == BlockedTerm.Action.REJECT:
-                return term
-            found = found or term
+    for term, action in blocked_terms_of_channel(channel_id=channel_id):
+        if term.casefold() in lowered:
+            if action == BlockedTerm.Action.REJECT:
+                return action
+            found = action
     return found
 
 
@@ -190,21 +181,75 @@ def chat_message_create(
     event are stored; the event is published after commit.
     """
     text = chat_text_clean(text=text, noun="message")
-    room = _room_with_show(show_id=show_id)
-    show = room.show
-    if show.status not in CHAT_OPEN_STATUSES:
-        raise ChatRefusal(f"The chat of a {show.status} show is closed.", code="chat_closed")
+    try:
+        role, visibility, slow_mode_seconds = _message_rules_apply(
+            show_id=show_id, user=user, text=text, reply_to_id=reply_to_id
+        )
+    except ChatRefusal:
+        # A retry of a message that was stored (its ack lost) is answered as a
+        # duplicate even if a rule would refuse it now, e.g. slow mode after it.
+        existing = _message_by_client_id(show_id=show_id, user=user, client_msg_id=client_msg_id)
+        if existing is None:
+            raise
+        return MessageCreateResult(existing, "duplicate", message_payload(existing))
 
-    existing = (
-        ChatMessage.objects.filter(show=show, author=user, client_msg_id=client_msg_id)
+    try:
+        with transaction.atomic():
+            message = ChatMessage(
+                show_id=show_id,
+                author=user,
+                author_role=role.role,
+                text=text,
+                visibility=visibility,
+                reply_to_id=reply_to_id,
+                links_clickable=role.is_team,
+                is_question=is_question,
+                question_status=ChatMessage.QuestionStatus.OPEN if is_question else None,
+                client_msg_id=client_msg_id,
+                seq=show_seq_allocate(show_id=show_id),
+            )
+            message.save()
+            message_event_append(message=message)
+    except IntegrityError:
+        # The unique (show, author, client_msg_id) constraint is the duplicate check:
+        # a retry, or a concurrent send with the same id that won.
+        existing = _message_by_client_id(show_id=show_id, user=user, client_msg_id=client_msg_id)
+        if existing is None:
+            raise
+        return MessageCreateResult(existing, "duplicate", message_payload(existing))
+
+    if slow_mode_seconds and not role.is_team:
+        cache.set(_slow_mode_key(show_id, user.pk), time.time(), timeout=slow_mode_seconds)
+    status = "held" if visibility == ChatMessage.Visibility.HELD else "published"
+    return MessageCreateResult(message, status, message_payload(message))
+
+
+def _message_by_client_id(
+    *, show_id: int, user: User, client_msg_id: uuid.UUID
+) -> ChatMessage | None:
+    return (
+        ChatMessage.objects.filter(show_id=show_id, author=user, client_msg_id=client_msg_id)
         .select_related("author")
         .first()
     )
-    if existing is not None:
-        return MessageCreateResult(existing, "duplicate", message_payload(existing))
 
-    role = show_chat_role(show_id=show.pk, user=user)
-    sanctions = sanctions_active(user=user, channel_id=show.channel_id, show_id=show.pk)
+
+def _message_rules_apply(
+    *, show_id: int, user: User, text: str, reply_to_id: int | None
+) -> tuple[ShowChatRole, str, int]:
+    """Every rule a new message must pass: (the author's role, its visibility, slow mode).
+
+    Raises ``ChatRefusal``. Side effect: counts the message against the rate limit.
+    """
+    state = chat_send_context(show_id=show_id, user=user)
+    if state is None:
+        show_room_ensure(show_id=show_id)
+        state = chat_send_context(show_id=show_id, user=user)
+    if state.status not in CHAT_OPEN_STATUSES:
+        raise ChatRefusal(f"The chat of a {state.status} show is closed.", code="chat_closed")
+
+    role = state.role
+    sanctions = state.sanctions
     blocking = sanction_blocking(sanctions)
     if blocking is not None:
         reason = f" (reason: {blocking.reason})" if blocking.reason else ""
@@ -227,9 +272,9 @@ def chat_message_create(
 
     chat_rate_limit_hit(user_id=user.pk, is_team=role.is_team)
 
-    slow_mode_seconds = room.slow_mode_seconds
+    slow_mode_seconds = state.slow_mode_seconds
     if slow_mode_seconds and not role.is_team:
-        last_sent = cache.get(_slow_mode_key(show.pk, user.pk))
+        last_sent = cache.get(_slow_mode_key(show_id, user.pk))
         if last_sent is not None and time.time() < last_sent + slow_mode_seconds:
             until = datetime.fromtimestamp(last_sent + slow_mode_seconds, tz=UTC)
             raise ChatRefusal(
@@ -241,55 +286,26 @@ def chat_message_create(
 
     visibility = ChatMessage.Visibility.PUBLIC
     if not role.is_team:
-        term = _blocked_term_find(channel_id=show.channel_id, text=text)
-        if term is not None and term.action == BlockedTerm.Action.REJECT:
+        action = _blocked_term_action(channel_id=state.channel_id, text=text)
+        if action == BlockedTerm.Action.REJECT:
             raise ChatRefusal(
                 "Your message contains a term that is not allowed in this chat.",
                 code="blocked_term",
             )
-        if term is not None or (room.hold_links and LINK_PATTERN.search(text)):
+        if action is not None or (state.hold_links and LINK_PATTERN.search(text)):
             visibility = ChatMessage.Visibility.HELD
         elif sanction_shadowed(sanctions):
             visibility = ChatMessage.Visibility.SHADOW
 
-    reply_to = None
     if reply_to_id is not None:
-        reply_to = messages_visible(show_id=show.pk, user=user, is_team=role.is_team).filter(
+        replied = messages_visible(show_id=show_id, user=user, is_team=role.is_team).filter(
             pk=reply_to_id
         )
-        if not reply_to.exists():
+        if not replied.exists():
             raise ChatRefusal(
                 "The message you reply to is not in this chat.", code="reply_not_found"
             )
-
-    try:
-        with transaction.atomic():
-            message = ChatMessage(
-                show=show,
-                author=user,
-                author_role=role.role,
-                text=text,
-                visibility=visibility,
-                reply_to_id=reply_to_id,
-                links_clickable=role.is_team,
-                is_question=is_question,
-                question_status=ChatMessage.QuestionStatus.OPEN if is_question else None,
-                client_msg_id=client_msg_id,
-                seq=show_seq_allocate(show_id=show.pk),
-            )
-            message.save()
-            message_event_append(message=message)
-    except IntegrityError:
-        # A concurrent send with the same client_msg_id won the unique constraint.
-        existing = ChatMessage.objects.select_related("author").get(
-            show=show, author=user, client_msg_id=client_msg_id
-        )
-        return MessageCreateResult(existing, "duplicate", message_payload(existing))
-
-    if slow_mode_seconds and not role.is_team:
-        cache.set(_slow_mode_key(show.pk, user.pk), time.time(), timeout=slow_mode_seconds)
-    status = "held" if visibility == ChatMessage.Visibility.HELD else "published"
-    return MessageCreateResult(message, status, message_payload(message))
+    return role, visibility, slow_mode_seconds
 
 
 def system_message_post(*, show_id: int, text: str) -> ChatMessage:

@@ -12,8 +12,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from chat.auth import ShowSocketAuthMiddleware  # noqa: E402
 from liveshop.routing import websocket_urlpatterns  # noqa: E402
 from liveshop.runtime import runtime_mode_log  # noqa: E402
+from liveshop.servers import asgi_process_tune  # noqa: E402
 
 runtime_mode_log("ASGI server")
+
+asgi_process_tune()
 
 application = ProtocolTypeRouter(
     {

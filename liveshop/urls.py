@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("hooks/", include(hook_urlpatterns)),
+    path("shop/", include("catalog.shop_urls")),
 ]
 
 handler400 = "liveshop.common.views.bad_request"

@@ -784,3 +784,52 @@ def test_links_are_clickable_only_in_messages_from_the_team(show, moderator, aut
     assert (from_viewer.visibility, from_viewer.links_clickable) == ("public", False)
     assert (from_team.visibility, from_team.links_clickable) == ("public", True)
     assert [event[1]["links_clickable"] for event in events(show)] == [False, True]
+
+
+def test_a_retry_in_slow_mode_is_answered_as_the_duplicate_it_is(show, moderator, author):
+    chat_settings_update(actor=moderator, show=show, slow_mode_seconds=30)
+    client_msg_id = uuid.uuid4()
+    first = chat_message_create(
+        show_id=show.pk, user=author, text="first", client_msg_id=client_msg_id
+    )
+    events = ShowEvent.objects.count()
+
+    retry = chat_message_create(
+        show_id=show.pk, user=author, text="first", client_msg_id=client_msg_id
+    )
+
+    assert (retry.status, retry.message.pk) == ("duplicate", first.message.pk)
+    assert ChatMessage.objects.filter(show=show, author=author).count() == 1
+    assert ShowEvent.objects.count() == events
+
+
+def test_a_new_message_in_slow_mode_is_still_refused(show, moderator, author):
+    chat_settings_update(actor=moderator, show=show, slow_mode_seconds=30)
+    chat_message_create(show_id=show.pk, user=author, text="first", client_msg_id=uuid.uuid4())
+    events = ShowEvent.objects.count()
+
+    with pytest.raises(ChatRefusal) as refusal:
+        chat_message_create(show_id=show.pk, user=author, text="second", client_msg_id=uuid.uuid4())
+
+    assert refusal.value.code == "slow_mode"
+    assert ChatMessage.objects.filter(show=show, author=author).count() == 1
+    assert ShowEvent.objects.count() == events
+
+
+def test_a_retry_after_a_ban_returns_the_message_stored_before_it(show, moderator, author):
+    client_msg_id = uuid.uuid4()
+    first = chat_message_create(
+        show_id=show.pk, user=author, text="before", client_msg_id=client_msg_id
+    )
+    user_sanction_create(actor=moderator, show=show, user_id=author.pk, kind="ban")
+    events = ShowEvent.objects.count()
+
+    retry = chat_message_create(
+        show_id=show.pk, user=author, text="before", client_msg_id=client_msg_id
+    )
+
+    assert (retry.status, retry.message.pk) == ("duplicate", first.message.pk)
+    assert ShowEvent.objects.count() == events
+    with pytest.raises(ChatRefusal) as refusal:
+        chat_message_create(show_id=show.pk, user=author, text="after", client_msg_id=uuid.uuid4())
+    assert refusal.value.code == "banned"

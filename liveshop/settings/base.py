@@ -129,7 +129,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "liveshop.common.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": LIVESHOP_REDIS_PREFIX,
         }
@@ -287,6 +287,8 @@ if LIVESHOP_NOTIFICATION_WEBHOOK_URL and len(LIVESHOP_NOTIFICATION_WEBHOOK_SECRE
     )
 # Incoming shop webhooks older than this are refused (replay protection).
 LIVESHOP_WEBHOOK_TOLERANCE_SECONDS = env_int("LIVESHOP_WEBHOOK_TOLERANCE_SECONDS", 300)
+# How long an add-to-cart link in a product card stays valid.
+LIVESHOP_CART_LINK_SECONDS = env_int("LIVESHOP_CART_LINK_SECONDS", 6 * 3600)
 
 # --- Real-time show channel (docs/protocol.md) -----------------------------------
 
@@ -301,6 +303,9 @@ LIVESHOP_WS_MAX_BACKLOG_BYTES = env_int("LIVESHOP_WS_MAX_BACKLOG_BYTES", 1024 * 
 LIVESHOP_WS_MAX_ERRORS_PER_MINUTE = env_int("LIVESHOP_WS_MAX_ERRORS_PER_MINUTE", 20)
 # Coalescing window for broadcast frames; grows under load up to 250 ms.
 LIVESHOP_FANOUT_WINDOW_MS = env_int("LIVESHOP_FANOUT_WINDOW_MS", 100)
+# How long the ASGI process's event loop may hold the GIL while a database thread waits
+# (Python's default is 5 ms; liveshop.asgi explains why the server uses less).
+LIVESHOP_GIL_SWITCH_INTERVAL_US = env_int("LIVESHOP_GIL_SWITCH_INTERVAL_US", 500)
 LIVESHOP_PRESENCE_INTERVAL_SECONDS = env_int("LIVESHOP_PRESENCE_INTERVAL_SECONDS", 5)
 # Chat messages per user across all their connections: "count/seconds".
 LIVESHOP_CHAT_RATE = env_str("LIVESHOP_CHAT_RATE", "5/10")
