@@ -238,8 +238,8 @@ def show_publish(*, show: Show) -> Show:
 
 
 @transaction.atomic
-def show_go_live(*, show: Show) -> Show:
-    """scheduled → live; records the actual start.
+def show_go_live(*, show: Show, now: dt.datetime | None = None) -> Show:
+    """scheduled → live; records the actual start (``now``, default the clock).
 
     A channel carries one stream: while another of its shows is live this one
     cannot go live (``ConflictError`` code ``channel_busy``). Locks the channel.
@@ -255,13 +255,16 @@ def show_go_live(*, show: Show) -> Show:
             f'"{other_live.title}" is live on this channel; end it before going live.',
             code="channel_busy",
         )
-    return show_transition(show=show, to_status=Show.Status.LIVE)
+    return show_transition(show=show, to_status=Show.Status.LIVE, now=now)
 
 
 @transaction.atomic
-def show_end(*, show: Show) -> Show:
-    """live → ended; records the actual end."""
-    return show_transition(show=show, to_status=Show.Status.ENDED)
+def show_end(*, show: Show, now: dt.datetime | None = None) -> Show:
+    """live → ended; records the actual end (``now``, default the clock).
+
+    Open pins are closed at the same moment (``product.unpinned``).
+    """
+    return show_transition(show=show, to_status=Show.Status.ENDED, now=now)
 
 
 @transaction.atomic
@@ -322,18 +325,21 @@ def _offset_ms(*, show: Show, moment: dt.datetime) -> int:
     return max(0, int((moment - start).total_seconds() * 1000))
 
 
-def _pin_actor_require(*, show: Show, actor: User) -> None:
-    if not show_chat_role(show_id=show.pk, user=actor).can_moderate:
+def _pin_actor_require(*, show: Show, actor: User | None) -> None:
+    # No actor is liveshop itself: a premiere's planned pin firing on schedule,
+    # checked when it was planned (video.services.planned_pin_create).
+    if actor is not None and not show_chat_role(show_id=show.pk, user=actor).can_moderate:
         raise PermissionDeniedError("Only the show's hosts and moderators may pin products.")
 
 
 @transaction.atomic
 def show_product_pin(
-    *, show: Show, product_id: int, actor: User, now: dt.datetime | None = None
+    *, show: Show, product_id: int, actor: User | None, now: dt.datetime | None = None
 ) -> ShowPin:
     """Pin an active product to the live stream; it joins the lineup if it is not in it.
 
-    Hosts and moderators of this show and merchandisers only (else 403).
+    Hosts and moderators of this show and merchandisers only (else 403);
+    ``actor`` None is liveshop firing a premiere's planned pin at ``now``.
     Locks the show row, so concurrent pins count each other. Refuses, before
     writing: a show that is not live (``show_not_live``), an unknown or
     inactive product (``product_not_found``), a product already pinned
@@ -398,11 +404,11 @@ def _pin_close(*, show: Show, pin: ShowPin, actor: User | None, now: dt.datetime
 
 @transaction.atomic
 def show_product_unpin(
-    *, show: Show, pin_id: int, actor: User, now: dt.datetime | None = None
+    *, show: Show, pin_id: int, actor: User | None, now: dt.datetime | None = None
 ) -> ShowPin:
     """Unpin: the pin's end offset is recorded and viewers drop the card.
 
-    Same permissions as pinning. Refuses a pin of another show
+    Same permissions as pinning (``actor`` None: a planned pin's end). Refuses a pin of another show
     (``pin_not_found``) and one already unpinned (``not_pinned``) without
     writing. Side effect: a ``product.unpinned`` event after commit.
     """

@@ -4,7 +4,8 @@ worker and ffmpeg publishing a test pattern, all real processes.
 Publish takes a scheduled show live and a connected viewer hears it, then hears
 "playable" once the HLS playlist answers; a wrong key and a second publisher are
 refused without touching the show; stopping ffmpeg ends it; the recording becomes a
-replay whose VOD playlist ffprobe reads through nginx. Rotating the key cuts the
+replay whose VOD playlist ffprobe reads through nginx and whose timeline holds the
+product a moderator pinned over REST during the show. Rotating the key cuts the
 publisher off through nginx's control endpoint.
 """
 
@@ -24,9 +25,11 @@ from pathlib import Path
 import httpx
 import pytest
 from django.db import connection
+from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import connect
 
 from liveshop.servers import asgi_server_command
+from shows.models import ShowMember, ShowPin
 from tests import factories
 from tests.test_chat_servers import _wait_for_port
 from video.mediaserver import (
@@ -157,12 +160,27 @@ def _publish_refused(url: str) -> subprocess.CompletedProcess:
     )
 
 
+def _pin_request(server_port: int, token: str, method: str, path: str, **kwargs) -> httpx.Response:
+    """The moderator's console: the pins REST API, authenticated with an API token."""
+    return httpx.request(
+        method,
+        f"http://127.0.0.1:{server_port}{path}",
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
+        **kwargs,
+    )
+
+
 def test_a_stream_takes_the_show_live_then_ends_it_and_becomes_a_replay(stack):
     config, server_port = stack
     stream = factories.ShowStreamFactory()
     show = stream.show
     publish_url = f"{config.rtmp_url}/{show.public_id}?key={stream.secret}"
     hls_url = f"{config.http_url}/hls/{show.public_id}.m3u8"
+    moderator = factories.ShowMemberFactory(show=show, role=ShowMember.Role.MODERATOR).user
+    token = Token.objects.create(user=moderator).key
+    product = factories.VariantFactory(product__title="Winter boots").product
+    pins_path = f"/api/v1/shows/{show.public_id}/pins"
 
     async def scenario():
         socket_url = f"ws://127.0.0.1:{server_port}/ws/shows/{show.public_id}/"
@@ -190,6 +208,24 @@ def test_a_stream_takes_the_show_live_then_ends_it_and_becomes_a_replay(stack):
                 still = await asyncio.to_thread(_show_status, server_port, show.public_id)
                 assert publisher.poll() is None, publisher.stderr.read()
                 refusals_seen = list(seen)
+                # The moderator pins the product while the show is live, then unpins it.
+                pinned = await asyncio.to_thread(
+                    _pin_request, server_port, token, "POST", pins_path,
+                    json={"product_id": product.pk},
+                )  # fmt: skip
+                assert pinned.status_code == 201, pinned.text
+                pinned_at = time.monotonic()
+                await _events_until(viewer, lambda e: e["type"] == "product.pinned", seen)
+                await asyncio.sleep(1.5)
+                unpinned = await asyncio.to_thread(
+                    _pin_request, server_port, token, "DELETE",
+                    f"{pins_path}/{pinned.json()['id']}",
+                )  # fmt: skip
+                assert unpinned.status_code == 204, unpinned.text
+                pinned_seconds = time.monotonic() - pinned_at
+                await _events_until(viewer, lambda e: e["type"] == "product.unpinned", seen)
+                # The stream goes on a little: the pin lies inside the recording.
+                await asyncio.sleep(1)
                 publisher.send_signal(signal.SIGINT)
                 stopped = time.monotonic()
                 await _events_until(viewer, lambda e: _status(e, "ended"), seen)
@@ -210,9 +246,9 @@ def test_a_stream_takes_the_show_live_then_ends_it_and_becomes_a_replay(stack):
                 "end_to_ended_event": ended_at - stopped,
                 "end_to_replay": None if replay_at is None else replay_at - stopped,
             }
-            return playlist, refused, still, refusals_seen, seen, timings
+            return playlist, refused, still, refusals_seen, seen, timings, pinned_seconds
 
-    playlist, refused, still, refusals_seen, seen, timings = asyncio.run(scenario())
+    playlist, refused, still, refusals_seen, seen, timings, pinned_seconds = asyncio.run(scenario())
     assert timings["end_to_replay"] is not None, _diagnosis(config, show)
     # The figures docs/benchmarks.md records (run with -s to see them).
     rounded = {name: round(value, 2) for name, value in timings.items()}
@@ -234,6 +270,8 @@ def test_a_stream_takes_the_show_live_then_ends_it_and_becomes_a_replay(stack):
         "video.playable",
     ]
     assert [event["type"] for event in seen[3:]] == [
+        "product.pinned",
+        "product.unpinned",
         "show.status",
         "message.created",
         "video.replay",
@@ -256,6 +294,35 @@ def test_a_stream_takes_the_show_live_then_ends_it_and_becomes_a_replay(stack):
     assert {"codec_type": "video", "width": 320, "height": 180} in probed["streams"]
     assert abs(float(probed["format"]["duration"]) - replay["duration_seconds"]) < 1.5
     assert httpx.get(replay["thumbnail_url"], timeout=10).status_code == 200
+
+    # The replay's timeline holds exactly the pin made during the show, on the VOD's
+    # clock: the recording starts with the publish, the pin's offsets with the show.
+    pin = ShowPin.objects.get(show=show)
+    show.refresh_from_db()
+    session = IngestSession.objects.get(show=show)
+    shift_ms = round((show.actual_start - session.started_at).total_seconds() * 1000)
+    assert 0 <= shift_ms < 1000
+    assert replay["pins_url"] == pins_path
+    assert replay["pins"] == [
+        {
+            "pin_id": pin.pk,
+            "product_id": product.pk,
+            "title": "Winter boots",
+            "start_offset": (pin.start_offset_ms + shift_ms) / 1000,
+            "end_offset": (pin.end_offset_ms + shift_ms) / 1000,
+        }
+    ]
+    assert pin.pinned_by == pin.unpinned_by == moderator
+    assert pin.start_offset_ms > 0
+    # The end offset is the unpin's moment, not the show's end.
+    assert abs((pin.end_offset_ms - pin.start_offset_ms) / 1000 - pinned_seconds) < 0.5
+    assert replay["pins"][0]["end_offset"] < replay["duration_seconds"]
+    video = httpx.get(f"http://127.0.0.1:{server_port}/api/v1/shows/{show.public_id}/video")
+    assert video.json()["replay"] == replay
+    timeline = httpx.get(f"http://127.0.0.1:{server_port}{pins_path}").json()["results"]
+    assert [(p["id"], p["start_offset"], p["end_offset"]) for p in timeline] == [
+        (pin.pk, pin.start_offset_ms / 1000, pin.end_offset_ms / 1000)
+    ]
 
 
 def test_rotating_the_key_cuts_the_publisher_off_and_ends_the_show(stack):

@@ -106,6 +106,8 @@ def test_a_mux_stream_goes_live_becomes_playable_ends_and_becomes_a_replay(
         "hls_url": "https://stream.mux.com/Rr11Ss22Tt33Uu44Vv55Ww66.m3u8",
         "thumbnail_url": "https://image.mux.com/Rr11Ss22Tt33Uu44Vv55Ww66/thumbnail.jpg",
         "duration_seconds": 1834.2,
+        "pins_url": f"/api/v1/shows/{show.public_id}/pins",
+        "pins": [],
     }
     assert [kind for kind, _ in _events(show)] == [
         "show.status",

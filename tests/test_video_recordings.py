@@ -1,13 +1,25 @@
 """Recordings become replays with ffmpeg: HLS VOD, duration, thumbnail; broken ones are reported."""
 
+import datetime as dt
 import json
 import subprocess
 
 import pytest
+from django.utils import timezone
 
 from chat.models import ShowEvent
+from shows.models import ShowMember
+from shows.services import show_product_pin, show_product_unpin
+from tests.conftest import client_for
+from tests.factories import ProductFactory
 from video.models import Recording
-from video.services import recording_process, recording_register, stream_publish_authorize
+from video.services import (
+    recording_process,
+    recording_register,
+    stream_publish_authorize,
+    stream_publish_end,
+    stream_take_live,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.media]
 
@@ -79,6 +91,8 @@ def test_a_recording_becomes_a_replay_with_duration_and_thumbnail(
                 "hls_url": f"{url}/index.m3u8",
                 "thumbnail_url": f"{url}/thumbnail.jpg",
                 "duration_seconds": recording.duration_seconds,
+                "pins_url": f"/api/v1/shows/{stream.show.public_id}/pins",
+                "pins": [],
             },
         )
     ]
@@ -117,3 +131,67 @@ def test_a_recording_of_a_show_without_replays_is_for_the_team_only(
     assert [(kind, audience) for kind, audience, _ in _replay_events(stream.show)] == [
         ("video.replay", "team")
     ]
+
+
+def test_the_replay_holds_the_show_pins_on_the_recording_clock(
+    media_dir, show_stream_factory, show_member_factory, django_capture_on_commit_callbacks
+):
+    # Given a stream that waited backstage 30 s before a moderator took it live
+    stream = show_stream_factory(backstage=True)
+    show = stream.show
+    moderator = show_member_factory(show=show, role=ShowMember.Role.MODERATOR).user
+    boots, hat = ProductFactory(title="Boots"), ProductFactory(title="Hat")
+    publish = timezone.now() - dt.timedelta(seconds=30)
+    stream_publish_authorize(
+        provider="nginx_rtmp",
+        public_id=show.public_id,
+        key=stream.secret,
+        client_id="8",
+        now=publish,
+    )
+    stream_take_live(show=show)
+    show.refresh_from_db()
+    shift = show.actual_start - publish
+    # When the moderator pins two products, unpins one, and the stream ends
+    started = show.actual_start
+    pin = show_product_pin(
+        show=show, product_id=boots.pk, actor=moderator, now=started + dt.timedelta(seconds=10)
+    )
+    show_product_unpin(
+        show=show, pin_id=pin.pk, actor=moderator, now=started + dt.timedelta(seconds=20)
+    )
+    open_pin = show_product_pin(
+        show=show, product_id=hat.pk, actor=moderator, now=started + dt.timedelta(seconds=15)
+    )
+    stream_publish_end(provider="nginx_rtmp", public_id=show.public_id, client_id="8")
+    open_pin.refresh_from_db()
+    source = media_dir / "rec" / f"{show.public_id}-1795354716.flv"
+    _flv_write(source, seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        recording_register(
+            provider="nginx_rtmp", public_id=show.public_id, client_id="8", source=str(source)
+        )
+    # Then the replay lists both pins by start, shifted by the backstage wait
+    shift_seconds = round(shift.total_seconds() * 1000) / 1000
+    assert 29 < shift_seconds < 40
+    [(_, _, replay)] = _replay_events(show)
+    assert replay["pins_url"] == f"/api/v1/shows/{show.public_id}/pins"
+    assert replay["pins"] == [
+        {
+            "pin_id": pin.pk,
+            "product_id": boots.pk,
+            "title": "Boots",
+            "start_offset": (10_000 + round(shift.total_seconds() * 1000)) / 1000,
+            "end_offset": (20_000 + round(shift.total_seconds() * 1000)) / 1000,
+        },
+        {
+            "pin_id": open_pin.pk,
+            "product_id": hat.pk,
+            "title": "Hat",
+            "start_offset": (15_000 + round(shift.total_seconds() * 1000)) / 1000,
+            "end_offset": (open_pin.end_offset_ms + round(shift.total_seconds() * 1000)) / 1000,
+        },
+    ]
+    # And the video endpoint answers the same replay object
+    video = client_for(None).get(f"/api/v1/shows/{show.public_id}/video").json()
+    assert video["replay"] == replay

@@ -37,11 +37,21 @@ from video.services import (
 ERRORS = dict.fromkeys((400, 401, 403, 404, 409), ERROR_RESPONSE)
 
 
+class ReplayPinSerializer(serializers.Serializer):
+    pin_id = serializers.IntegerField()
+    product_id = serializers.IntegerField()
+    title = serializers.CharField()
+    start_offset = serializers.FloatField()
+    end_offset = serializers.FloatField(allow_null=True)
+
+
 class ReplaySerializer(serializers.Serializer):
     recording_id = serializers.IntegerField()
     hls_url = serializers.URLField()
     thumbnail_url = serializers.URLField()
     duration_seconds = serializers.FloatField()
+    pins_url = serializers.CharField()
+    pins = ReplayPinSerializer(many=True)
 
 
 class PlaybackSerializer(serializers.Serializer):

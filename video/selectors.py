@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from liveshop.accounts.models import User
-from shows.models import Show, ShowMember
+from shows.models import Show, ShowMember, ShowPin
 from video.models import IngestSession, Recording
 from video.providers import video_provider_get
 
@@ -29,10 +29,54 @@ def recording_replay_payload(*, recording: Recording) -> dict:
     }
 
 
+def replay_pins_list(*, recording: Recording) -> list[dict]:
+    """The pins of the recording's show on the replay's own clock, by start.
+
+    Pins count from the show's actual start; a recording starts with its
+    ingest session, earlier when the stream waited backstage, so the offsets
+    are shifted by that wait. Premiere videos start with the show: no shift.
+    The cards themselves (with fresh add-to-cart links) are the show's
+    timeline, ``GET /api/v1/shows/<public_id>/pins``. Two queries.
+    """
+    show = recording.show
+    shift_ms = 0
+    session = recording.session
+    if session is not None and show.actual_start is not None:
+        shift_ms = max(0, round((show.actual_start - session.started_at).total_seconds() * 1000))
+    pins = (
+        ShowPin.objects.filter(show_id=recording.show_id)
+        .select_related("product")
+        .order_by("start_offset_ms", "pk")
+    )
+    return [
+        {
+            "pin_id": pin.pk,
+            "product_id": pin.product_id,
+            "title": pin.product.title,
+            "start_offset": (pin.start_offset_ms + shift_ms) / 1000,
+            "end_offset": (
+                None if pin.end_offset_ms is None else (pin.end_offset_ms + shift_ms) / 1000
+            ),
+        }
+        for pin in pins
+    ]
+
+
+def show_replay_payload(*, recording: Recording) -> dict:
+    """The replay object of ``video.replay`` and of ``playback.replay``: the VOD with
+    its product timeline (``pins``) and where the full cards are (``pins_url``)."""
+    return {
+        **recording_replay_payload(recording=recording),
+        "pins_url": f"/api/v1/shows/{recording.show.public_id}/pins",
+        "pins": replay_pins_list(recording=recording),
+    }
+
+
 def show_replay_get(*, show_id: int) -> Recording | None:
     """The show's replay: its latest recording that processed cleanly."""
     return (
         Recording.objects.filter(show_id=show_id, status=Recording.Status.READY)
+        .select_related("show", "session")
         .order_by("-ready_at", "-pk")
         .first()
     )
@@ -85,7 +129,7 @@ def show_playback_get(*, show: Show, is_team: bool) -> dict:
     if show.replay_allowed or is_team:
         replay = show_replay_get(show_id=show.pk)
         if replay is not None:
-            playback["replay"] = recording_replay_payload(recording=replay)
+            playback["replay"] = show_replay_payload(recording=replay)
     return playback
 
 

@@ -37,7 +37,12 @@ from video.models import (
     stream_secret_generate,
 )
 from video.providers import PROVIDERS, video_provider_get
-from video.selectors import premiere_video_get, recording_replay_payload, session_playback_payload
+from video.selectors import (
+    premiere_video_get,
+    recording_replay_payload,
+    session_playback_payload,
+    show_replay_payload,
+)
 
 logger = logging.getLogger("liveshop.video")
 
@@ -476,7 +481,7 @@ def recording_process(*, recording_id: int, now: dt.datetime | None = None) -> R
     with transaction.atomic():
         recording = (
             Recording.objects.select_for_update(of=("self",))
-            .select_related("show")
+            .select_related("show", "session")
             .get(pk=recording_id)
         )
         recording.status = Recording.Status.READY
@@ -496,7 +501,7 @@ def recording_process(*, recording_id: int, now: dt.datetime | None = None) -> R
         show_event_append(
             show_id=recording.show_id,
             type="video.replay",
-            data=recording_replay_payload(recording=recording),
+            data=show_replay_payload(recording=recording),
             audience=Audience.PUBLIC if recording.show.replay_allowed else Audience.TEAM,
         )
     return recording
@@ -636,7 +641,7 @@ def recording_hosted_register(*, provider: str, event: VideoEvent) -> Recording 
         show_event_append(
             show_id=show.pk,
             type="video.replay",
-            data=recording_replay_payload(recording=recording),
+            data=show_replay_payload(recording=recording),
             audience=Audience.PUBLIC if show.replay_allowed else Audience.TEAM,
         )
     return recording
