@@ -322,7 +322,8 @@ def show_lineup_add(
 
 def _offset_ms(*, show: Show, moment: dt.datetime) -> int:
     start = show.actual_start or moment
-    return max(0, int((moment - start).total_seconds() * 1000))
+    # Whole milliseconds with integer arithmetic: a float would turn 4.1 s into 4099.
+    return max(0, (moment - start) // dt.timedelta(milliseconds=1))
 
 
 def _pin_actor_require(*, show: Show, actor: User | None) -> None:

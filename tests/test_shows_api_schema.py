@@ -37,6 +37,12 @@ def test_show_endpoints_have_operation_ids(api_client):
         ("/api/v1/shows/{public_id}/video/take-live", "post"): "show_video_take_live",
         ("/api/v1/shows/{public_id}/video/end", "post"): "show_video_end",
         ("/api/v1/shows/{public_id}/video/premiere", "put"): "show_premiere_set",
+        ("/api/v1/shows/{public_id}/video/planned-pins", "get"): "show_planned_pin_list",
+        ("/api/v1/shows/{public_id}/video/planned-pins", "post"): "show_planned_pin_create",
+        (
+            "/api/v1/shows/{public_id}/video/planned-pins/{planned_pin_id}",
+            "delete",
+        ): "show_planned_pin_delete",
         ("/api/v1/shows/{public_id}/pins", "get"): "show_pin_timeline",
         ("/api/v1/shows/{public_id}/pins", "post"): "show_pin_create",
         ("/api/v1/shows/{public_id}/pins/{pin_id}", "delete"): "show_pin_delete",

@@ -61,11 +61,15 @@ def test_an_uploaded_premiere_is_processed_like_a_recording(premiere):
 
 def test_a_premiere_goes_live_and_ends_on_schedule(premiere):
     start = premiere.scheduled_start
-    assert premiere_tick(now=start - dt.timedelta(seconds=1)) == {"started": 0, "ended": 0}
+    assert premiere_tick(now=start - dt.timedelta(seconds=1)) == {
+        "started": 0,
+        "ended": 0,
+        "pins": 0,
+    }
     premiere.refresh_from_db()
     assert premiere.status == Show.Status.SCHEDULED
 
-    assert premiere_tick(now=start) == {"started": 1, "ended": 0}
+    assert premiere_tick(now=start) == {"started": 1, "ended": 0, "pins": 0}
     premiere.refresh_from_db()
     assert (premiere.status, premiere.actual_start) == (Show.Status.LIVE, start)
     assert _events(premiere)[1:] == ["show.status", "message.created", "video.playable"]
@@ -76,21 +80,29 @@ def test_a_premiere_goes_live_and_ends_on_schedule(premiere):
     assert show_playback_get(show=premiere, is_team=False)["hls_url"] == playable["hls_url"]
 
     # Overlapping ticks and ticks before the video has played through change nothing.
-    assert premiere_tick(now=start + dt.timedelta(seconds=1)) == {"started": 0, "ended": 0}
+    assert premiere_tick(now=start + dt.timedelta(seconds=1)) == {
+        "started": 0,
+        "ended": 0,
+        "pins": 0,
+    }
     assert len(_events(premiere)) == 4
 
     played = start + dt.timedelta(seconds=recording.duration_seconds)
-    assert premiere_tick(now=played) == {"started": 0, "ended": 1}
+    assert premiere_tick(now=played) == {"started": 0, "ended": 1, "pins": 0}
     premiere.refresh_from_db()
     assert (premiere.status, premiere.actual_end) == (Show.Status.ENDED, played)
     assert _events(premiere)[4:] == ["show.status", "message.created"]
-    assert premiere_tick(now=played + dt.timedelta(seconds=5)) == {"started": 0, "ended": 0}
+    assert premiere_tick(now=played + dt.timedelta(seconds=5)) == {
+        "started": 0,
+        "ended": 0,
+        "pins": 0,
+    }
 
 
 def test_a_premiere_without_a_ready_video_does_not_air(media_dir, show_factory):
     start = timezone.now() + dt.timedelta(hours=1)
     show = show_factory(kind=Show.Kind.RECORDED, scheduled_start=start)
-    assert premiere_tick(now=start) == {"started": 0, "ended": 0}
+    assert premiere_tick(now=start) == {"started": 0, "ended": 0, "pins": 0}
     show.refresh_from_db()
     assert show.status == Show.Status.SCHEDULED
     assert _events(show) == []

@@ -1,6 +1,20 @@
-from django.contrib import admin
+"""Admin for video: streams, sessions and recordings (read-only, written by the
+media server's callbacks), and the premiere's planned pins inline on the show."""
 
-from video.models import ChannelRotationEntry, IngestSession, Recording, ShowStream
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+
+from liveshop.common.exceptions import ApplicationError
+from shows.admin import ShowAdmin
+from shows.models import Show
+from video.models import ChannelRotationEntry, IngestSession, PlannedPin, Recording, ShowStream
+from video.services import planned_pin_create, planned_pin_delete, planned_pin_update
 
 
 @admin.register(ShowStream)
@@ -63,3 +77,106 @@ class ChannelRotationEntryAdmin(ReadOnlyAdmin):
     list_display = ["channel", "position", "show"]
     list_filter = ["channel"]
     list_select_related = ["channel", "show"]
+
+
+class PlannedPinInlineForm(forms.ModelForm):
+    offset_seconds = forms.DecimalField(
+        min_value=0, max_digits=10, decimal_places=3, help_text="From the video's start."
+    )
+    duration_seconds = forms.DecimalField(
+        min_value=Decimal("0.001"),
+        max_digits=10,
+        decimal_places=3,
+        required=False,
+        help_text="Empty: pinned until the premiere ends.",
+    )
+
+    class Meta:
+        model = PlannedPin
+        fields = ("product",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["offset_seconds"] = Decimal(self.instance.offset_ms) / 1000
+            if self.instance.duration_ms is not None:
+                self.initial["duration_seconds"] = Decimal(self.instance.duration_ms) / 1000
+
+
+class PlannedPinFormSet(BaseInlineFormSet):
+    """Saves through ``video.services``, so the admin refuses what the API refuses.
+
+    A refusal raises ``ValidationError``: the show admin rolls the whole save back
+    and says why.
+    """
+
+    actor = None
+
+    def _plan(self, form: forms.ModelForm) -> dict:
+        duration = form.cleaned_data.get("duration_seconds")
+        return {
+            "show": self.instance,
+            "product_id": form.cleaned_data["product"].pk,
+            "offset_seconds": float(form.cleaned_data["offset_seconds"]),
+            "duration_seconds": None if duration is None else float(duration),
+            "actor": self.actor,
+        }
+
+    def save_new(self, form: forms.ModelForm, commit: bool = True) -> PlannedPin:
+        try:
+            return planned_pin_create(**self._plan(form))
+        except ApplicationError as error:
+            raise ValidationError(f"Planned pin: {error.message}") from error
+
+    def save_existing(self, form: forms.ModelForm, obj: PlannedPin, commit: bool = True):
+        try:
+            return planned_pin_update(planned_pin_id=obj.pk, **self._plan(form))
+        except ApplicationError as error:
+            raise ValidationError(f"Planned pin: {error.message}") from error
+
+    def delete_existing(self, obj: PlannedPin, commit: bool = True) -> None:
+        try:
+            planned_pin_delete(show=self.instance, planned_pin_id=obj.pk, actor=self.actor)
+        except ApplicationError as error:
+            raise ValidationError(f"Planned pin: {error.message}") from error
+
+
+class PlannedPinInline(admin.TabularInline):
+    """Products pinned on the premiere's video timeline before it airs."""
+
+    model = PlannedPin
+    form = PlannedPinInlineForm
+    formset = PlannedPinFormSet
+    fk_name = "show"
+    fields = ("product", "offset_seconds", "duration_seconds", "status", "skip_reason", "pin")
+    readonly_fields = ("status", "skip_reason", "pin")
+    raw_id_fields = ("product",)
+    ordering = ("offset_ms", "pk")
+    extra = 0
+    verbose_name = "planned pin"
+    verbose_name_plural = "planned pins (on the premiere's video, by offset)"
+
+    def get_formset(self, request: HttpRequest, obj: Show | None = None, **kwargs: Any):
+        formset = super().get_formset(request, obj, **kwargs)
+        return type(formset.__name__, (formset,), {"actor": request.user})
+
+    def has_change_permission(self, request: HttpRequest, obj: Show | None = None) -> bool:
+        # The plan is kept as it fired once the premiere has aired.
+        aired = obj is not None and obj.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED)
+        return not aired and super().has_change_permission(request, obj)
+
+    has_add_permission = has_change_permission
+    has_delete_permission = has_change_permission
+
+
+admin.site.unregister(Show)
+
+
+@admin.register(Show)
+class ShowVideoAdmin(ShowAdmin):
+    """The show admin, with the planned pins inline on premieres (recorded shows)."""
+
+    def get_inlines(self, request: HttpRequest, obj: Show | None) -> tuple:
+        if obj is not None and obj.kind == Show.Kind.RECORDED:
+            return (*self.inlines, PlannedPinInline)
+        return self.inlines

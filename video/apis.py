@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chat.selectors import show_chat_role
 from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
 from shows.access import ShowAction, show_access_act, show_access_view
 from shows.apis import (
@@ -23,9 +24,16 @@ from shows.models import Show
 from video.channels import channel_now_playing_get, channel_programme_get
 from video.models import ShowStream
 from video.providers import video_provider_get
-from video.selectors import show_playback_get, show_user_is_host
+from video.selectors import (
+    planned_pin_list,
+    planned_pin_payload,
+    show_playback_get,
+    show_user_is_host,
+)
 from video.services import (
     channel_rotation_set,
+    planned_pin_create,
+    planned_pin_delete,
     premiere_video_set,
     show_stream_ensure,
     stream_backstage_set,
@@ -200,6 +208,71 @@ class ShowPremiereApi(APIView):
             show=show, upload=upload, url=serializer.validated_data.get("url", "")
         )
         return Response(PremiereSerializer(recording).data, status=202)
+
+
+class PlannedPinSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    product_id = serializers.IntegerField()
+    title = serializers.CharField()
+    offset_seconds = serializers.FloatField()
+    duration_seconds = serializers.FloatField(allow_null=True)
+    status = serializers.ChoiceField(choices=["planned", "pinned", "skipped"])
+    skip_reason = serializers.CharField()
+    pin_id = serializers.IntegerField(allow_null=True)
+    fired_at = serializers.DateTimeField(allow_null=True)
+
+
+class PlannedPinListSerializer(serializers.Serializer):
+    results = PlannedPinSerializer(many=True)
+
+
+class PlannedPinInputSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    offset_seconds = serializers.FloatField(min_value=0, max_value=7 * 24 * 3600)
+    duration_seconds = serializers.FloatField(
+        required=False, allow_null=True, min_value=0.001, max_value=7 * 24 * 3600
+    )
+
+
+class ShowPlannedPinListApi(APIView):
+    """A premiere's planned pins: GET the plan, POST one (hosts, moderators, merchandisers)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="show_planned_pin_list",
+        responses={200: PlannedPinListSerializer, **ERRORS},
+    )
+    def get(self, request: Request, public_id: str) -> Response:
+        show = show_access_view(user=request.user, public_id=public_id)
+        if not show_chat_role(show_id=show.pk, user=request.user).can_moderate:
+            raise PermissionDeniedError("Only the show's hosts and moderators see its plan.")
+        results = [planned_pin_payload(planned=item) for item in planned_pin_list(show=show)]
+        return Response(PlannedPinListSerializer({"results": results}).data)
+
+    @extend_schema(
+        operation_id="show_planned_pin_create",
+        request=PlannedPinInputSerializer,
+        responses={201: PlannedPinSerializer, **ERRORS},
+    )
+    def post(self, request: Request, public_id: str) -> Response:
+        show = show_access_view(user=request.user, public_id=public_id)
+        serializer = PlannedPinInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        planned = planned_pin_create(show=show, actor=request.user, **serializer.validated_data)
+        return Response(PlannedPinSerializer(planned_pin_payload(planned=planned)).data, status=201)
+
+
+class ShowPlannedPinDetailApi(APIView):
+    """DELETE: take a planned pin off a premiere that has not aired."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="show_planned_pin_delete", responses={204: None, **ERRORS})
+    def delete(self, request: Request, public_id: str, planned_pin_id: int) -> Response:
+        show = show_access_view(user=request.user, public_id=public_id)
+        planned_pin_delete(show=show, planned_pin_id=planned_pin_id, actor=request.user)
+        return Response(status=204)
 
 
 class ShowBriefSerializer(serializers.Serializer):

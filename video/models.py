@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -119,3 +120,54 @@ class ChannelRotationEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} #{self.position}: {self.show}"
+
+
+class PlannedPin(models.Model):
+    """A product pinned in advance on a premiere's video timeline.
+
+    When the airing premiere reaches ``offset_ms`` the beat tick pins the product
+    through the same pin service as a moderator (``pin`` is the live pin it made),
+    and unpins it after ``duration_ms`` (empty: pinned until the premiere ends).
+    ``status`` says whether it fired; a pin the show refused (the product is pinned
+    already, the pin limit) is ``skipped`` with the refusal's code.
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        PINNED = "pinned", "Pinned"
+        SKIPPED = "skipped", "Skipped"
+
+    show = models.ForeignKey("shows.Show", on_delete=models.CASCADE, related_name="planned_pins")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    offset_ms = models.PositiveBigIntegerField(help_text="From the video's start.")
+    duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
+    skip_reason = models.CharField(max_length=40, blank=True)
+    fired_at = models.DateTimeField(null=True, blank=True)
+    # One live pin per planned pin, however many ticks fire at once.
+    pin = models.OneToOneField(
+        "shows.ShowPin",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="planned",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["offset_ms", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["show", "product", "offset_ms"], name="video_plannedpin_unique_moment"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_ms__isnull=True) | Q(duration_ms__gt=0),
+                name="video_plannedpin_duration_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} at {self.offset_ms / 1000:g} s in {self.show}"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from liveshop.accounts.models import User
 from shows.models import Show, ShowMember, ShowPin
-from video.models import IngestSession, Recording
+from video.models import IngestSession, PlannedPin, Recording
 from video.providers import video_provider_get
 
 
@@ -140,3 +141,24 @@ def show_user_is_host(*, show: Show, user: User) -> bool:
     if user.is_merchandiser:
         return True
     return ShowMember.objects.filter(show=show, user=user, role=ShowMember.Role.HOST).exists()
+
+
+def planned_pin_list(*, show: Show) -> QuerySet[PlannedPin]:
+    """A premiere's planned pins by offset, with their products (for the team)."""
+    return (
+        PlannedPin.objects.filter(show=show).select_related("product").order_by("offset_ms", "pk")
+    )
+
+
+def planned_pin_payload(*, planned: PlannedPin) -> dict:
+    return {
+        "id": planned.pk,
+        "product_id": planned.product_id,
+        "title": planned.product.title,
+        "offset_seconds": planned.offset_ms / 1000,
+        "duration_seconds": None if planned.duration_ms is None else planned.duration_ms / 1000,
+        "status": planned.status,
+        "skip_reason": planned.skip_reason,
+        "pin_id": planned.pin_id,
+        "fired_at": planned.fired_at,
+    }

@@ -9,6 +9,7 @@ changes state locks its row first (docs/video.md).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import hmac
 import logging
 import os
@@ -22,16 +23,25 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.models import Product
 from chat.events import show_event_append
 from chat.models import Audience
-from liveshop.common.exceptions import ApplicationError, ConflictError
-from shows.models import Channel, Show
-from shows.services import show_end, show_go_live
+from chat.selectors import show_chat_role
+from liveshop.accounts.models import User
+from liveshop.common.exceptions import (
+    ApplicationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from shows.models import Channel, Show, ShowPin
+from shows.services import show_end, show_go_live, show_product_pin, show_product_unpin
 from video import media
 from video.hosted import VideoEvent, VideoEventKind
 from video.models import (
     ChannelRotationEntry,
     IngestSession,
+    PlannedPin,
     Recording,
     ShowStream,
     stream_secret_generate,
@@ -554,13 +564,12 @@ def _premiere_start(*, show_id: int, now: dt.datetime) -> bool:
         if show.status != Show.Status.SCHEDULED or video is None:
             return False
         try:
-            show = show_go_live(show=show)
+            # The tick's moment, which the end and the planned pins are measured
+            # from (the real time in production; tests pass their own).
+            show = show_go_live(show=show, now=now)
         except ConflictError as error:
             logger.warning("Premiere %s cannot air: %s", show.public_id, error.message)
             return False
-        # The tick's moment, which the end is measured from (the real time in
-        # production; tests pass their own).
-        Show.objects.filter(pk=show.pk).update(actual_start=now)
         show_event_append(
             show_id=show.pk,
             type="video.playable",
@@ -579,13 +588,16 @@ def premiere_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
     A recorded show goes live at its scheduled start when its video is ready
     (``show_go_live``: the same ``show.status`` event and system message as a live
     show, then ``video.playable`` with the VOD), and ends when its video has played
-    through or its slot is over, whichever comes first. Idempotent: every step
+    through or its slot is over, whichever comes first, at that moment. While it airs,
+    its planned pins fire at their offsets (``premiere_pins_fire``), a late tick
+    firing everything that was due before the end first. Idempotent: every step
     re-checks the show's status under its row lock, so overlapping ticks do nothing
     twice. A premiere without a ready video at its start is not aired (logged).
+    Returns how many premieres started and ended and how many pins were made.
     """
     now = now or timezone.now()
     recorded = Show.objects.filter(kind=Show.Kind.RECORDED)
-    started = ended = 0
+    started = ended = pins = 0
     due = recorded.filter(
         status=Show.Status.SCHEDULED, scheduled_start__lte=now, scheduled_end__gt=now
     )
@@ -593,19 +605,223 @@ def premiere_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
         started += _premiere_start(show_id=show_id, now=now)
     for show in recorded.filter(status=Show.Status.LIVE):
         video = premiere_video_get(show_id=show.pk)
-        played = (
-            video is not None
-            and show.actual_start is not None
-            and now >= show.actual_start + dt.timedelta(seconds=video.duration_seconds or 0)
-        )
-        if played or now >= show.scheduled_end:
+        ends_at = show.scheduled_end
+        if video is not None and show.actual_start is not None:
+            played = show.actual_start + dt.timedelta(seconds=video.duration_seconds or 0)
+            ends_at = min(ends_at, played)
+        # A late tick still fires what was due before the end, at its own moment.
+        pins += premiere_pins_fire(show_id=show.pk, until=min(now, ends_at), now=now)
+        if now >= ends_at:
             with transaction.atomic():
                 current = Show.objects.select_for_update().get(pk=show.pk)
                 if current.status == Show.Status.LIVE:
-                    show_end(show=current)
-                    Show.objects.filter(pk=show.pk).update(actual_end=now)  # as actual_start
+                    show_end(show=current, now=ends_at)
                     ended += 1
-    return {"started": started, "ended": ended}
+    return {"started": started, "ended": ended, "pins": pins}
+
+
+# --- Planned pins (premieres) ---------------------------------------------------
+
+
+def _planned_pin_check(
+    *,
+    show: Show,
+    product_id: int,
+    offset_seconds: float,
+    duration_seconds: float | None,
+    actor: User,
+    planned_pin_id: int | None = None,
+) -> tuple[Show, int, int | None]:
+    """Lock the show and check a plan: the locked show and the offsets in ms."""
+    current = Show.objects.select_for_update().get(pk=show.pk)
+    if not show_chat_role(show_id=current.pk, user=actor).can_moderate:
+        raise PermissionDeniedError("Only the show's hosts and moderators may plan pins.")
+    if current.kind != Show.Kind.RECORDED:
+        raise ConflictError(
+            "Only premieres have a video to plan pins on.", code="not_recorded_show"
+        )
+    if current.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
+        raise ConflictError(
+            "The premiere has aired; pin products live instead.", code="premiere_aired"
+        )
+    if not Product.objects.filter(pk=product_id, is_active=True).exists():
+        raise NotFoundError("No active product with this id.", code="product_not_found")
+    video = premiere_video_get(show_id=current.pk)
+    if video is None or not video.duration_seconds:
+        raise ConflictError(
+            "Plan pins once the premiere's video is processed (its length is known).",
+            code="premiere_video_not_ready",
+        )
+    offset_ms = round(offset_seconds * 1000)
+    if not 0 <= offset_ms < round(video.duration_seconds * 1000):
+        raise ApplicationError(
+            f"The offset must be within the video (0 to {video.duration_seconds:g} s).",
+            code="offset_beyond_video",
+            extra={"duration_seconds": video.duration_seconds},
+        )
+    duration_ms = None if duration_seconds is None else round(duration_seconds * 1000)
+    if duration_ms is not None and duration_ms <= 0:
+        raise ApplicationError("A duration must be positive.", code="invalid_duration")
+    same = PlannedPin.objects.filter(show=current, product_id=product_id, offset_ms=offset_ms)
+    if same.exclude(pk=planned_pin_id).exists():
+        raise ConflictError(
+            "This product is already planned at this offset.", code="already_planned"
+        )
+    return current, offset_ms, duration_ms
+
+
+@transaction.atomic
+def planned_pin_create(
+    *,
+    show: Show,
+    product_id: int,
+    offset_seconds: float,
+    duration_seconds: float | None = None,
+    actor: User,
+) -> PlannedPin:
+    """Plan a product on a premiere's timeline: it is pinned when the airing video
+    reaches ``offset_seconds`` and unpinned ``duration_seconds`` later (none: at the
+    end).
+
+    For the show's hosts and moderators and merchandisers (else 403), on a recorded
+    show that has not aired and whose video is processed. Locks the show row.
+    Refuses, writing nothing: another kind of show (``not_recorded_show``), an aired
+    one (``premiere_aired``), a product not active in the catalog
+    (``product_not_found``), no processed video (``premiere_video_not_ready``), an
+    offset outside the video (``offset_beyond_video``), a duration not positive
+    (``invalid_duration``), the same product at the same offset (``already_planned``).
+    No event: viewers learn of the pin when it fires.
+    """
+    current, offset_ms, duration_ms = _planned_pin_check(
+        show=show,
+        product_id=product_id,
+        offset_seconds=offset_seconds,
+        duration_seconds=duration_seconds,
+        actor=actor,
+    )
+    return PlannedPin.objects.create(
+        show=current,
+        product_id=product_id,
+        offset_ms=offset_ms,
+        duration_ms=duration_ms,
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def planned_pin_update(
+    *,
+    show: Show,
+    planned_pin_id: int,
+    product_id: int,
+    offset_seconds: float,
+    duration_seconds: float | None,
+    actor: User,
+) -> PlannedPin:
+    """Change a planned pin's product, offset or duration; same rules as creating.
+
+    Raises ``NotFoundError`` (``planned_pin_not_found``) for a planned pin of another
+    show; refusals write nothing.
+    """
+    current, offset_ms, duration_ms = _planned_pin_check(
+        show=show,
+        product_id=product_id,
+        offset_seconds=offset_seconds,
+        duration_seconds=duration_seconds,
+        actor=actor,
+        planned_pin_id=planned_pin_id,
+    )
+    planned = PlannedPin.objects.select_for_update().filter(pk=planned_pin_id, show=current).first()
+    if planned is None:
+        raise NotFoundError(
+            "No planned pin with this id in this show.", code="planned_pin_not_found"
+        )
+    planned.product_id = product_id
+    planned.offset_ms = offset_ms
+    planned.duration_ms = duration_ms
+    planned.save(update_fields=["product", "offset_ms", "duration_ms"])
+    return planned
+
+
+@transaction.atomic
+def planned_pin_delete(*, show: Show, planned_pin_id: int, actor: User) -> None:
+    """Take a planned pin off a premiere that has not aired (same people as planning).
+
+    Raises ``PermissionDeniedError``, ``ConflictError`` (``premiere_aired``) or
+    ``NotFoundError`` (``planned_pin_not_found``), deleting nothing.
+    """
+    current = Show.objects.select_for_update().get(pk=show.pk)
+    if not show_chat_role(show_id=current.pk, user=actor).can_moderate:
+        raise PermissionDeniedError("Only the show's hosts and moderators may plan pins.")
+    if current.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
+        raise ConflictError("The premiere has aired; its plan is kept.", code="premiere_aired")
+    deleted, _ = PlannedPin.objects.filter(pk=planned_pin_id, show=current).delete()
+    if not deleted:
+        raise NotFoundError(
+            "No planned pin with this id in this show.", code="planned_pin_not_found"
+        )
+
+
+_PIN_END, _PIN_START = 0, 1
+
+
+def premiere_pins_fire(*, show_id: int, until: dt.datetime, now: dt.datetime) -> int:
+    """Fire the airing premiere's planned pins that are due by ``until``, in order.
+
+    Each fires through ``show_product_pin`` at its own moment (actual start plus
+    offset), so viewers get ``product.pinned`` and the pin records the planned
+    offset even when the tick comes late; one with a duration is unpinned the same
+    way (``product.unpinned``) when that is due, ends before starts at one moment.
+    A pin the show refuses (already pinned by hand, the pin limit) is marked
+    ``skipped`` with the code. Idempotent: the show row is locked and each planned
+    pin is fired once (its status, and a unique ``pin``), however many ticks run.
+    Returns how many pins this call made. ``now`` is the tick's time (``fired_at``).
+    """
+    with transaction.atomic():
+        show = Show.objects.select_for_update().get(pk=show_id)
+        if show.status != Show.Status.LIVE or show.actual_start is None:
+            return 0
+        elapsed_ms = int((until - show.actual_start).total_seconds() * 1000)
+        planned = PlannedPin.objects.select_for_update(of=("self",)).filter(show=show)
+        queue = [
+            (item.offset_ms, _PIN_START, item.pk, item)
+            for item in planned.filter(status=PlannedPin.Status.PLANNED, offset_ms__lte=elapsed_ms)
+        ]
+        queue += [
+            (item.offset_ms + item.duration_ms, _PIN_END, item.pk, item)
+            for item in planned.filter(
+                status=PlannedPin.Status.PINNED,
+                duration_ms__isnull=False,
+                pin__unpinned_at__isnull=True,
+            )
+        ]
+        heapq.heapify(queue)
+        made = 0
+        while queue:
+            moment_ms, step, _, item = heapq.heappop(queue)
+            if moment_ms > elapsed_ms:
+                continue
+            at = show.actual_start + dt.timedelta(milliseconds=moment_ms)
+            if step == _PIN_END:
+                if ShowPin.objects.filter(pk=item.pin_id, unpinned_at__isnull=True).exists():
+                    show_product_unpin(show=show, pin_id=item.pin_id, actor=None, now=at)
+                continue
+            try:
+                item.pin = show_product_pin(
+                    show=show, product_id=item.product_id, actor=None, now=at
+                )
+            except ApplicationError as error:
+                item.status, item.skip_reason = PlannedPin.Status.SKIPPED, error.code
+                logger.info("Planned pin %s of show %s skipped: %s", item.pk, show_id, error.code)
+            else:
+                item.status = PlannedPin.Status.PINNED
+                made += 1
+                if item.duration_ms is not None:
+                    end = item.offset_ms + item.duration_ms
+                    heapq.heappush(queue, (end, _PIN_END, item.pk, item))
+            item.fired_at = now
+            item.save(update_fields=["status", "skip_reason", "pin", "fired_at"])
+    return made
 
 
 # --- Hosted providers (Mux, IVS) ----------------------------------------------------

@@ -47,6 +47,16 @@ urlpatterns = [
         name="show-video-premiere",
     ),
     path(
+        "shows/<public_id:public_id>/video/planned-pins",
+        apis.ShowPlannedPinListApi.as_view(),
+        name="show-video-planned-pins",
+    ),
+    path(
+        "shows/<public_id:public_id>/video/planned-pins/<int:planned_pin_id>",
+        apis.ShowPlannedPinDetailApi.as_view(),
+        name="show-video-planned-pin",
+    ),
+    path(
         "shows/<public_id:public_id>/video/end",
         apis.ShowVideoEndApi.as_view(),
         name="show-video-end",

@@ -11,8 +11,12 @@ MERCHANDISER_GROUP_NAME = "Merchandisers"
 # What a merchandiser may touch in the admin: the catalog and the show schedule.
 MERCHANDISER_PERMISSION_APPS = ("catalog", "shows")
 # Picking a show's host, moderators and staff in the admin searches accounts,
-# which Django allows only to those who may view them.
-MERCHANDISER_EXTRA_PERMISSIONS = (("accounts", "view_user"),)
+# which Django allows only to those who may view them. A premiere's planned pins
+# are edited inline on the show (video.admin).
+MERCHANDISER_EXTRA_PERMISSIONS = (
+    ("accounts", "view_user"),
+    *(("video", f"{action}_plannedpin") for action in ("add", "change", "delete", "view")),
+)
 
 
 def merchandiser_group_ensure() -> Group:
