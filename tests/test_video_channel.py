@@ -5,7 +5,7 @@ import zoneinfo
 
 import pytest
 
-from shows.models import Show
+from shows.models import Show, ShowPin
 from tests import factories
 from tests.conftest import client_for
 from video.channels import channel_now_playing_get, channel_programme_get
@@ -38,6 +38,14 @@ def rotation(media_dir, channel):
 
 
 def test_the_rotation_plays_between_shows_from_local_midnight(rotation, channel, viewer):
+    product = factories.ProductFactory(title="Boots")
+    pin = ShowPin.objects.create(
+        show=rotation[1],
+        product=product,
+        pinned_at=rotation[1].scheduled_start,
+        start_offset_ms=5000,
+        end_offset_ms=9500,
+    )
     now = MIDNIGHT + dt.timedelta(seconds=700)
     playing = channel_now_playing_get(channel=channel, user=viewer, now=now)
     assert playing["kind"] == "replay"
@@ -45,6 +53,16 @@ def test_the_rotation_plays_between_shows_from_local_midnight(rotation, channel,
     assert playing["offset_seconds"] == 100.0
     assert playing["ends_at"] == now + dt.timedelta(seconds=1100)
     assert playing["playback"]["hls_url"].endswith("/index.m3u8")
+    # The replay's products come with it, on its clock.
+    assert playing["playback"]["pins"] == [
+        {
+            "pin_id": pin.pk,
+            "product_id": product.pk,
+            "title": "Boots",
+            "start_offset": 5.0,
+            "end_offset": 9.5,
+        }
+    ]
     # One cycle (1800 s) later the same replay plays at the same offset.
     again = channel_now_playing_get(channel=channel, user=viewer, now=now + dt.timedelta(hours=1))
     assert again["show"] == playing["show"]

@@ -24,6 +24,7 @@ from video.selectors import (
     recording_replay_payload,
     show_playback_get,
     show_replay_get,
+    show_replay_payload,
 )
 
 
@@ -119,7 +120,8 @@ def channel_now_playing_get(
     return {
         "kind": "replay",
         "show": _show_brief(item.show),
-        "playback": {**recording_replay_payload(recording=item.recording), "playable": True},
+        # With the replay's pins: a 24/7 player stays shoppable too.
+        "playback": {**show_replay_payload(recording=item.recording), "playable": True},
         "offset_seconds": round(offset, 3),
         "ends_at": ends_at,
     }
