@@ -447,3 +447,14 @@ def test_a_live_show_has_no_planned_pins_inline(merchandiser_client):
         b"planned pins"
         not in merchandiser_client.get(f"/admin/shows/show/{show.pk}/change/").content
     )
+
+
+def test_a_pin_due_at_an_odd_millisecond_fires_at_that_tick(premiere, moderator):
+    boots = factories.ProductFactory()
+    _plan(premiere, moderator, boots, 1.005)
+    start = premiere.scheduled_start
+    premiere_tick(now=start)
+
+    # 1.005 s is not a whole number of milliseconds in binary floating point.
+    assert premiere_tick(now=start + dt.timedelta(milliseconds=1005))["pins"] == 1
+    assert _events(premiere)[3:] == [("product.pinned", boots.pk, 1.005)]

@@ -781,7 +781,7 @@ def premiere_pins_fire(*, show_id: int, until: dt.datetime, now: dt.datetime) ->
         show = Show.objects.select_for_update().get(pk=show_id)
         if show.status != Show.Status.LIVE or show.actual_start is None:
             return 0
-        elapsed_ms = int((until - show.actual_start).total_seconds() * 1000)
+        elapsed_ms = (until - show.actual_start) // dt.timedelta(milliseconds=1)
         planned = PlannedPin.objects.select_for_update(of=("self",)).filter(show=show)
         queue = [
             (item.offset_ms, _PIN_START, item.pk, item)
