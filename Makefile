@@ -8,7 +8,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench migrate demo clean
+.PHONY: run test lint format bench migrate demo demo-stream clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ demo: migrate
 run: demo
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py liveshop_run --host $(HOST) --port $(PORT)
+
+# Pushes an ffmpeg test pattern to the live demo show of a running `make run`.
+demo-stream: $(VENV)/.installed-runtime
+	$(PY) manage.py video_demo_stream
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

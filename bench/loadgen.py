@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvloop
 
 from bench import wsclient
@@ -374,3 +375,70 @@ class SenderGroup:
         for sender in self.senders:
             if sender.protocol is not None:
                 sender.protocol.close()
+
+
+class PinSender:
+    """A moderator pinning one product after another over REST, at a steady rate.
+
+    Each step unpins the previous product and pins the next, so at most one is pinned and
+    every step sends one ``product.pinned`` event to every viewer. The log's ``ack_ms`` is the
+    REST round trip of each pin.
+    """
+
+    def __init__(self, base_url: str, public_id: str, token: str, product_ids: list[int]) -> None:
+        self.base_url = base_url
+        self.public_id = public_id
+        self.token = token
+        self.product_ids = product_ids
+        self.log = SendLog()
+        self._client: httpx.Client | None = None
+        self._pinned: int | None = None
+        self._in_flight = 0
+
+    async def connect(self) -> None:
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers={"authorization": f"Token {self.token}"},
+            timeout=30.0,
+        )
+
+    def _step(self, number: int) -> None:
+        assert self._client is not None
+        pins = f"/api/v1/shows/{self.public_id}/pins"
+        if self._pinned is not None:
+            self._client.delete(f"{pins}/{self._pinned}")
+            self._pinned = None
+        sent_at = time.time()
+        response = self._client.post(pins, json={"product_id": self.product_ids[number]})
+        if response.status_code == 201:
+            self._pinned = response.json()["id"]
+            self.log.statuses[number] = "published"
+            self.log.ack_ms.append((time.time() - sent_at) * 1000.0)
+        else:
+            code = str(response.json().get("code", response.status_code))
+            self.log.statuses[number] = "error:" + code
+            self.log.errors[code] += 1
+
+    async def run(self, rate: float, seconds: float, tick=None) -> None:
+        """Pin ``rate`` products/s for ``seconds`` on a fixed schedule (at most one per product)."""
+        loop = asyncio.get_running_loop()
+        total = min(round(rate * seconds), len(self.product_ids))
+        started = loop.time()
+        for number in range(total):
+            delay = started + number / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._in_flight = 1
+            # httpx's blocking client in a thread keeps the orchestrator's loop free.
+            await asyncio.to_thread(self._step, number)
+            self._in_flight = 0
+            self.log.sent += 1
+            if tick is not None:
+                tick()
+
+    def unanswered(self) -> int:
+        return self._in_flight
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()

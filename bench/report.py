@@ -94,7 +94,7 @@ def verdicts(results: list) -> list[dict[str, Any]]:
             continue
         scenario = _get(result, "scenario")
         complete = _get(result, "viewers") == _get(result, "viewers_requested")
-        if scenario in ("fanout-3000", "scale-10000", "smoke"):
+        if scenario in ("fanout-3000", "scale-10000", "smoke", "pin-1000"):
             lost = _get(result, "lost")
             ok = lost == 0 and complete and _get(result, "expected") > 0
             out.append(_verdict(result, "0 lost, every viewer connected", f"{lost:,} lost", ok))
@@ -125,6 +125,16 @@ def verdicts(results: list) -> list[dict[str, Any]]:
                     f"CPU/delivery ≤ {CPU_RATIO_LIMIT:.0f}× reference",
                     f"{_number(ratio, 2)}×",
                     not math.isnan(ratio) and ratio <= CPU_RATIO_LIMIT,
+                )
+            )
+        if scenario == "pin-1000":
+            p99 = _get(result, "p99_ms")
+            out.append(
+                _verdict(
+                    result,
+                    f"pin-to-viewer p99 < {P99_LIMIT_MS:.0f} ms",
+                    f"{_number(p99)} ms",
+                    not math.isnan(p99) and p99 < P99_LIMIT_MS,
                 )
             )
         if scenario == "idle-memory":

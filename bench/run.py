@@ -30,7 +30,14 @@ import uvloop
 from tqdm import tqdm
 
 from bench import report
-from bench.loadgen import SenderGroup, Target, WorkerHandle, nofile_limit_raise, viewer_indexes
+from bench.loadgen import (
+    PinSender,
+    SenderGroup,
+    Target,
+    WorkerHandle,
+    nofile_limit_raise,
+    viewer_indexes,
+)
 from bench.servers import (
     BASE_DIR,
     BenchSetupError,
@@ -63,6 +70,8 @@ class Scenario:
     idle: bool = False
     drain_seconds: float = 30.0
     description: str = ""
+    # Pins products over REST instead of sending chat: ``rate`` is pins per second.
+    pins: bool = False
 
 
 SCENARIOS = {
@@ -89,6 +98,16 @@ SCENARIOS = {
             description="10,000 viewers over 2 server processes, 5 msg/s",
         ),
         Scenario(
+            "pin-1000",
+            viewers=1000,
+            rate=1,
+            seconds=20,
+            servers=("uvicorn",),
+            pins=True,
+            drain_seconds=10,
+            description="pin-to-viewer latency: 1,000 viewers, a moderator pins 1 product/s",
+        ),
+        Scenario(
             "idle-memory",
             viewers=5000,
             idle=True,
@@ -96,7 +115,7 @@ SCENARIOS = {
         ),
     )
 }
-DEFAULT_SCENARIOS = ("fanout-3000", "scale-10000", "idle-memory")
+DEFAULT_SCENARIOS = ("fanout-3000", "scale-10000", "idle-memory", "pin-1000")
 
 # The chat rate limit per user ("count/seconds", docs/protocol.md section 6) is lifted so a
 # few senders can carry the whole rate: the benchmark measures fan-out, not the limiter.
@@ -241,6 +260,7 @@ async def _measure(
     credentials: list[list[str]],
     options: Options,
     result: RunResult,
+    pins: dict | None = None,
 ) -> None:
     label = f"{scenario.name} {result.server}"
     run_id = secrets.token_hex(4)
@@ -260,7 +280,16 @@ async def _measure(
             results = [await handle.call("results", expected=[]) for handle in workers]
             _merge_connects(result, results)
             return
-        senders = SenderGroup(run_id, target, credentials)
+        senders = (
+            PinSender(
+                f"http://{target.host}:{target.port_for(0)}",
+                target.path.split("/")[3],
+                pins["moderator_token"],
+                pins["pin_products"],
+            )
+            if pins is not None
+            else SenderGroup(run_id, target, credentials)
+        )
         await senders.connect()
         for handle in workers:
             await handle.call("mark")
@@ -361,6 +390,7 @@ def _run_one(scenario: Scenario, kind: str, options: Options) -> RunResult:
     ports = [free_port() for _ in range(processes)]
     servers = ServerGroup(kind, ports)
     log_dir = options.log_dir / scenario.name
+    pins = None
     try:
         if kind == "reference":
             environment = _plain_environment()
@@ -378,14 +408,25 @@ def _run_one(scenario: Scenario, kind: str, options: Options) -> RunResult:
                     "LIVESHOP_FANOUT_WINDOW_MS": str(round(options.window * 1000)),
                 },
             )
-            prepared = liveshop_prepare(environment, options.senders, log_dir, kind, ports)
+            prepared = liveshop_prepare(
+                environment,
+                options.senders,
+                log_dir,
+                kind,
+                ports,
+                pin_products=round(scenario.rate * scenario.seconds) if scenario.pins else 0,
+            )
+            if scenario.pins:
+                pins = prepared
             public_id = prepared["public_id"]
             credentials = [["liveshop.v1", f"liveshop.bearer.{t}"] for t in prepared["tokens"]]
             commands = prepared["commands"]
         servers.start(environment, log_dir, commands)
         servers.wait_ready()
         target = Target("127.0.0.1", tuple(ports), f"/ws/shows/{public_id}/")
-        uvloop.run(_measure(scenario, kind, servers, target, credentials, options, result))
+        uvloop.run(
+            _measure(scenario, kind, servers, target, credentials, options, result, pins=pins)
+        )
         if not servers.alive():
             result.error = "a server process died during the run"
     except (BenchSetupError, OSError, TimeoutError, ConnectionError) as error:

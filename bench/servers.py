@@ -118,7 +118,12 @@ def liveshop_environment(engines: Engines, extra: dict[str, str]) -> dict[str, s
 
 
 def liveshop_prepare(
-    environment: dict[str, str], senders: int, log_dir: Path, server: str, ports: list[int]
+    environment: dict[str, str],
+    senders: int,
+    log_dir: Path,
+    server: str,
+    ports: list[int],
+    pin_products: int = 0,
 ) -> dict:
     """Migrate the benchmark database, create a live show and its senders, and return them
     with the production command line of ``server`` for each port.
@@ -149,6 +154,8 @@ def liveshop_prepare(
             server,
             "--ports",
             ",".join(str(port) for port in ports),
+            "--pin-products",
+            str(pin_products),
         ],
         cwd=BASE_DIR,
         env=environment,

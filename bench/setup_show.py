@@ -42,6 +42,42 @@ def show_and_senders_create(senders: int) -> dict:
     return {"public_id": show.public_id, "tokens": tokens}
 
 
+def pin_products_create(public_id: str, count: int) -> dict:
+    """``count`` demo products for the pin scenario and a moderator token for the show."""
+    from bench.stats import pin_title
+    from catalog.models import Product, ProductImage, Storefront, Variant
+    from liveshop.accounts.services import auth_token_create, user_create
+    from shows.models import Show, ShowMember
+    from shows.services import show_member_add
+
+    show = Show.objects.get(public_id=public_id)
+    run = secrets.token_hex(4)
+    storefront = Storefront.objects.create(name=f"Bench {run}", slug=f"bench-{run}")
+    product_ids = []
+    for number in range(count):
+        product = Product.objects.create(
+            storefront=storefront, handle=f"bench-{run}-{number}", title=pin_title(number)
+        )
+        ProductImage.objects.create(product=product, url=f"https://img.example.com/{number}.jpg")
+        # A card the size of a real one: three sizes with options, stock and prices.
+        for size in ("S", "M", "L"):
+            Variant.objects.create(
+                product=product,
+                sku=f"BENCH-{run}-{number}-{size}",
+                title=size,
+                options={"size": size, "colour": "black"},
+                price="49.90",
+                stock_quantity=100,
+            )
+        product_ids.append(product.pk)
+    password = secrets.token_urlsafe(12)
+    username = f"bench-{run}-moderator"
+    moderator = user_create(username=username, password=password)
+    show_member_add(show=show, user=moderator, role=ShowMember.Role.MODERATOR)
+    token = auth_token_create(username=username, password=password).key
+    return {"pin_products": product_ids, "moderator_token": token}
+
+
 def server_commands(server: str, ports: list[int]) -> list[list[str]]:
     from liveshop.servers import asgi_server_command
 
@@ -53,9 +89,14 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--server", choices=("daphne", "uvicorn"), required=True)
     parser.add_argument("--ports", required=True, help="comma-separated")
+    parser.add_argument(
+        "--pin-products", type=int, default=0, help="products to create for the pin scenario"
+    )
     args = parser.parse_args()
     django.setup()
     prepared = show_and_senders_create(args.senders)
+    if args.pin_products:
+        prepared.update(pin_products_create(prepared["public_id"], args.pin_products))
     prepared["commands"] = server_commands(args.server, [int(p) for p in args.ports.split(",")])
     print(json.dumps(prepared))  # noqa: T201
 

@@ -5,6 +5,7 @@ Kept free of sockets and processes so the maths can be tested on its own.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Sequence
@@ -16,6 +17,33 @@ TEXT_PREFIX = "bench"
 
 def message_text(run_id: str, number: int, sent_at: float) -> str:
     return f"{TEXT_PREFIX}:{run_id}:{number}:{sent_at:.6f}"
+
+
+# Products the pin scenario pins are titled "bench-pin <number>".
+PIN_TITLE_PREFIX = "bench-pin"
+
+
+def pin_title(number: int) -> str:
+    return f"{PIN_TITLE_PREFIX} {number}"
+
+
+def pin_event_parse(data: dict) -> tuple[int, float] | None:
+    """``(number, pin time)`` of a ``product.pinned`` event of the pin scenario, else None.
+
+    The pin time is the server's ``pinned_at``, taken when the pin service runs.
+    """
+    title = (data.get("product") or {}).get("title")
+    pinned_at = data.get("pinned_at")
+    if not isinstance(title, str) or not isinstance(pinned_at, str):
+        return None
+    prefix, _, number = title.partition(" ")
+    if prefix != PIN_TITLE_PREFIX or not number.isdigit():
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(pinned_at)
+    except ValueError:
+        return None
+    return int(number), moment.timestamp()
 
 
 def message_text_parse(text: str, run_id: str) -> tuple[int, float] | None:
@@ -63,6 +91,10 @@ def frame_decode(payload: bytes, run_id: str) -> Frame:
         data = event.get("data") or {}
         if event.get("type") == "message.created" and isinstance(data.get("text"), str):
             parsed = message_text_parse(data["text"], run_id)
+            if parsed is not None:
+                number, sent_at = parsed
+        elif event.get("type") == "product.pinned" and isinstance(data, dict):
+            parsed = pin_event_parse(data)
             if parsed is not None:
                 number, sent_at = parsed
         events.append((event_seq, number, sent_at))

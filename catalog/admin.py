@@ -4,8 +4,17 @@ from django.db import models
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
-from catalog.models import IncomingWebhook, Product, ProductImage, Storefront, Variant
+from catalog.models import (
+    IncomingWebhook,
+    Order,
+    OrderLine,
+    Product,
+    ProductImage,
+    Storefront,
+    Variant,
+)
 from catalog.services import variant_stock_set
+from shows.services import product_pins_refresh
 
 # Shop and image addresses typed without a scheme are meant as https.
 URL_FIELD_OVERRIDES = {models.URLField: {"assume_scheme": "https"}}
@@ -62,6 +71,13 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ("title", "handle", "variants__sku")
     inlines = (VariantInline, ProductImageInline)
 
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        # Viewers of a show pinning the product see the edit (a price, a title) at once.
+        product_pins_refresh(product_ids=[form.instance.pk])
+
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
     ) -> None:
@@ -96,4 +112,41 @@ class IncomingWebhookAdmin(admin.ModelAdmin):
     readonly_fields = ("storefront", "webhook_id", "kind", "received_at")
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    fields = ("sku", "quantity", "unit_price", "show", "pin")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Orders are written by the demo cart and the shops' webhooks only: read-only here."""
+
+    list_display = ("external_id", "storefront", "source", "total", "currency", "created_at")
+    list_filter = ("source", "storefront")
+    list_select_related = ("storefront",)
+    search_fields = ("external_id",)
+    readonly_fields = (
+        "storefront",
+        "external_id",
+        "source",
+        "viewer_key",
+        "currency",
+        "total",
+        "created_at",
+    )
+    inlines = (OrderLineInline,)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -1,6 +1,7 @@
 """REST adapters of the catalog: public product reads and the signed shop stock webhook."""
 
 import json
+from decimal import Decimal
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +18,14 @@ from catalog.selectors import (
     storefront_get_by_slug,
     variant_stock_state,
 )
-from catalog.services import MAX_STOCK_QUANTITY, StockUpdate, storefront_stock_webhook_apply
+from catalog.services import (
+    ISO_4217_CODES,
+    MAX_STOCK_QUANTITY,
+    OrderLineInput,
+    StockUpdate,
+    storefront_order_webhook_apply,
+    storefront_stock_webhook_apply,
+)
 from liveshop.common.exceptions import ApplicationError
 from liveshop.common.pagination import PagePagination, page_serializer_build
 from liveshop.common.webhooks import webhook_signature_verify
@@ -139,6 +147,38 @@ class ProductDetailApi(APIView):
         return Response(self.OutputSerializer(product).data)
 
 
+def _signed_body_validate(*, request: Request, slug: str, serializer_class: type) -> tuple:
+    """The storefront and the validated body of a shop webhook (else 404, 401, 400)."""
+    storefront = storefront_get_by_slug(slug=slug)
+    # The signature covers the exact bytes sent, so verify before parsing.
+    body = request.body
+    webhook_id = request.headers.get("webhook-id", "")
+    webhook_signature_verify(
+        secret=storefront.webhook_secret,
+        webhook_id=webhook_id,
+        timestamp=request.headers.get("webhook-timestamp", ""),
+        signature_header=request.headers.get("webhook-signature", ""),
+        body=body,
+        tolerance_seconds=settings.LIVESHOP_WEBHOOK_TOLERANCE_SECONDS,
+    )
+    if len(webhook_id) > 100:
+        raise ApplicationError("webhook-id is longer than 100 characters.")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise ApplicationError("The body is not valid JSON.", code="parse_error") from error
+    serializer = serializer_class(data=payload)
+    serializer.is_valid(raise_exception=True)
+    return storefront, serializer.validated_data
+
+
+WEBHOOK_HEADERS = [
+    OpenApiParameter("webhook-id", str, OpenApiParameter.HEADER, required=True),
+    OpenApiParameter("webhook-timestamp", str, OpenApiParameter.HEADER, required=True),
+    OpenApiParameter("webhook-signature", str, OpenApiParameter.HEADER, required=True),
+]
+
+
 class StorefrontStockWebhookApi(APIView):
     """Stock updates pushed by a shop, signed Standard-Webhooks style with its secret.
 
@@ -184,36 +224,73 @@ class StorefrontStockWebhookApi(APIView):
         operation_id="storefront_stock_webhook",
         request=InputSerializer,
         responses={200: OutputSerializer},
-        parameters=[
-            OpenApiParameter("webhook-id", str, OpenApiParameter.HEADER, required=True),
-            OpenApiParameter("webhook-timestamp", str, OpenApiParameter.HEADER, required=True),
-            OpenApiParameter("webhook-signature", str, OpenApiParameter.HEADER, required=True),
-        ],
+        parameters=WEBHOOK_HEADERS,
     )
     def post(self, request: Request, slug: str) -> Response:
-        storefront = storefront_get_by_slug(slug=slug)
-        # The signature covers the exact bytes sent, so verify before parsing.
-        body = request.body
-        webhook_id = request.headers.get("webhook-id", "")
-        webhook_signature_verify(
-            secret=storefront.webhook_secret,
-            webhook_id=webhook_id,
-            timestamp=request.headers.get("webhook-timestamp", ""),
-            signature_header=request.headers.get("webhook-signature", ""),
-            body=body,
-            tolerance_seconds=settings.LIVESHOP_WEBHOOK_TOLERANCE_SECONDS,
+        storefront, data = _signed_body_validate(
+            request=request, slug=slug, serializer_class=self.InputSerializer
         )
-        if len(webhook_id) > 100:
-            raise ApplicationError("webhook-id is longer than 100 characters.")
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError) as error:
-            raise ApplicationError("The body is not valid JSON.", code="parse_error") from error
-        serializer = self.InputSerializer(data=payload)
-        serializer.is_valid(raise_exception=True)
         status = storefront_stock_webhook_apply(
             storefront=storefront,
-            webhook_id=webhook_id,
-            updates=[StockUpdate(**update) for update in serializer.validated_data["updates"]],
+            webhook_id=request.headers["webhook-id"],
+            updates=[StockUpdate(**update) for update in data["updates"]],
         )
         return Response(self.OutputSerializer({"status": status}).data)
+
+
+class StorefrontOrderWebhookApi(APIView):
+    """Orders reported by a shop, signed like the stock webhook, stored once per order id.
+
+    ``attribution`` carries back the ``ls_show`` and ``ls_pin`` parameters of
+    the add-to-cart link (Shopify: the cart attributes of the same names).
+    """
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    class InputSerializer(serializers.Serializer):
+        class LineSerializer(serializers.Serializer):
+            sku = serializers.CharField(max_length=64)
+            quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+            unit_price = serializers.DecimalField(
+                max_digits=10, decimal_places=2, min_value=Decimal("0")
+            )
+
+            class Meta:
+                ref_name = "StorefrontOrderLine"
+
+        class AttributionSerializer(serializers.Serializer):
+            ls_show = serializers.CharField(max_length=16, required=False, allow_blank=True)
+            ls_pin = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+            class Meta:
+                ref_name = "StorefrontOrderAttribution"
+
+        id = serializers.CharField(max_length=100)
+        currency = serializers.ChoiceField(choices=sorted(ISO_4217_CODES))
+        lines = LineSerializer(many=True, allow_empty=False, max_length=500)
+        attribution = AttributionSerializer(required=False)
+
+        class Meta:
+            ref_name = "StorefrontOrderWebhook"
+
+    @extend_schema(
+        operation_id="storefront_order_webhook",
+        request=InputSerializer,
+        responses={200: StorefrontStockWebhookApi.OutputSerializer},
+        parameters=WEBHOOK_HEADERS,
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        storefront, data = _signed_body_validate(
+            request=request, slug=slug, serializer_class=self.InputSerializer
+        )
+        attribution = data.get("attribution", {})
+        status = storefront_order_webhook_apply(
+            storefront=storefront,
+            order_id=data["id"],
+            currency=data["currency"],
+            lines=[OrderLineInput(**line) for line in data["lines"]],
+            show_public_id=attribution.get("ls_show", ""),
+            pin_id=attribution.get("ls_pin"),
+        )
+        return Response(StorefrontStockWebhookApi.OutputSerializer({"status": status}).data)

@@ -172,3 +172,98 @@ class IncomingWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.webhook_id}"
+
+
+class LinkClick(models.Model):
+    """One followed add-to-cart link from a pinned product card."""
+
+    show = models.ForeignKey("shows.Show", on_delete=models.CASCADE, related_name="link_clicks")
+    pin = models.ForeignKey("shows.ShowPin", on_delete=models.CASCADE, related_name="link_clicks")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+")
+    viewer_key = models.CharField(max_length=64, help_text="Pseudonymous viewer id.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["show", "pin"], name="catalog_linkclick_show_pin")]
+
+    def __str__(self) -> str:
+        return f"click on {self.variant} in {self.show}"
+
+
+class CartAddition(models.Model):
+    """One add to the demo cart, with the show and pin it came from (if any)."""
+
+    show = models.ForeignKey(
+        "shows.Show", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pin = models.ForeignKey(
+        "shows.ShowPin", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+    viewer_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["show", "pin"], name="catalog_cartadd_show_pin")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant}"
+
+
+class Order(models.Model):
+    """An order placed in the demo cart or reported by a shop's webhook."""
+
+    class Source(models.TextChoices):
+        DEMO = "demo", "Demo cart"
+        WEBHOOK = "webhook", "Shop webhook"
+
+    storefront = models.ForeignKey(Storefront, on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(
+        max_length=100, help_text="The shop's order id (demo: the form's one-time key)."
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    viewer_key = models.CharField(max_length=64, blank=True)
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # A retried webhook or a double-submitted form is stored once.
+            models.UniqueConstraint(
+                fields=["storefront", "external_id"], name="catalog_order_unique_external_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.external_id}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(
+        Variant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sku = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    show = models.ForeignKey(
+        "shows.Show", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pin = models.ForeignKey(
+        "shows.ShowPin", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["show", "pin"], name="catalog_orderline_show_pin")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"

@@ -1,8 +1,15 @@
 """Reads of the catalog: storefront and variant lookups, the public product list."""
 
+import dataclasses
+import hashlib
+import hmac
+import time
+from decimal import Decimal
 from typing import Any
 
 import django_filters
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
@@ -47,6 +54,41 @@ def variant_stock_state(*, quantity: int, low_stock_threshold: int) -> str:
     if quantity <= low_stock_threshold:
         return StockState.LOW
     return StockState.IN_STOCK
+
+
+def variant_stock_view(*, quantity: int, low_stock_threshold: int) -> dict:
+    """What viewers see of a stock level: the state, and the count only when low."""
+    state = variant_stock_state(quantity=quantity, low_stock_threshold=low_stock_threshold)
+    return {"stock_state": state, "left": quantity if state == StockState.LOW else None}
+
+
+# --- Signed add-to-cart links --------------------------------------------------------
+
+CART_LINK_SALT = "liveshop.cart-link"
+CART_LINK_PATH = "/shop/go/"
+
+
+def cart_link_build(
+    *, show_id: int, pin_id: int, variant_id: int, quantity: int = 1, now: float | None = None
+) -> str:
+    """The absolute URL of a signed add-to-cart link, valid ``LIVESHOP_CART_LINK_SECONDS``.
+
+    The signature (HMAC with ``SECRET_KEY``) covers show, pin, variant,
+    quantity and expiry, so none of them can be edited. Pure.
+    """
+    expires = int(now if now is not None else time.time()) + settings.LIVESHOP_CART_LINK_SECONDS
+    token = signing.dumps(
+        {"s": show_id, "p": pin_id, "v": variant_id, "q": quantity, "e": expires},
+        salt=CART_LINK_SALT,
+        compress=False,
+    )
+    return f"{settings.PUBLIC_BASE_URL}{CART_LINK_PATH}{token}"
+
+
+def viewer_key_for_user(*, user_id: int) -> str:
+    """A pseudonymous, stable viewer id for a signed-in user (no user id in reports)."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"viewer:{user_id}".encode(), hashlib.sha256)
+    return "u-" + digest.hexdigest()[:30]
 
 
 def _in_stock_variants() -> QuerySet[Variant]:
@@ -130,3 +172,81 @@ def product_get(*, product_id: int) -> Product:
     if product is None:
         raise NotFoundError("Product not found.")
     return product
+
+
+# --- Demo cart ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PricedLine:
+    variant: Variant
+    quantity: int
+    unit_price: Decimal
+    show_id: int | None
+    pin_id: int | None
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+def cart_lines_priced(*, lines: list[dict]) -> list[PricedLine]:
+    """The session cart's lines with their variants and the unit price due now.
+
+    The show price applies while the attributed show is live (and, for
+    shows that say so, while the product is pinned); otherwise the normal
+    price. Lines whose variant is gone are left out. Four queries at most.
+    """
+    # shows.selectors builds cards with this module's links: import late.
+    from shows.models import Show, ShowPin, ShowProduct
+    from shows.selectors import show_price_applies
+
+    variants = Variant.objects.select_related("product__storefront").in_bulk(
+        [line["variant_id"] for line in lines]
+    )
+    show_ids = {line.get("show_id") for line in lines if line.get("show_id")}
+    pin_ids = {line.get("pin_id") for line in lines if line.get("pin_id")}
+    shows = Show.objects.in_bulk(show_ids) if show_ids else {}
+    open_pins = (
+        set(
+            ShowPin.objects.filter(pk__in=pin_ids, unpinned_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        )
+        if pin_ids
+        else set()
+    )
+    show_prices = (
+        {
+            (show_id, product_id): price
+            for show_id, product_id, price in ShowProduct.objects.filter(
+                show_id__in=show_ids, show_price__isnull=False
+            ).values_list("show_id", "product_id", "show_price")
+        }
+        if show_ids
+        else {}
+    )
+    priced = []
+    for line in lines:
+        variant = variants.get(line["variant_id"])
+        if variant is None:
+            continue
+        show = shows.get(line.get("show_id"))
+        unit_price = variant.price
+        show_price = show_prices.get((line.get("show_id"), variant.product_id))
+        if (
+            show is not None
+            and show_price is not None
+            and show_price_applies(show=show, is_pinned=line.get("pin_id") in open_pins)
+        ):
+            unit_price = show_price
+        priced.append(
+            PricedLine(
+                variant=variant,
+                quantity=line["quantity"],
+                unit_price=unit_price,
+                show_id=None if show is None else show.pk,
+                pin_id=line.get("pin_id") if show is not None else None,
+            )
+        )
+    return priced

@@ -5,26 +5,34 @@ import dataclasses
 import io
 import json
 import re
+import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 
 from catalog.models import (
+    CartAddition,
     IncomingWebhook,
+    LinkClick,
+    Order,
+    OrderLine,
     Product,
     ProductImage,
     Storefront,
     Variant,
     cart_url_template_validate,
 )
-from catalog.selectors import variant_get_by_sku
-from liveshop.common.exceptions import ApplicationError, ConflictError
+from catalog.selectors import CART_LINK_SALT, PricedLine, cart_lines_priced, variant_get_by_sku
+from liveshop.common.exceptions import ApplicationError, ConflictError, NotFoundError
+from shows.models import Show, ShowPin
+from shows.services import product_pins_refresh, variant_stock_announce
 
 # PostgreSQL's integer column: anything above would fail inside the UPDATE.
 MAX_STOCK_QUANTITY = 2_147_483_647
@@ -51,29 +59,38 @@ def _stock_rows(*, storefront: Storefront, sku: str) -> QuerySet[Variant]:
     return Variant.objects.filter(pk=variant.pk)
 
 
+@transaction.atomic
 def variant_stock_set(*, storefront: Storefront, sku: str, quantity: int) -> Variant:
     """Set the storefront's variant ``sku`` to an absolute stock ``quantity``.
 
-    One UPDATE. Raises ``StockQuantityError`` for a negative or oversized
-    quantity and ``NotFoundError`` for an SKU of another storefront, before
-    writing. Returns the variant as stored afterwards.
+    Locks the variant row and writes once. Raises ``StockQuantityError`` for
+    a negative or oversized quantity and ``NotFoundError`` for an SKU of
+    another storefront, before writing. Side effect: ``stock.changed`` to
+    every live show pinning the product, when what viewers see changed.
+    Returns the variant as stored afterwards.
     """
     if isinstance(quantity, bool) or not 0 <= quantity <= MAX_STOCK_QUANTITY:
         raise StockQuantityError(
             f"Stock quantity must be between 0 and {MAX_STOCK_QUANTITY}, not {quantity!r}."
         )
     rows = _stock_rows(storefront=storefront, sku=sku)
+    previous = rows.select_for_update().values_list("stock_quantity", flat=True).get()
     rows.update(stock_quantity=quantity)
-    return rows.select_related("product").get()
+    variant = rows.select_related("product__storefront").get()
+    variant_stock_announce(variant=variant, previous_quantity=previous)
+    return variant
 
 
+@transaction.atomic
 def variant_stock_adjust(*, storefront: Storefront, sku: str, delta: int) -> Variant:
     """Add ``delta`` (negative to take units) to the variant's stock in one UPDATE.
 
     A decrement is conditional on enough units being left, so concurrent
     buyers of the last units can never drive stock below zero: the loser gets
     ``OutOfStockError`` ("out_of_stock") and nothing changes. ``NotFoundError``
-    for an SKU of another storefront. Returns the variant as stored afterwards.
+    for an SKU of another storefront. Side effect: ``stock.changed`` to every
+    live show pinning the product, when what viewers see changed. Returns the
+    variant as stored afterwards.
     """
     if isinstance(delta, bool) or not -MAX_STOCK_QUANTITY <= delta <= MAX_STOCK_QUANTITY:
         raise StockQuantityError(f"Stock delta {delta!r} is out of range.")
@@ -83,7 +100,7 @@ def variant_stock_adjust(*, storefront: Storefront, sku: str, delta: int) -> Var
     else:
         guarded = rows.filter(stock_quantity__lte=MAX_STOCK_QUANTITY - delta)
     updated = guarded.update(stock_quantity=F("stock_quantity") + delta)
-    variant = rows.select_related("product").get()
+    variant = rows.select_related("product__storefront").get()
     if not updated:
         if delta < 0:
             raise OutOfStockError(
@@ -91,6 +108,7 @@ def variant_stock_adjust(*, storefront: Storefront, sku: str, delta: int) -> Var
                 extra={"sku": sku, "available": variant.stock_quantity},
             )
         raise StockQuantityError(f"Adding {delta} to {sku!r} exceeds the largest stock.")
+    variant_stock_announce(variant=variant, previous_quantity=variant.stock_quantity - delta)
     return variant
 
 
@@ -541,6 +559,18 @@ def catalog_import(
     image_positions: dict[str, int] = {}
     variant_positions: dict[str, int] = {}
     with transaction.atomic():
+        # Viewers hear of changes to pinned products only; look up just those (a large
+        # file's every SKU would not fit in one query's parameters).
+        pinned = set(
+            ShowPin.objects.filter(
+                product__storefront=storefront,
+                unpinned_at__isnull=True,
+                show__status=Show.Status.LIVE,
+            ).values_list("product_id", flat=True)
+        )
+        previous_stock = dict(
+            Variant.objects.filter(product_id__in=pinned).values_list("sku", "stock_quantity")
+        )
         for row in clean:
             product = products.get(row.product_handle)
             if product is None:
@@ -556,7 +586,7 @@ def catalog_import(
                     summary.products_updated += 1
             position = variant_positions.get(row.product_handle, 0)
             variant_positions[row.product_handle] = position + 1
-            _, created = Variant.objects.update_or_create(
+            variant, created = Variant.objects.update_or_create(
                 sku=row.sku,
                 defaults={
                     "product": product,
@@ -574,6 +604,9 @@ def catalog_import(
                 summary.variants_created += 1
             else:
                 summary.variants_updated += 1
+            if row.sku in previous_stock:
+                variant.product.storefront = storefront
+                variant_stock_announce(variant=variant, previous_quantity=previous_stock[row.sku])
             if row.image_url:
                 image_position = image_positions.get(row.product_handle, 0)
                 _, created = ProductImage.objects.get_or_create(
@@ -586,6 +619,9 @@ def catalog_import(
                     summary.images_created += 1
             if on_row is not None:
                 on_row()
+        product_pins_refresh(
+            product_ids=[product.pk for product in products.values() if product.pk in pinned]
+        )
     return summary
 
 
@@ -641,4 +677,376 @@ def storefront_stock_webhook_apply(
                 variant_stock_set(storefront=storefront, sku=update.sku, quantity=update.quantity)
             else:
                 variant_stock_adjust(storefront=storefront, sku=update.sku, delta=update.delta or 0)
+    return "applied"
+
+
+# --- Signed add-to-cart links ------------------------------------------------------
+
+
+class CartLinkError(ApplicationError):
+    """A link that was forged, edited, cut short or no longer points anywhere."""
+
+    default_code = "invalid_link"
+
+
+class CartLinkExpiredError(ApplicationError):
+    status_code = 410
+    default_code = "link_expired"
+
+
+class SoldOutError(ConflictError):
+    default_code = "sold_out"
+
+
+@dataclasses.dataclass(frozen=True)
+class CartLinkTarget:
+    url: str
+    click: LinkClick
+
+
+def _cart_link_read(*, token: str, now: float) -> dict:
+    try:
+        payload = signing.loads(token, salt=CART_LINK_SALT)
+    except signing.BadSignature as error:
+        raise CartLinkError("This add-to-cart link is not valid.") from error
+    keys = ("s", "p", "v", "q", "e")
+    if not isinstance(payload, dict) or any(
+        isinstance(payload.get(key), bool) or not isinstance(payload.get(key), int) for key in keys
+    ):
+        raise CartLinkError("This add-to-cart link is not valid.")
+    if payload["e"] < now:
+        raise CartLinkExpiredError("This add-to-cart link has expired.")
+    return payload
+
+
+def _attribution_append(
+    *, url: str, storefront: Storefront, show_public_id: str, pin_id: int
+) -> str:
+    if storefront.kind == Storefront.Kind.SHOPIFY:
+        # Cart attributes travel with the cart onto the order, where the
+        # order webhook reads them back.
+        params = {"attributes[ls_show]": show_public_id, "attributes[ls_pin]": pin_id}
+    else:
+        params = {"ls_show": show_public_id, "ls_pin": pin_id}
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}{urlencode(params)}"
+
+
+@transaction.atomic
+def cart_link_follow(*, token: str, viewer_key: str, now: float | None = None) -> CartLinkTarget:
+    """Check a signed add-to-cart link, record the click and say where to send the viewer.
+
+    Raises, recording nothing: ``CartLinkError`` (400) for a forged, edited
+    or dangling link, ``CartLinkExpiredError`` (410) past its expiry,
+    ``SoldOutError`` (409) when the variant has no stock left. Otherwise
+    writes one ``LinkClick`` and returns the storefront's cart URL with the
+    attribution parameters (``ls_show``, ``ls_pin``) appended.
+    """
+    payload = _cart_link_read(token=token, now=time.time() if now is None else now)
+    variant = (
+        Variant.objects.select_related("product__storefront")
+        .filter(
+            pk=payload["v"],
+            product__show_pins__pk=payload["p"],
+            product__show_pins__show_id=payload["s"],
+        )
+        .first()
+    )
+    if variant is None:
+        raise CartLinkError("This add-to-cart link points to a product that is gone.")
+    if variant.stock_quantity <= 0:
+        raise SoldOutError(f'"{variant.product.title}" is sold out.', extra={"sku": variant.sku})
+    storefront = variant.product.storefront
+    show_public_id = Show.objects.values_list("public_id", flat=True).get(pk=payload["s"])
+    url = storefront_cart_url_build(storefront=storefront, variant=variant, quantity=payload["q"])
+    click = LinkClick.objects.create(
+        show_id=payload["s"],
+        pin_id=payload["p"],
+        product_id=variant.product_id,
+        variant=variant,
+        viewer_key=viewer_key[:64],
+    )
+    return CartLinkTarget(
+        url=_attribution_append(
+            url=url, storefront=storefront, show_public_id=show_public_id, pin_id=payload["p"]
+        ),
+        click=click,
+    )
+
+
+# --- Attribution -------------------------------------------------------------------
+
+
+# What ``shows.models.public_id_generate`` produces; anything else names no show.
+_PUBLIC_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Attribution:
+    show_id: int
+    pin_id: int | None
+
+
+def attribution_resolve(
+    *, show_public_id: str, pin_id: Any, product_id: int | None
+) -> Attribution | None:
+    """The show (and pin) a purchase of ``product_id`` is credited to, or None.
+
+    The parameters come from URLs and shops, so they are checked: the show
+    must exist and the pin must be of that show and of the same product,
+    else only the show is credited. One or two queries.
+    """
+    if not isinstance(show_public_id, str) or not _PUBLIC_ID_RE.fullmatch(show_public_id):
+        return None
+    show_id = Show.objects.filter(public_id=show_public_id).values_list("pk", flat=True).first()
+    if show_id is None:
+        return None
+    try:
+        pin_pk = int(pin_id)
+    except (TypeError, ValueError):
+        return Attribution(show_id=show_id, pin_id=None)
+    pin_ok = (
+        product_id is not None
+        and ShowPin.objects.filter(pk=pin_pk, show_id=show_id, product_id=product_id).exists()
+    )
+    return Attribution(show_id=show_id, pin_id=pin_pk if pin_ok else None)
+
+
+# --- Demo cart (kept in the viewer's session) ---------------------------------------
+
+CART_LINE_MAX_QUANTITY = 99
+CART_MAX_LINES = 50
+
+
+class CartError(ApplicationError):
+    default_code = "invalid_cart"
+
+
+def _quantity_check(quantity: Any) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise CartError("Quantity must be a whole number.", code="invalid_quantity")
+    if not 1 <= quantity <= CART_LINE_MAX_QUANTITY:
+        raise CartError(
+            f"Quantity must be between 1 and {CART_LINE_MAX_QUANTITY}.", code="invalid_quantity"
+        )
+    return quantity
+
+
+def _demo_variant_get(*, sku: str) -> Variant:
+    if not isinstance(sku, str) or "\x00" in sku or not 1 <= len(sku) <= 64:
+        raise NotFoundError("No such product in the demo shop.", code="unknown_sku")
+    variant = (
+        Variant.objects.select_related("product__storefront")
+        .filter(sku=sku, product__is_active=True, product__storefront__kind=Storefront.Kind.DEMO)
+        .first()
+    )
+    if variant is None:
+        raise NotFoundError(f"No product with SKU {sku!r} in the demo shop.", code="unknown_sku")
+    return variant
+
+
+def cart_line_add(
+    *,
+    lines: list[dict],
+    sku: str,
+    quantity: int,
+    viewer_key: str,
+    show_public_id: str = "",
+    pin_id: Any = None,
+) -> list[dict]:
+    """Add ``quantity`` of the demo variant ``sku`` to the cart ``lines``; return the new lines.
+
+    ``lines`` is the session's list of ``{"variant_id", "quantity",
+    "show_id", "pin_id"}``; it is not modified. A line for the same variant
+    grows (capped at ``CART_LINE_MAX_QUANTITY``) and takes the newer
+    attribution. Refuses a bad quantity, an unknown SKU and a sold-out
+    variant (``out_of_stock``) without writing. Side effect: one
+    ``CartAddition`` row, the add-to-cart the attribution report counts.
+    """
+    quantity = _quantity_check(quantity)
+    variant = _demo_variant_get(sku=sku)
+    if variant.stock_quantity <= 0:
+        raise OutOfStockError(
+            f'"{variant.product.title}" is sold out.', extra={"sku": sku, "available": 0}
+        )
+    attribution = attribution_resolve(
+        show_public_id=show_public_id, pin_id=pin_id, product_id=variant.product_id
+    )
+    new_lines = [dict(line) for line in lines]
+    line = next((line for line in new_lines if line["variant_id"] == variant.pk), None)
+    if line is None:
+        if len(new_lines) >= CART_MAX_LINES:
+            raise CartError(f"A cart holds at most {CART_MAX_LINES} lines.", code="cart_full")
+        line = {"variant_id": variant.pk, "quantity": 0, "show_id": None, "pin_id": None}
+        new_lines.append(line)
+    line["quantity"] = min(CART_LINE_MAX_QUANTITY, line["quantity"] + quantity)
+    if attribution is not None:
+        line["show_id"], line["pin_id"] = attribution.show_id, attribution.pin_id
+    CartAddition.objects.create(
+        show_id=None if attribution is None else attribution.show_id,
+        pin_id=None if attribution is None else attribution.pin_id,
+        product_id=variant.product_id,
+        variant=variant,
+        quantity=quantity,
+        viewer_key=viewer_key[:64],
+    )
+    return new_lines
+
+
+def cart_line_quantity_set(*, lines: list[dict], variant_id: int, quantity: int) -> list[dict]:
+    """Set a line's quantity (0 removes it); return the new lines. Writes nothing."""
+    if quantity == 0:
+        return cart_line_remove(lines=lines, variant_id=variant_id)
+    quantity = _quantity_check(quantity)
+    if not any(line["variant_id"] == variant_id for line in lines):
+        raise NotFoundError("This product is not in the cart.", code="not_in_cart")
+    return [
+        {**line, "quantity": quantity} if line["variant_id"] == variant_id else dict(line)
+        for line in lines
+    ]
+
+
+def cart_line_remove(*, lines: list[dict], variant_id: int) -> list[dict]:
+    """Drop a line; return the new lines. Writes nothing."""
+    if not any(line["variant_id"] == variant_id for line in lines):
+        raise NotFoundError("This product is not in the cart.", code="not_in_cart")
+    return [dict(line) for line in lines if line["variant_id"] != variant_id]
+
+
+@transaction.atomic
+def order_place(*, lines: list[dict], viewer_key: str, order_key: str) -> list[Order]:
+    """Place the demo cart: one order per storefront, stock taken in the same transaction.
+
+    Every line's stock is decremented with a conditional UPDATE, so two
+    buyers of the last unit cannot both succeed and stock never goes below
+    zero; a short line raises ``OutOfStockError`` (``out_of_stock``, 409)
+    and the whole transaction, every decrement included, rolls back.
+    ``order_key`` is the checkout form's one-time key: placing the same key
+    again returns the orders already placed (a double submit buys once).
+    Unit prices are taken now: the show price while it applies, else the
+    normal price. Side effects: ``stock.changed`` events for pinned variants.
+    """
+    if not lines:
+        raise CartError("The cart is empty.", code="cart_empty")
+    if not isinstance(order_key, str) or not 8 <= len(order_key) <= 64:
+        raise CartError("The order form is not valid; reload the cart.", code="invalid_order_key")
+    priced = cart_lines_priced(lines=lines)
+    if len(priced) != len(lines):
+        raise CartError("A product in the cart is no longer sold here.", code="unknown_sku")
+    by_storefront: dict[int, list[PricedLine]] = {}
+    for line in priced:
+        if line.variant.product.storefront.kind != Storefront.Kind.DEMO:
+            raise CartError("A product in the cart is no longer sold here.", code="unknown_sku")
+        _quantity_check(line.quantity)
+        by_storefront.setdefault(line.variant.product.storefront_id, []).append(line)
+    orders = []
+    for _storefront_id, storefront_lines in sorted(by_storefront.items()):
+        storefront = storefront_lines[0].variant.product.storefront
+        external_id = f"demo-{order_key}"
+        existing = Order.objects.filter(storefront=storefront, external_id=external_id).first()
+        if existing is not None:
+            orders.append(existing)
+            continue
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    storefront=storefront,
+                    external_id=external_id,
+                    source=Order.Source.DEMO,
+                    viewer_key=viewer_key[:64],
+                    currency=storefront_lines[0].variant.currency,
+                    total=sum((line.total for line in storefront_lines), Decimal("0")),
+                )
+        except IntegrityError:
+            # The same form submitted twice at once: the first one placed it.
+            orders.append(Order.objects.get(storefront=storefront, external_id=external_id))
+            continue
+        for line in storefront_lines:
+            variant_stock_adjust(storefront=storefront, sku=line.variant.sku, delta=-line.quantity)
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                variant=line.variant,
+                product_id=line.variant.product_id,
+                sku=line.variant.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                show_id=line.show_id,
+                pin_id=line.pin_id,
+            )
+            for line in storefront_lines
+        )
+        orders.append(order)
+    return orders
+
+
+# --- Incoming order webhook ---------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderLineInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+
+def storefront_order_webhook_apply(
+    *,
+    storefront: Storefront,
+    order_id: str,
+    currency: str,
+    lines: list[OrderLineInput],
+    show_public_id: str = "",
+    pin_id: Any = None,
+) -> str:
+    """Store an order reported by a verified shop webhook once; "applied" or "duplicate".
+
+    Precondition: the caller verified the signature. Idempotent by the
+    shop's order id (unique per storefront): a retry or a concurrent
+    duplicate changes nothing. Lines are credited to the show from the
+    attribution parameters, and to the pin when the line is of the pinned
+    product. SKUs liveshop does not know are stored unattributed. Stock is
+    not touched: the shop reports stock on its stock webhook.
+    """
+    if Order.objects.filter(storefront=storefront, external_id=order_id).exists():
+        return "duplicate"
+    variants = {
+        variant.sku: variant
+        for variant in Variant.objects.filter(
+            product__storefront=storefront, sku__in=[line.sku for line in lines]
+        )
+    }
+    order_lines = []
+    for line in lines:
+        variant = variants.get(line.sku)
+        attribution = attribution_resolve(
+            show_public_id=show_public_id,
+            pin_id=pin_id,
+            product_id=None if variant is None else variant.product_id,
+        )
+        order_lines.append(
+            OrderLine(
+                variant=variant,
+                product_id=None if variant is None else variant.product_id,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                show_id=None if attribution is None else attribution.show_id,
+                pin_id=None if attribution is None else attribution.pin_id,
+            )
+        )
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                storefront=storefront,
+                external_id=order_id,
+                source=Order.Source.WEBHOOK,
+                currency=currency,
+                total=sum((line.unit_price * line.quantity for line in lines), Decimal("0")),
+            )
+            for order_line in order_lines:
+                order_line.order = order
+            OrderLine.objects.bulk_create(order_lines)
+    except IntegrityError:
+        return "duplicate"
     return "applied"

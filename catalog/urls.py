@@ -10,4 +10,9 @@ urlpatterns = [
         apis.StorefrontStockWebhookApi.as_view(),
         name="storefront-stock-webhook",
     ),
+    path(
+        "webhooks/storefronts/<slug:slug>/orders",
+        apis.StorefrontOrderWebhookApi.as_view(),
+        name="storefront-order-webhook",
+    ),
 ]

@@ -94,15 +94,19 @@ class RedisSubscriber:
         self._client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._reader: asyncio.Task | None = None
+        # Sockets of two shows can subscribe at once; without the lock both
+        # would start a reader, and two readers of one connection fail.
+        self._reader_lock = asyncio.Lock()
         # A process-wide topic keeps the reader alive while no show is subscribed.
         self._idle_topic = f"{settings.LIVESHOP_REDIS_PREFIX}:hub"
 
     async def _ensure_reader(self) -> None:
-        if self._reader is None or self._reader.done():
-            await self._pubsub.subscribe(self._idle_topic)
-            self._reader = asyncio.get_running_loop().create_task(
-                self._read(), context=contextvars.Context()
-            )
+        async with self._reader_lock:
+            if self._reader is None or self._reader.done():
+                await self._pubsub.subscribe(self._idle_topic)
+                self._reader = asyncio.get_running_loop().create_task(
+                    self._read(), context=contextvars.Context()
+                )
 
     async def _read(self) -> None:
         while True:

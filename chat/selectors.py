@@ -23,6 +23,8 @@ from chat.models import (
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import PermissionDeniedError
 from shows.models import Channel, Show, ShowMember
+from shows.selectors import show_pins_open_payload
+from video.selectors import show_playback_get
 
 TEAM_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR, ShowMember.Role.SERVICE_STAFF)
 MODERATOR_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR)
@@ -255,7 +257,7 @@ def show_snapshot_build(
             "title": show.title,
             "scheduled_start": _iso(show.scheduled_start),
             **show_status_payload(show),
-            "playback": {"hls_url": None, "playable": False},
+            "playback": show_playback_get(show=show, is_team=role.is_team),
         },
         "me": {
             "user_id": user.pk if authenticated else None,
@@ -273,7 +275,7 @@ def show_snapshot_build(
             "max_length": ChatMessage._meta.get_field("text").max_length,
         },
         "pinned_message": pinned,
-        "pins": [],
+        "pins": show_pins_open_payload(show=show),
         "messages": [message_payload(message) for message in messages],
         "viewers": {"count": viewers, "peak": max(peak, room.peak_viewers)},
     }

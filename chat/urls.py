@@ -1,23 +1,9 @@
-from django.urls import path, register_converter
+from django.urls import path
 
 from chat import apis
 
-# Importing shows.urls registers the ``public_id`` converter used below.
+# Importing shows.urls registers the ``public_id`` and ``row_id`` converters used below.
 from shows import urls as shows_urls  # noqa: F401
-
-
-class RowIdConverter:
-    # At most 18 digits, so ids past the database's integers are a 404, not a crash.
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-register_converter(RowIdConverter, "row_id")
 
 SHOW = "shows/<public_id:public_id>"
 MESSAGE = f"{SHOW}/messages/<row_id:message_id>"

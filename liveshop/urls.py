@@ -3,12 +3,14 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from liveshop.common.views import api_not_found
+from video.urls import hook_urlpatterns
 
 api_v1 = [
     path("", include("liveshop.accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("shows.urls")),
     path("", include("chat.urls")),
+    path("", include("video.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
@@ -18,6 +20,8 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("hooks/", include(hook_urlpatterns)),
+    path("shop/", include("catalog.shop_urls")),
 ]
 
 handler400 = "liveshop.common.views.bad_request"

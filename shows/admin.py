@@ -31,6 +31,7 @@ from shows.services import (
     EDITABLE_FIELDS,
     SHOW_DUPLICATE_MAX_COPIES,
     ShowTransitionError,
+    product_pins_refresh,
     show_cancel,
     show_create,
     show_duplicate,
@@ -267,6 +268,7 @@ class ShowAdmin(admin.ModelAdmin):
         (None, {"fields": ("channel", "title", "slug", "kind", "description", "cover_image_url")}),
         ("Schedule", {"fields": ("scheduled_start", "scheduled_end", "status", "public_id")}),
         ("Visibility", {"fields": ("is_test", "is_private", "replay_allowed")}),
+        ("Shopping", {"fields": ("max_pins", "show_price_while_pinned_only")}),
         (
             "History",
             {
@@ -348,12 +350,23 @@ class ShowAdmin(admin.ModelAdmin):
             is_test=form.cleaned_data.get("is_test", False),
             is_private=form.cleaned_data.get("is_private", False),
             replay_allowed=form.cleaned_data.get("replay_allowed", True),
+            max_pins=form.cleaned_data.get("max_pins") or 3,
+            show_price_while_pinned_only=form.cleaned_data.get(
+                "show_price_while_pinned_only", False
+            ),
         )
         # The inline formsets already hold ``obj``: it must become the saved
         # row so the lineup and team attach to it.
         obj.pk = created.pk
         obj.refresh_from_db()
         obj._state.adding = False
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: list, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        # A show price edited while the product is pinned reaches viewers at once.
+        product_pins_refresh(show_id=form.instance.pk)
 
     # --- actions ---------------------------------------------------------------
 

@@ -22,17 +22,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from liveshop.common.exceptions import NotFoundError
+from chat.selectors import show_chat_role
+from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
 from liveshop.common.pagination import PagePagination
 from shows.access import ShowAction, show_access_act, show_access_view
 from shows.ics import ICS_CONTENT_TYPE, channel_calendar_render, show_calendar_render
-from shows.models import Channel, Show, ShowMember, ShowProduct
+from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct
 from shows.selectors import (
     channel_calendar_show_list,
     channel_get,
     channel_list,
     channel_schedule_get,
+    product_appearance_list,
+    show_attribution_report,
     show_detail_prefetch,
+    show_pin_payload_get,
+    show_pin_timeline,
     show_price_applies,
     show_starts_in_seconds,
 )
@@ -40,6 +45,8 @@ from shows.services import (
     show_cancel,
     show_end,
     show_go_live,
+    show_product_pin,
+    show_product_unpin,
     show_publish,
     show_reminder_subscribe,
     show_reminder_unsubscribe,
@@ -371,3 +378,118 @@ class ShowEndApi(APIView):
     def post(self, request: Request, public_id: str) -> Response:
         show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.END)
         return Response(ShowStatusSerializer(show_end(show=show)).data)
+
+
+# --- Pinned products, the replay timeline and the attribution report -------------
+
+
+class ShowPinListApi(APIView):
+    """GET: the show's product timeline (every pin with offsets). POST: pin a product."""
+
+    class InputSerializer(serializers.Serializer):
+        product_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+        class Meta:
+            ref_name = "ShowPinInput"
+
+    def get_permissions(self) -> list:
+        return [IsAuthenticated()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        operation_id="show_pin_timeline",
+        responses={200: OpenApiTypes.OBJECT, 404: ERROR_RESPONSE},
+        description="Every pin of the show by start offset, each a pin object "
+        "(docs/protocol.md, 3.3).",
+    )
+    def get(self, request: Request, public_id: str) -> Response:
+        show = show_access_view(user=request.user, public_id=public_id)
+        return Response({"results": show_pin_timeline(show=show)})
+
+    @extend_schema(
+        operation_id="show_pin_create",
+        request=InputSerializer,
+        responses={
+            201: OpenApiTypes.OBJECT,
+            400: ERROR_RESPONSE,
+            403: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+            409: ERROR_RESPONSE,
+        },
+    )
+    def post(self, request: Request, public_id: str) -> Response:
+        show = show_access_view(user=request.user, public_id=public_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pin = show_product_pin(
+            show=show, product_id=serializer.validated_data["product_id"], actor=request.user
+        )
+        return Response(
+            show_pin_payload_get(show=show, pin_id=pin.pk), status=status.HTTP_201_CREATED
+        )
+
+
+class ShowPinDetailApi(APIView):
+    """DELETE: unpin (the show's hosts and moderators, merchandisers)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="show_pin_delete",
+        responses={204: None, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE, 409: ERROR_RESPONSE},
+    )
+    def delete(self, request: Request, public_id: str, pin_id: int) -> Response:
+        show = show_access_view(user=request.user, public_id=public_id)
+        show_product_unpin(show=show, pin_id=pin_id, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ShowReportApi(APIView):
+    """Attribution per show and per pin (the show's hosts and moderators, merchandisers)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="show_report",
+        responses={200: OpenApiTypes.OBJECT, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+    )
+    def get(self, request: Request, public_id: str) -> Response:
+        show = show_access_view(user=request.user, public_id=public_id)
+        if not show_chat_role(show_id=show.pk, user=request.user).can_moderate:
+            raise PermissionDeniedError("Only the show's hosts and moderators see its report.")
+        return Response(show_attribution_report(show=show))
+
+
+class ProductAppearanceListApi(APIView):
+    """Where a product was pinned: public live and ended shows, with offsets."""
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ProductAppearance"
+
+        pin_id = serializers.IntegerField(source="pk")
+        show = serializers.CharField(source="show.public_id")
+        show_title = serializers.CharField(source="show.title")
+        channel = serializers.CharField(source="show.channel.slug")
+        show_status = serializers.CharField(source="show.status")
+        show_started_at = serializers.DateTimeField(source="show.actual_start")
+        replay_allowed = serializers.BooleanField(source="show.replay_allowed")
+        start_offset = serializers.SerializerMethodField()
+        end_offset = serializers.SerializerMethodField()
+
+        def get_start_offset(self, pin: ShowPin) -> float:
+            return pin.start_offset_ms / 1000
+
+        def get_end_offset(self, pin: ShowPin) -> float | None:
+            return None if pin.end_offset_ms is None else pin.end_offset_ms / 1000
+
+    @extend_schema(
+        operation_id="product_appearance_list",
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: OutputSerializer(many=True)},
+    )
+    def get(self, request: Request, product_id: int) -> Response:
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(
+            product_appearance_list(product_id=product_id), request, view=self
+        )
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

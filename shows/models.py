@@ -3,6 +3,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -72,6 +73,15 @@ class Show(models.Model):
         help_text="Private shows are left out of schedules and feeds; the link still works.",
     )
     replay_allowed = models.BooleanField(default=True)
+    max_pins = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="How many products may be pinned to the stream at once (1 to 10).",
+    )
+    show_price_while_pinned_only = models.BooleanField(
+        default=False,
+        help_text="Show prices apply only while the product is pinned (else while live).",
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancellation_reason = models.CharField(max_length=300, blank=True, editable=False)
     created_by = models.ForeignKey(
@@ -175,3 +185,40 @@ class ShowReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} wants a reminder for {self.show}"
+
+
+class ShowPin(models.Model):
+    """One product pinned to the stream, with its time on the show's own clock.
+
+    Offsets count from the show's actual start, so a replay can show the
+    product at the same moment; ``end_offset_ms`` is empty while pinned.
+    """
+
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="pins")
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, related_name="show_pins"
+    )
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    unpinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pinned_at = models.DateTimeField()
+    unpinned_at = models.DateTimeField(null=True, blank=True)
+    start_offset_ms = models.PositiveBigIntegerField()
+    end_offset_ms = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pinned_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["show", "product"],
+                condition=Q(unpinned_at__isnull=True),
+                name="shows_showpin_one_open_pin_per_product",
+            )
+        ]
+        indexes = [models.Index(fields=["product", "unpinned_at"], name="shows_showpin_product")]
+
+    def __str__(self) -> str:
+        return f"{self.product} pinned in {self.show}"

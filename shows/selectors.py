@@ -1,5 +1,6 @@
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import (
     Count,
@@ -12,15 +13,17 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from catalog.models import ProductImage, Variant
+from catalog.models import CartAddition, LinkClick, OrderLine, Product, ProductImage, Variant
+from catalog.selectors import cart_link_build, variant_stock_view
 from liveshop.accounts.models import User
-from shows.models import Channel, Show, ShowMember, ShowProduct, ShowReminder
+from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
 
 # Shows that occupy their channel's slot: a cancelled show frees it.
 SLOT_HOLDING_STATUSES = (
@@ -228,9 +231,15 @@ def show_starts_in_seconds(*, show: Show, now: dt.datetime) -> int:
     return max(0, int((show.scheduled_start - now).total_seconds()))
 
 
-def show_price_applies(*, show: Show) -> bool:
-    """Show prices apply only while the show is live."""
-    return show.status == Show.Status.LIVE
+def show_price_applies(*, show: Show, is_pinned: bool | None = None) -> bool:
+    """Show prices apply only while the show is live.
+
+    A show with ``show_price_while_pinned_only`` narrows that to while the
+    product is pinned; ``is_pinned=None`` (a lineup listing) checks only live.
+    """
+    if show.status != Show.Status.LIVE:
+        return False
+    return not (show.show_price_while_pinned_only and is_pinned is False)
 
 
 def channel_calendar_show_list(
@@ -258,3 +267,231 @@ def show_schedule_list(*, channel_id: int, start: dt.datetime, end: dt.datetime)
     return Show.objects.filter(
         channel_id=channel_id, scheduled_start__lt=end, scheduled_end__gt=start
     ).order_by("scheduled_start", "pk")
+
+
+# --- Pins and product cards ------------------------------------------------------
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def _seconds(offset_ms: int | None) -> float | None:
+    return None if offset_ms is None else offset_ms / 1000
+
+
+def _pin_products_prefetch() -> list[Prefetch]:
+    return [
+        Prefetch("product__variants", queryset=Variant.objects.order_by("position", "pk")),
+        Prefetch("product__images", queryset=ProductImage.objects.order_by("position", "pk")),
+    ]
+
+
+def product_card(
+    *, show: Show, pin: ShowPin, product: Product, show_price: Decimal | None, now: float | None
+) -> dict:
+    """The product card of a pin: everything a client draws, in one object.
+
+    ``product`` must come with its storefront, variants and images loaded.
+    Links are signed for this show and pin; the card holds nothing about
+    the viewer, so one encoding serves every socket.
+    """
+    applies = show_price is not None and show_price_applies(show=show, is_pinned=True)
+    threshold = product.storefront.low_stock_threshold
+    images = list(product.images.all())
+    variants = []
+    for variant in product.variants.all():
+        variants.append(
+            {
+                "id": variant.pk,
+                "sku": variant.sku,
+                "title": variant.title,
+                "options": variant.options,
+                "price": f"{variant.price:.2f}",
+                "compare_at_price": (
+                    None if variant.compare_at_price is None else f"{variant.compare_at_price:.2f}"
+                ),
+                "show_price": f"{show_price:.2f}" if applies else None,
+                "currency": variant.currency,
+                **variant_stock_view(
+                    quantity=variant.stock_quantity, low_stock_threshold=threshold
+                ),
+                "add_to_cart_url": cart_link_build(
+                    show_id=show.pk, pin_id=pin.pk, variant_id=variant.pk, now=now
+                ),
+            }
+        )
+    return {
+        "id": product.pk,
+        "handle": product.handle,
+        "title": product.title,
+        "description": product.description,
+        "image": ({"url": images[0].url, "alt_text": images[0].alt_text} if images else None),
+        "storefront": product.storefront.slug,
+        "variants": variants,
+    }
+
+
+def pin_payload(
+    *, show: Show, pin: ShowPin, show_price: Decimal | None, now: float | None = None
+) -> dict:
+    """The pin object of the protocol (docs/protocol.md, 3.3) with its product card."""
+    return {
+        "id": pin.pk,
+        "pinned_at": _iso(pin.pinned_at),
+        "unpinned_at": _iso(pin.unpinned_at),
+        "start_offset": _seconds(pin.start_offset_ms),
+        "end_offset": _seconds(pin.end_offset_ms),
+        "product": product_card(
+            show=show, pin=pin, product=pin.product, show_price=show_price, now=now
+        ),
+    }
+
+
+def _pins_payload(*, show: Show, pins: QuerySet[ShowPin]) -> list[dict]:
+    pins = list(
+        pins.select_related("product__storefront").prefetch_related(*_pin_products_prefetch())
+    )
+    if not pins:
+        return []
+    prices = dict(
+        ShowProduct.objects.filter(
+            show=show, product_id__in=[pin.product_id for pin in pins]
+        ).values_list("product_id", "show_price")
+    )
+    return [pin_payload(show=show, pin=pin, show_price=prices.get(pin.product_id)) for pin in pins]
+
+
+def show_pins_open_payload(*, show: Show) -> list[dict]:
+    """The show's open pins as pin objects, oldest first, for the snapshot.
+
+    Four queries whatever the number of pins and variants.
+    """
+    return _pins_payload(
+        show=show,
+        pins=ShowPin.objects.filter(show=show, unpinned_at__isnull=True).order_by(
+            "pinned_at", "pk"
+        ),
+    )
+
+
+def show_pin_timeline(*, show: Show) -> list[dict]:
+    """Every pin of the show as pin objects by start offset: the replay timeline.
+
+    Cards carry fresh links, and show prices only while the show is live.
+    Four queries whatever the number of pins and variants.
+    """
+    return _pins_payload(
+        show=show, pins=ShowPin.objects.filter(show=show).order_by("start_offset_ms", "pk")
+    )
+
+
+def show_pin_payload_get(*, show: Show, pin_id: int) -> dict:
+    """One pin object, loaded fresh (for events)."""
+    pin = (
+        ShowPin.objects.select_related("product__storefront")
+        .prefetch_related(*_pin_products_prefetch())
+        .get(pk=pin_id, show=show)
+    )
+    show_price = (
+        ShowProduct.objects.filter(show=show, product_id=pin.product_id)
+        .values_list("show_price", flat=True)
+        .first()
+    )
+    return pin_payload(show=show, pin=pin, show_price=show_price)
+
+
+# Shows whose pins anyone may look up: drafts, test and private shows never.
+APPEARANCE_STATUSES = (Show.Status.LIVE, Show.Status.ENDED)
+
+
+def product_appearance_list(*, product_id: int) -> QuerySet[ShowPin]:
+    """Where a product was pinned: public live and ended shows, newest show first."""
+    return (
+        ShowPin.objects.filter(
+            product_id=product_id,
+            product__is_active=True,
+            show__status__in=APPEARANCE_STATUSES,
+            show__is_test=False,
+            show__is_private=False,
+        )
+        .select_related("show__channel")
+        .order_by("-show__actual_start", "start_offset_ms", "pk")
+    )
+
+
+# --- Attribution report ----------------------------------------------------------
+
+
+def _conversion(orders: int, clickers: int) -> float | None:
+    return None if clickers == 0 else round(orders / clickers, 4)
+
+
+def show_attribution_report(*, show: Show) -> dict:
+    """Clicks, unique clickers, add-to-carts, orders and revenue, per show and per pin.
+
+    Each click, add-to-cart and order is a row stored once (orders are
+    unique per shop order id), so counting rows counts each event once.
+    Revenue is per currency. Conversion is orders / unique clickers. Seven
+    queries whatever the number of pins and events.
+    """
+    clicks = LinkClick.objects.filter(show=show)
+    adds = CartAddition.objects.filter(show=show)
+    lines = OrderLine.objects.filter(show=show)
+    line_total = Sum(F("unit_price") * F("quantity"))
+
+    totals = {
+        **clicks.aggregate(clicks=Count("pk"), unique_clickers=Count("viewer_key", distinct=True)),
+        "add_to_carts": adds.count(),
+        "orders": lines.aggregate(orders=Count("order_id", distinct=True))["orders"],
+        "revenue": {},
+    }
+    for currency, revenue in lines.values_list("order__currency").annotate(revenue=line_total):
+        totals["revenue"][currency] = f"{revenue:.2f}"
+
+    per_pin: dict[int, dict] = {}
+
+    def row(pin_id: int) -> dict:
+        return per_pin.setdefault(
+            pin_id,
+            {"clicks": 0, "unique_clickers": 0, "add_to_carts": 0, "orders": 0, "revenue": {}},
+        )
+
+    for pin_id, count, unique in clicks.values_list("pin_id").annotate(
+        Count("pk"), Count("viewer_key", distinct=True)
+    ):
+        row(pin_id).update(clicks=count, unique_clickers=unique)
+    for pin_id, count in adds.filter(pin__isnull=False).values_list("pin_id").annotate(Count("pk")):
+        row(pin_id)["add_to_carts"] = count
+    for pin_id, count in (
+        lines.filter(pin__isnull=False)
+        .values_list("pin_id")
+        .annotate(Count("order_id", distinct=True))
+    ):
+        row(pin_id)["orders"] = count
+    for pin_id, currency, revenue in (
+        lines.filter(pin__isnull=False)
+        .values_list("pin_id", "order__currency")
+        .annotate(revenue=line_total)
+    ):
+        row(pin_id)["revenue"][currency] = f"{revenue:.2f}"
+
+    pins = []
+    for pin in (
+        ShowPin.objects.filter(show=show)
+        .select_related("product")
+        .order_by("start_offset_ms", "pk")
+    ):
+        counts = row(pin.pk)
+        pins.append(
+            {
+                "pin_id": pin.pk,
+                "product": {"id": pin.product_id, "title": pin.product.title},
+                "start_offset": _seconds(pin.start_offset_ms),
+                "end_offset": _seconds(pin.end_offset_ms),
+                **counts,
+                "conversion": _conversion(counts["orders"], counts["unique_clickers"]),
+            }
+        )
+    totals["conversion"] = _conversion(totals["orders"], totals["unique_clickers"])
+    return {"show": show.public_id, "totals": totals, "pins": pins}

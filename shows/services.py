@@ -13,11 +13,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from catalog.models import Product
+from catalog.models import Product, Variant
+from catalog.selectors import variant_stock_view
+from chat.events import show_event_append
+from chat.selectors import show_chat_role
 from liveshop.accounts.models import User
-from liveshop.common.exceptions import ConflictError, NotFoundError
-from shows.models import Channel, Show, ShowMember, ShowProduct, ShowReminder
-from shows.selectors import show_overlapping_list
+from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
+from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
+from shows.selectors import show_overlapping_list, show_pin_payload_get
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     Show.Status.DRAFT: {Show.Status.SCHEDULED, Show.Status.CANCELLED},
@@ -99,6 +102,8 @@ def show_create(
     is_test: bool = False,
     is_private: bool = False,
     replay_allowed: bool = True,
+    max_pins: int = 3,
+    show_price_while_pinned_only: bool = False,
 ) -> Show:
     """Create a draft show in a free slot of ``channel``.
 
@@ -119,6 +124,8 @@ def show_create(
         is_test=is_test,
         is_private=is_private,
         replay_allowed=replay_allowed,
+        max_pins=max_pins,
+        show_price_while_pinned_only=show_price_while_pinned_only,
         created_by=created_by,
         status=Show.Status.DRAFT,
     )
@@ -138,6 +145,8 @@ EDITABLE_FIELDS = (
     "is_test",
     "is_private",
     "replay_allowed",
+    "max_pins",
+    "show_price_while_pinned_only",
 )
 
 
@@ -205,6 +214,9 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
     from chat.services import show_status_announce
 
     show_status_announce(show=current)
+    if to_status == Show.Status.ENDED:
+        for pin in ShowPin.objects.filter(show=current, unpinned_at__isnull=True):
+            _pin_close(show=current, pin=pin, actor=None, now=now)
     return current
 
 
@@ -291,7 +303,177 @@ def show_lineup_add(
     if not created and item.show_price != show_price:
         item.show_price = show_price
         item.save(update_fields=["show_price"])
+        # Viewers looking at the card must see the new price.
+        pin = ShowPin.objects.filter(show=show, product=product, unpinned_at__isnull=True).first()
+        if pin is not None:
+            show_event_append(
+                show_id=show.pk,
+                type="product.updated",
+                data=show_pin_payload_get(show=show, pin_id=pin.pk),
+            )
     return item
+
+
+# --- Pinned products --------------------------------------------------------------
+
+
+def _offset_ms(*, show: Show, moment: dt.datetime) -> int:
+    start = show.actual_start or moment
+    return max(0, int((moment - start).total_seconds() * 1000))
+
+
+def _pin_actor_require(*, show: Show, actor: User) -> None:
+    if not show_chat_role(show_id=show.pk, user=actor).can_moderate:
+        raise PermissionDeniedError("Only the show's hosts and moderators may pin products.")
+
+
+@transaction.atomic
+def show_product_pin(
+    *, show: Show, product_id: int, actor: User, now: dt.datetime | None = None
+) -> ShowPin:
+    """Pin an active product to the live stream; it joins the lineup if it is not in it.
+
+    Hosts and moderators of this show and merchandisers only (else 403).
+    Locks the show row, so concurrent pins count each other. Refuses, before
+    writing: a show that is not live (``show_not_live``), an unknown or
+    inactive product (``product_not_found``), a product already pinned
+    (``already_pinned``) and a pin beyond ``max_pins`` (``pin_limit_reached``).
+    Side effect: a ``product.pinned`` event with the whole card, after commit.
+    """
+    _pin_actor_require(show=show, actor=actor)
+    now = now or timezone.now()
+    current = Show.objects.select_for_update().get(pk=show.pk)
+    if current.status != Show.Status.LIVE:
+        raise ConflictError(
+            "Products can be pinned only while the show is live.", code="show_not_live"
+        )
+    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    if product is None:
+        raise NotFoundError("No active product with this id.", code="product_not_found")
+    open_product_ids = list(
+        ShowPin.objects.filter(show=current, unpinned_at__isnull=True).values_list(
+            "product_id", flat=True
+        )
+    )
+    if product.pk in open_product_ids:
+        raise ConflictError(f'"{product.title}" is already pinned.', code="already_pinned")
+    if len(open_product_ids) >= current.max_pins:
+        raise ConflictError(
+            f"At most {current.max_pins} products can be pinned at once; unpin one first.",
+            code="pin_limit_reached",
+            extra={"max_pins": current.max_pins},
+        )
+    if not ShowProduct.objects.filter(show=current, product=product).exists():
+        show_lineup_add(show=current, product=product)
+    pin = ShowPin.objects.create(
+        show=current,
+        product=product,
+        pinned_by=actor,
+        pinned_at=now,
+        start_offset_ms=_offset_ms(show=current, moment=now),
+    )
+    show_event_append(
+        show_id=current.pk,
+        type="product.pinned",
+        data=show_pin_payload_get(show=current, pin_id=pin.pk),
+    )
+    return pin
+
+
+def _pin_close(*, show: Show, pin: ShowPin, actor: User | None, now: dt.datetime) -> None:
+    pin.unpinned_at = now
+    pin.unpinned_by = actor
+    pin.end_offset_ms = max(pin.start_offset_ms, _offset_ms(show=show, moment=now))
+    pin.save(update_fields=["unpinned_at", "unpinned_by", "end_offset_ms"])
+    show_event_append(
+        show_id=show.pk,
+        type="product.unpinned",
+        data={
+            "pin_id": pin.pk,
+            "product_id": pin.product_id,
+            "end_offset": pin.end_offset_ms / 1000,
+        },
+    )
+
+
+@transaction.atomic
+def show_product_unpin(
+    *, show: Show, pin_id: int, actor: User, now: dt.datetime | None = None
+) -> ShowPin:
+    """Unpin: the pin's end offset is recorded and viewers drop the card.
+
+    Same permissions as pinning. Refuses a pin of another show
+    (``pin_not_found``) and one already unpinned (``not_pinned``) without
+    writing. Side effect: a ``product.unpinned`` event after commit.
+    """
+    _pin_actor_require(show=show, actor=actor)
+    current = Show.objects.select_for_update().get(pk=show.pk)
+    pin = ShowPin.objects.filter(pk=pin_id, show=current).first()
+    if pin is None:
+        raise NotFoundError("No pin with this id in this show.", code="pin_not_found")
+    if pin.unpinned_at is not None:
+        raise ConflictError("This product is no longer pinned.", code="not_pinned")
+    _pin_close(show=current, pin=pin, actor=actor, now=now or timezone.now())
+    return pin
+
+
+@transaction.atomic
+def product_pins_refresh(
+    *, product_ids: list[int] | None = None, show_id: int | None = None
+) -> int:
+    """Send a fresh card (``product.updated``) for open pins in live shows.
+
+    Pins of ``product_ids`` in every show, or every pin of ``show_id`` (its
+    show prices changed), or both filters at once. For edits viewers must see
+    at once: a price, a title, an option. Events go out after commit. Returns
+    how many cards were sent.
+    """
+    pins = ShowPin.objects.filter(unpinned_at__isnull=True, show__status=Show.Status.LIVE)
+    if product_ids is not None:
+        pins = pins.filter(product_id__in=product_ids)
+    if show_id is not None:
+        pins = pins.filter(show_id=show_id)
+    pins = list(pins.select_related("show").order_by("show_id", "pk"))
+    for pin in pins:
+        show_event_append(
+            show_id=pin.show_id,
+            type="product.updated",
+            data=show_pin_payload_get(show=pin.show, pin_id=pin.pk),
+        )
+    return len(pins)
+
+
+def variant_stock_announce(*, variant: Variant, previous_quantity: int) -> int:
+    """Tell every live show pinning ``variant``'s product about its new stock.
+
+    Must run inside the transaction that changed the stock, so the event
+    goes out only if the change commits. Sends nothing when what viewers see
+    (the state and the "only N left" count) did not change. ``variant`` must
+    come with its product and storefront. Returns how many shows were told.
+    """
+    threshold = variant.product.storefront.low_stock_threshold
+    before = variant_stock_view(quantity=previous_quantity, low_stock_threshold=threshold)
+    after = variant_stock_view(quantity=variant.stock_quantity, low_stock_threshold=threshold)
+    if before == after:
+        return 0
+    show_ids = list(
+        ShowPin.objects.filter(
+            product_id=variant.product_id,
+            unpinned_at__isnull=True,
+            show__status=Show.Status.LIVE,
+        )
+        .values_list("show_id", flat=True)
+        .order_by("show_id")
+    )
+    data = {
+        "product_id": variant.product_id,
+        "variant_id": variant.pk,
+        "sku": variant.sku,
+        **after,
+    }
+    for show_id in show_ids:
+        show_event_append(show_id=show_id, type="stock.changed", data=data)
+    return len(show_ids)
 
 
 # --- Reminders ("remind me") ---------------------------------------------------
@@ -411,6 +593,8 @@ def show_duplicate(*, show: Show, starts: list[dt.datetime], created_by: User | 
             is_test=source.is_test,
             is_private=source.is_private,
             replay_allowed=source.replay_allowed,
+            max_pins=source.max_pins,
+            show_price_while_pinned_only=source.show_price_while_pinned_only,
         )
         ShowProduct.objects.bulk_create(
             ShowProduct(

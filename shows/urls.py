@@ -15,7 +15,19 @@ class PublicIdConverter:
         return value
 
 
+class RowIdConverter:
+    # At most 18 digits, so ids past the database's integers are a 404, not a crash.
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
 register_converter(PublicIdConverter, "public_id")
+register_converter(RowIdConverter, "row_id")
 
 urlpatterns = [
     path("channels", apis.ChannelListApi.as_view(), name="channel-list"),
@@ -42,4 +54,16 @@ urlpatterns = [
     path("shows/<public_id:public_id>/cancel", apis.ShowCancelApi.as_view(), name="show-cancel"),
     path("shows/<public_id:public_id>/go-live", apis.ShowGoLiveApi.as_view(), name="show-go-live"),
     path("shows/<public_id:public_id>/end", apis.ShowEndApi.as_view(), name="show-end"),
+    path("shows/<public_id:public_id>/pins", apis.ShowPinListApi.as_view(), name="show-pins"),
+    path(
+        "shows/<public_id:public_id>/pins/<row_id:pin_id>",
+        apis.ShowPinDetailApi.as_view(),
+        name="show-pin-detail",
+    ),
+    path("shows/<public_id:public_id>/report", apis.ShowReportApi.as_view(), name="show-report"),
+    path(
+        "products/<row_id:product_id>/appearances",
+        apis.ProductAppearanceListApi.as_view(),
+        name="product-appearances",
+    ),
 ]

@@ -31,6 +31,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _engine_missing(item, "needs PostgreSQL: set DATABASE_URL=postgres://...")
     if item.get_closest_marker("redis") and not settings.REDIS_URL:
         _engine_missing(item, "needs Redis: set REDIS_URL=redis://...")
+    if item.get_closest_marker("media"):
+        from video.mediaserver import INSTALL_HINT, media_tools_missing
+
+        missing = media_tools_missing()
+        if missing:
+            _engine_missing(item, f"needs {', '.join(missing)}: {INSTALL_HINT}")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -88,6 +94,21 @@ def channel(db):
 @pytest.fixture
 def show_factory(db):
     return factories.ShowFactory
+
+
+@pytest.fixture
+def media_dir(settings, tmp_path):
+    """The media folder (HLS, recordings, VOD) in a temporary directory."""
+    settings.LIVESHOP_VIDEO_DIR = tmp_path
+    settings.LIVESHOP_VIDEO_HTTP_URL = "http://media.example"
+    for name in ("hls", "rec"):
+        (tmp_path / name).mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def show_stream_factory(db):
+    return factories.ShowStreamFactory
 
 
 @pytest.fixture

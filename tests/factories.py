@@ -8,6 +8,7 @@ from catalog.models import Product, ProductImage, Storefront, Variant
 from chat.models import BlockedTerm, ChatMessage, ChatSanction
 from liveshop.accounts.models import User
 from shows.models import Channel, Show, ShowMember, ShowProduct, ShowReminder
+from video.models import Recording, ShowStream
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -148,3 +149,30 @@ class BlockedTermFactory(factory.django.DjangoModelFactory):
 
     channel = factory.SubFactory(ChannelFactory)
     term = factory.Sequence(lambda n: f"badword{n}")
+
+
+class ShowStreamFactory(factory.django.DjangoModelFactory):
+    """A show's stream key; the show starts in ten minutes, inside its start window."""
+
+    class Meta:
+        model = ShowStream
+
+    show = factory.SubFactory(
+        ShowFactory,
+        scheduled_start=factory.LazyFunction(lambda: timezone.now() + dt.timedelta(minutes=10)),
+    )
+
+
+class RecordingFactory(factory.django.DjangoModelFactory):
+    """A replay ready to play: a processed recording of an ended show."""
+
+    class Meta:
+        model = Recording
+
+    show = factory.SubFactory(ShowFactory, status=Show.Status.ENDED)
+    provider = "nginx_rtmp"
+    source = factory.Sequence(lambda n: f"/media/rec/show-{n}.flv")
+    size_bytes = 1000
+    status = Recording.Status.READY
+    duration_seconds = 600.0
+    ready_at = factory.LazyFunction(timezone.now)

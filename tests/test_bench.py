@@ -18,6 +18,7 @@ from bench.stats import (
     per_connection_kib,
     per_delivery_us,
     percentile,
+    pin_title,
 )
 
 
@@ -132,6 +133,27 @@ def test_frame_decode_keeps_only_this_runs_messages():
     assert frame.events[0] == (11, 3, 10.0)
     assert frame.events[1][:2] == (12, -1)
     assert frame_decode(b"not json", "r").type == "invalid"
+
+
+def test_frame_decode_reads_pins_of_the_pin_scenario():
+    pinned = {
+        "pinned_at": "2026-11-23T18:12:00.250000Z",
+        "product": {"title": pin_title(7), "variants": []},
+    }
+    other = {"pinned_at": "2026-11-23T18:12:00Z", "product": {"title": "Winter boots"}}
+    body = {
+        "type": "batch",
+        "seq": 3,
+        "events": [
+            {"seq": 2, "type": "product.pinned", "data": pinned},
+            {"seq": 3, "type": "product.pinned", "data": other},
+        ],
+    }
+
+    frame = frame_decode(json.dumps(body).encode(), "r")
+
+    assert frame.events[0] == (2, 7, 1795457520.25)
+    assert frame.events[1][:2] == (3, -1)
 
 
 def test_frame_cache_returns_the_same_decoding():

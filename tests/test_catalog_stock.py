@@ -1,10 +1,7 @@
 """Stock services and cart links."""
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from catalog.models import Storefront, Variant
 from catalog.services import (
@@ -16,6 +13,7 @@ from catalog.services import (
 )
 from liveshop.common.exceptions import ApplicationError, NotFoundError
 from tests.factories import StorefrontFactory, VariantFactory
+from tests.threads import threads_run
 
 pytestmark = pytest.mark.django_db
 
@@ -88,28 +86,15 @@ def test_concurrent_decrements_of_the_last_units_never_oversell():
     variant = VariantFactory(sku="LAST", stock_quantity=3)
     storefront = variant.product.storefront
     buyers = 12
-    barrier = threading.Barrier(buyers)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def buy() -> None:
+    def buy(number: int) -> str:
         try:
-            barrier.wait()
-            try:
-                variant_stock_adjust(storefront=storefront, sku="LAST", delta=-1)
-                outcome = "sold"
-            except OutOfStockError:
-                outcome = "out_of_stock"
-            with lock:
-                outcomes.append(outcome)
-        finally:
-            connection.close()
+            variant_stock_adjust(storefront=storefront, sku="LAST", delta=-1)
+        except OutOfStockError:
+            return "out_of_stock"
+        return "sold"
 
-    threads = [threading.Thread(target=buy) for _ in range(buyers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = threads_run(buy, buyers)
 
     assert sorted(outcomes) == ["out_of_stock"] * 9 + ["sold"] * 3
     assert _stock("LAST") == 0

@@ -2,10 +2,12 @@
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from catalog.models import Product, Variant
 from liveshop.accounts.models import User
 from liveshop.common.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed
 from shows.models import Show, ShowMember, ShowProduct
+from video.mediaserver import INSTALL_HINT, media_tools_missing
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,6 +77,10 @@ def test_run_command_starts_the_system_and_the_printed_urls_answer(tmp_path):
         not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "CELERY_TASK_ALWAYS_EAGER"}
     }
     env["LIVESHOP_VAR_DIR"] = str(tmp_path / "var")
+    # nginx-rtmp's workers run as nobody when started as root: a folder they can reach.
+    video_dir = Path(tempfile.mkdtemp(prefix="liveshop-video-"))
+    video_dir.chmod(0o755)
+    env["LIVESHOP_VIDEO_DIR"] = str(video_dir)
     manage = [sys.executable, "manage.py"]
     for command in (["migrate", "--no-input", "-v0"], ["demo_seed"]):
         subprocess.run([*manage, *command], cwd=PROJECT_ROOT, env=env, check=True, timeout=120)
@@ -104,11 +111,20 @@ def test_run_command_starts_the_system_and_the_printed_urls_answer(tmp_path):
             assert f"{base}/api/v1/docs" in urls
             for account in DEMO_ACCOUNTS:
                 assert re.search(rf"^\s+{account.username}\s+{account.role}$", output, re.M)
+            if media_tools_missing():
+                assert f"Install them with: {INSTALL_HINT}" in output
+            else:
+                server_url = re.search(r"OBS server URL:\s+(rtmp://\S+)", output)
+                assert server_url is not None, output
+                playlist = re.search(r"Demo show playlist:\s+(http://\S+)", output)
+                # The demo show is live but nobody streams yet: nginx answers, no playlist.
+                assert httpx.get(playlist.group(1), timeout=10).status_code == 404
             for url in urls:
                 response = httpx.get(url, timeout=10)
                 assert response.status_code in {200, 302}, (url, response.status_code)
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=30)
+            shutil.rmtree(video_dir, ignore_errors=True)
 
     assert process.returncode == 0

@@ -1,6 +1,7 @@
 """Merchandisers schedule shows in the Django admin, through the show services."""
 
 import datetime as dt
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -8,6 +9,7 @@ from django.contrib.messages import get_messages
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from liveshop.accounts.services import user_create
 from shows.models import Show, ShowMember, ShowProduct
@@ -55,6 +57,7 @@ def _show_form(*, channel, start: dt.datetime, end: dt.datetime, **extra) -> dic
         "scheduled_end_0": f"{end:%Y-%m-%d}",
         "scheduled_end_1": f"{end:%H:%M:%S}",
         "replay_allowed": "on",
+        "max_pins": "3",
         "lineup-TOTAL_FORMS": "0",
         "lineup-INITIAL_FORMS": "0",
         "lineup-MIN_NUM_FORMS": "0",
@@ -277,6 +280,8 @@ def test_a_live_show_shows_its_times_read_only(merchandiser_client, berlin_chann
         "is_test",
         "is_private",
         "replay_allowed",
+        "max_pins",
+        "show_price_while_pinned_only",
     }
 
 
@@ -495,3 +500,45 @@ def test_add_page_survives_a_garbage_channel_parameter(merchandiser_client, chan
 
     assert response.status_code == 200
     assert response.context["adminform"].form.fields["scheduled_start"].help_text == "In UTC time."
+
+
+def test_a_show_price_edited_while_pinned_reaches_viewers(merchandiser_client, berlin_channel):
+    from chat.models import ShowEvent
+    from shows.services import show_product_pin
+
+    show = factories.ShowFactory(
+        channel=berlin_channel, status=Show.Status.LIVE, actual_start=timezone.now()
+    )
+    variant = factories.VariantFactory(price=Decimal("30.00"))
+    item = factories.ShowProductFactory(show=show, product=variant.product, position=0)
+    pin = show_product_pin(show=show, product_id=variant.product_id, actor=merchandiser_client.user)
+    start = timezone.localtime(show.scheduled_start, zoneinfo.ZoneInfo("Europe/Berlin"))
+    end = timezone.localtime(show.scheduled_end, zoneinfo.ZoneInfo("Europe/Berlin"))
+    data = _show_form(
+        channel=berlin_channel,
+        start=start,
+        end=end,
+        title=show.title,
+        slug=show.slug,
+        max_pins="2",
+        **{
+            "lineup-TOTAL_FORMS": "1",
+            "lineup-INITIAL_FORMS": "1",
+            "lineup-0-id": str(item.pk),
+            "lineup-0-show": str(show.pk),
+            "lineup-0-position": "0",
+            "lineup-0-product": str(variant.product_id),
+            "lineup-0-show_price": "19.00",
+        },
+    )
+    del data["channel"]
+
+    response = merchandiser_client.post(f"/admin/shows/show/{show.pk}/change/", data)
+
+    assert response.status_code == 302
+    show.refresh_from_db()
+    assert show.max_pins == 2
+    event = ShowEvent.objects.filter(show=show).latest("seq")
+    assert event.type == "product.updated"
+    assert event.data["id"] == pin.pk
+    assert event.data["product"]["variants"][0]["show_price"] == "19.00"

@@ -38,6 +38,25 @@ def webhook_headers_build(
     }
 
 
+def webhook_timestamp_check(
+    *, timestamp: str, tolerance_seconds: int, now: float | None, label: str
+) -> int:
+    """The signed Unix ``timestamp``; ``WebhookSignatureError`` if bad or too far from now.
+
+    Refusing old timestamps means a captured delivery cannot be replayed later.
+    """
+    try:
+        sent_at = int(timestamp)
+    except ValueError as error:
+        raise WebhookSignatureError(f"{label} must be Unix seconds.") from error
+    now = time.time() if now is None else now
+    if abs(now - sent_at) > tolerance_seconds:
+        raise WebhookSignatureError(
+            f"{label} is too far from the current time.", code="stale_timestamp"
+        )
+    return sent_at
+
+
 def webhook_signature_verify(
     *,
     secret: str,
@@ -58,15 +77,9 @@ def webhook_signature_verify(
             "Missing webhook-id, webhook-timestamp or webhook-signature header.",
             code="missing_signature",
         )
-    try:
-        sent_at = int(timestamp)
-    except ValueError as error:
-        raise WebhookSignatureError("webhook-timestamp must be Unix seconds.") from error
-    now = time.time() if now is None else now
-    if abs(now - sent_at) > tolerance_seconds:
-        raise WebhookSignatureError(
-            "webhook-timestamp is too far from the current time.", code="stale_timestamp"
-        )
+    sent_at = webhook_timestamp_check(
+        timestamp=timestamp, tolerance_seconds=tolerance_seconds, now=now, label="webhook-timestamp"
+    )
     expected = webhook_signature_compute(
         secret=secret, webhook_id=webhook_id, timestamp=sent_at, body=body
     )

@@ -6,6 +6,7 @@ layer, a local-memory cache and Celery on Kombu's filesystem transport, so a
 fresh machine needs nothing but Python.
 """
 
+import hashlib
 from pathlib import Path
 
 import dj_database_url
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "catalog",
     "shows",
     "chat",
+    "video",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +235,7 @@ SPECTACULAR_SETTINGS = {
         "ModerationActionEnum": "chat.models.ModerationAction.Action",
         "BlockedTermActionEnum": "chat.models.BlockedTerm.Action",
         "WebhookDeliveryStatusEnum": ["applied", "duplicate"],
+        "ChannelAirKindEnum": "video.apis.AIR_KINDS",
     },
 }
 
@@ -261,6 +264,8 @@ else:
     }
 
 CELERY_BEAT_SCHEDULE = {
+    # Premieres start and end on time to within this interval (docs/video.md).
+    "video-premieres-tick": {"task": "video.tasks.premiere_tick", "schedule": 5.0},
     "shows-send-starting-soon-reminders": {
         "task": "shows.tasks.show_reminders_send_due",
         "schedule": 60.0,
@@ -282,6 +287,8 @@ if LIVESHOP_NOTIFICATION_WEBHOOK_URL and len(LIVESHOP_NOTIFICATION_WEBHOOK_SECRE
     )
 # Incoming shop webhooks older than this are refused (replay protection).
 LIVESHOP_WEBHOOK_TOLERANCE_SECONDS = env_int("LIVESHOP_WEBHOOK_TOLERANCE_SECONDS", 300)
+# How long an add-to-cart link in a product card stays valid.
+LIVESHOP_CART_LINK_SECONDS = env_int("LIVESHOP_CART_LINK_SECONDS", 6 * 3600)
 
 # --- Real-time show channel (docs/protocol.md) -----------------------------------
 
@@ -307,6 +314,32 @@ LIVESHOP_REACTIONS_PER_SECOND = env_int("LIVESHOP_REACTIONS_PER_SECOND", 10)
 LIVESHOP_RESUME_MAX_AGE = env_int("LIVESHOP_RESUME_MAX_AGE", 600)
 LIVESHOP_RESUME_MAX_EVENTS = env_int("LIVESHOP_RESUME_MAX_EVENTS", 300)
 LIVESHOP_CHAT_HISTORY = 50
+
+# --- Video (docs/video.md) -------------------------------------------------------
+
+LIVESHOP_VIDEO_PROVIDER = env_str("LIVESHOP_VIDEO_PROVIDER", "nginx_rtmp")
+LIVESHOP_VIDEO_DIR = Path(env_str("LIVESHOP_VIDEO_DIR") or VAR_DIR / "video")
+# What broadcasters type into OBS as "Server", and nginx's HTTP side (HLS, VOD, control).
+LIVESHOP_VIDEO_RTMP_URL = env_str("LIVESHOP_VIDEO_RTMP_URL", "rtmp://127.0.0.1:1935/live")
+LIVESHOP_VIDEO_HTTP_URL = env_str("LIVESHOP_VIDEO_HTTP_URL", "http://127.0.0.1:8080").rstrip("/")
+# The media server proves itself with this secret in the callback URL; derived from
+# the secret key by default so every liveshop process agrees without configuration.
+LIVESHOP_VIDEO_HOOK_SECRET = (
+    env_str("LIVESHOP_VIDEO_HOOK_SECRET")
+    or hashlib.sha256(f"liveshop-video-hook:{SECRET_KEY}".encode()).hexdigest()[:32]
+)
+LIVESHOP_VIDEO_HOOK_ALLOWED_ADDRESSES = env_list(
+    "LIVESHOP_VIDEO_HOOK_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"]
+)
+LIVESHOP_VIDEO_START_EARLY_MINUTES = env_int("LIVESHOP_VIDEO_START_EARLY_MINUTES", 30)
+LIVESHOP_VIDEO_PLAYABLE_TIMEOUT_SECONDS = env_int("LIVESHOP_VIDEO_PLAYABLE_TIMEOUT_SECONDS", 60)
+# Hosted providers' webhooks (/hooks/mux, /hooks/ivs); empty secret = endpoint off.
+LIVESHOP_VIDEO_MUX_WEBHOOK_SECRET = env_str("LIVESHOP_VIDEO_MUX_WEBHOOK_SECRET")
+LIVESHOP_VIDEO_IVS_WEBHOOK_SECRET = env_str("LIVESHOP_VIDEO_IVS_WEBHOOK_SECRET")
+# e.g. 0123abcd.us-west-2.playback.live-video.net (the account's IVS playback host)
+LIVESHOP_VIDEO_IVS_PLAYBACK_HOST = env_str("LIVESHOP_VIDEO_IVS_PLAYBACK_HOST")
+# Where IVS recordings are served (a CloudFront in front of the bucket); default: S3.
+LIVESHOP_VIDEO_IVS_VOD_BASE_URL = env_str("LIVESHOP_VIDEO_IVS_VOD_BASE_URL")
 
 # --- Logging ---------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
-"""Start the whole system: the ASGI server (daphne, or uvicorn) and Celery.
+"""Start the whole system: the ASGI server (daphne, or uvicorn), Celery and the media server.
 
 Embedded mode runs one Celery worker with beat inside it on Kombu's
 filesystem transport; with REDIS_URL a worker and a separate beat process run
-on Redis. Ctrl-C stops everything.
+on Redis. When nginx with the rtmp module and ffmpeg are installed, nginx-rtmp
+runs beside them from a generated config (docs/video.md); without them
+everything else runs and the banner says how to install them. Ctrl-C stops
+everything.
 """
 
 import os
@@ -10,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -18,6 +22,15 @@ from liveshop.common.demo import DEMO_ACCOUNTS, DEMO_CHANNEL_SLUG, DEMO_PASSWORD
 from liveshop.runtime import runtime_mode_describe
 from liveshop.servers import SERVERS, asgi_server_command
 from shows.models import Show
+from video.mediaserver import (
+    INSTALL_HINT,
+    MediaServer,
+    MediaServerConfig,
+    MediaServerError,
+    media_tools_missing,
+    port_free_pick,
+)
+from video.services import show_stream_ensure
 
 
 class Command(BaseCommand):
@@ -51,7 +64,43 @@ class Command(BaseCommand):
             )
         return commands
 
-    def _banner(self, host: str, port: int) -> str:
+    def _media_server_start(self, host: str, port: int) -> tuple[MediaServer | None, list[str]]:
+        """Start nginx-rtmp if this machine has it; returns it and the banner's video lines."""
+        missing = media_tools_missing()
+        if missing:
+            return None, [
+                f"  Video: not started, this machine lacks {', '.join(missing)}.",
+                f"  Install them with: {INSTALL_HINT}",
+            ]
+        media_host = "127.0.0.1" if host in ("localhost", "0.0.0.0") else host
+        config = MediaServerConfig(
+            media_dir=Path(settings.LIVESHOP_VIDEO_DIR).resolve(),
+            hook_url=f"http://{media_host}:{port}/hooks/rtmp",
+            hook_secret=settings.LIVESHOP_VIDEO_HOOK_SECRET,
+            rtmp_port=port_free_pick(1935, host=media_host),
+            http_port=port_free_pick(8080, host=media_host),
+            host=media_host,
+        )
+        server = MediaServer(config)
+        try:
+            server.start()
+        except MediaServerError as error:
+            return None, [f"  Video: nginx-rtmp did not start: {error}"]
+        lines = [
+            f"  Video (nginx-rtmp, pid {server.process.pid}):",
+            f"    OBS server URL:           {config.rtmp_url}",
+        ]
+        live = Show.objects.filter(channel__slug=DEMO_CHANNEL_SLUG, status=Show.Status.LIVE).first()
+        if live is not None:
+            secret = show_stream_ensure(show=live).secret
+            lines.append(f"    Demo show stream key:     {live.public_id}?key={secret}")
+            lines.append(
+                f"    Demo show playlist:       {config.http_url}/hls/{live.public_id}.m3u8"
+            )
+            lines.append("    Test pattern to it:       make demo-stream")
+        return server, lines
+
+    def _banner(self, host: str, port: int, video_lines: list[str]) -> str:
         base = f"http://{host}:{port}"
         lines = [
             "",
@@ -70,6 +119,7 @@ class Command(BaseCommand):
             lines.append(f"  Live demo show:             {base}/api/v1/shows/{live.public_id}")
             socket_base = base.replace("http", "ws", 1)
             lines.append(f"  Live demo show channel:     {socket_base}/ws/shows/{live.public_id}/")
+        lines += ["", *video_lines]
         lines += ["", f"  Demo accounts (password for all: {DEMO_PASSWORD}):"]
         for account in DEMO_ACCOUNTS:
             lines.append(f"    {account.username:<14} {account.role}")
@@ -81,10 +131,16 @@ class Command(BaseCommand):
         environment = os.environ.copy()
         # Links in emails and calendar feeds must point at the port actually served.
         environment.setdefault("LIVESHOP_PUBLIC_BASE_URL", f"http://{host}:{port}")
+        media_server, video_lines = self._media_server_start(host, port)
+        if media_server is not None:
+            environment.update(media_server.config.environment())
+            allowed = {"127.0.0.1", "::1", media_server.config.host}
+            environment["LIVESHOP_VIDEO_HOOK_ALLOWED_ADDRESSES"] = ",".join(sorted(allowed))
+            processes.append(("nginx-rtmp", media_server.process))
         for name, command in self._commands(host, port, server):
             processes.append((name, subprocess.Popen(command, env=environment)))
             self.stdout.write(f"started {name} (pid {processes[-1][1].pid})")
-        self.stdout.write(self._banner(host, port))
+        self.stdout.write(self._banner(host, port, video_lines))
 
         stopping = False
 
@@ -102,6 +158,9 @@ class Command(BaseCommand):
                     exit_code = process.returncode or 1
                     stopping = True
             time.sleep(0.5)
+        if media_server is not None:
+            # SIGQUIT first: nginx closes the recordings and reports them.
+            media_server.stop()
         for _, process in processes:
             if process.poll() is None:
                 process.terminate()

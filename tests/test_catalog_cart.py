@@ -1,0 +1,317 @@
+"""The built-in demo shop: session cart, order placement, out_of_stock, the last unit."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from catalog.models import CartAddition, Order, OrderLine, Storefront, Variant
+from catalog.services import OutOfStockError, order_place
+from chat.models import ShowEvent
+from shows.models import Show, ShowMember
+from shows.services import show_product_pin
+from tests.factories import (
+    ShowFactory,
+    ShowMemberFactory,
+    ShowProductFactory,
+    StorefrontFactory,
+    VariantFactory,
+)
+from tests.threads import threads_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tee():
+    return VariantFactory(
+        sku="TEE-M", price=Decimal("20.00"), stock_quantity=5, product__title="Tee"
+    )
+
+
+def _order_key(client: Client) -> str:
+    page = client.get("/shop/cart").content.decode()
+    return re.search(r'name="order_key" value="([^"]+)"', page).group(1)
+
+
+def _cart(client: Client) -> list[dict]:
+    return client.session.get("liveshop_cart", [])
+
+
+def test_add_change_remove_and_the_cart_page(tee):
+    other = VariantFactory(sku="CAP", price=Decimal("9.50"), product__title="Cap")
+    client = Client()
+
+    response = client.get("/shop/cart/add", {"sku": "TEE-M", "quantity": "2"})
+    assert response.status_code == 302
+    assert response["Location"] == "/shop/cart"
+    client.get("/shop/cart/add", {"sku": "TEE-M"})
+    client.get("/shop/cart/add", {"sku": "CAP"})
+    assert [(line["variant_id"], line["quantity"]) for line in _cart(client)] == [
+        (tee.pk, 3),
+        (other.pk, 1),
+    ]
+
+    page = client.get("/shop/cart")
+    assert page.status_code == 200
+    assert "Tee" in page.content.decode()
+    assert page.context["total"] == Decimal("69.50")
+
+    assert client.post(f"/shop/cart/lines/{tee.pk}", {"quantity": "1"}).status_code == 302
+    assert client.post(f"/shop/cart/lines/{other.pk}/remove").status_code == 302
+    assert [(line["variant_id"], line["quantity"]) for line in _cart(client)] == [(tee.pk, 1)]
+    assert client.post(f"/shop/cart/lines/{tee.pk}", {"quantity": "0"}).status_code == 302
+    assert _cart(client) == []
+    assert CartAddition.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ({"sku": "TEE-M", "quantity": "0"}, 400, "invalid_quantity"),
+        ({"sku": "TEE-M", "quantity": "100"}, 400, "invalid_quantity"),
+        ({"sku": "TEE-M", "quantity": "abc"}, 400, "invalid_quantity"),
+        ({"sku": "NOPE"}, 404, "unknown_sku"),
+        ({"sku": "x" * 5000}, 404, "unknown_sku"),
+        ({"sku": "TEE\x00"}, 404, "unknown_sku"),
+    ],
+)
+def test_bad_adds_change_nothing(tee, query, status, code):
+    client = Client()
+
+    response = client.get("/shop/cart/add", query)
+
+    assert response.status_code == status
+    assert f'data-code="{code}"' in response.content.decode()
+    assert _cart(client) == []
+    assert not CartAddition.objects.exists()
+
+
+def test_external_shop_products_are_not_sold_in_the_demo_cart():
+    VariantFactory(sku="EXT", product__storefront__kind=Storefront.Kind.SHOPIFY)
+
+    response = Client().get("/shop/cart/add", {"sku": "EXT"})
+
+    assert response.status_code == 404
+    assert not CartAddition.objects.exists()
+
+
+def test_sold_out_variants_cannot_be_added(tee):
+    Variant.objects.filter(pk=tee.pk).update(stock_quantity=0)
+    client = Client()
+
+    response = client.get("/shop/cart/add", {"sku": "TEE-M"})
+
+    assert response.status_code == 409
+    assert 'data-code="out_of_stock"' in response.content.decode()
+    assert _cart(client) == []
+
+
+def test_bad_line_changes_change_nothing(tee):
+    client = Client()
+    client.get("/shop/cart/add", {"sku": "TEE-M", "quantity": "2"})
+
+    for quantity in ("-1", "100", "x", ""):
+        response = client.post(f"/shop/cart/lines/{tee.pk}", {"quantity": quantity})
+        assert response.status_code == 400
+        assert 'data-code="invalid_quantity"' in response.content.decode()
+    assert client.post("/shop/cart/lines/999999/remove").status_code == 404
+    assert [(line["variant_id"], line["quantity"]) for line in _cart(client)] == [(tee.pk, 2)]
+
+
+def test_place_order_takes_stock_and_empties_the_cart(tee):
+    client = Client()
+    client.get("/shop/cart/add", {"sku": "TEE-M", "quantity": "2"})
+    key = _order_key(client)
+
+    response = client.post("/shop/cart/order", {"order_key": key})
+
+    assert response.status_code == 200
+    assert "Thank you for your order" in response.content.decode()
+    order = Order.objects.get()
+    assert (order.external_id, order.source, order.total, order.currency) == (
+        f"demo-{key}",
+        "demo",
+        Decimal("40.00"),
+        "EUR",
+    )
+    assert list(order.lines.values_list("sku", "quantity", "unit_price")) == [
+        ("TEE-M", 2, Decimal("20.00"))
+    ]
+    assert Variant.objects.get(pk=tee.pk).stock_quantity == 3
+    assert _cart(client) == []
+
+
+def test_a_double_submitted_order_buys_once(tee):
+    lines = [{"variant_id": tee.pk, "quantity": 2, "show_id": None, "pin_id": None}]
+
+    first = order_place(lines=lines, viewer_key="a-x", order_key="k" * 16)
+    second = order_place(lines=lines, viewer_key="a-x", order_key="k" * 16)
+
+    assert [order.pk for order in first] == [order.pk for order in second]
+    assert Order.objects.count() == 1
+    assert Variant.objects.get(pk=tee.pk).stock_quantity == 3
+
+
+def test_short_stock_refuses_the_whole_order_with_out_of_stock(tee):
+    cap = VariantFactory(sku="CAP", stock_quantity=1, product__storefront=tee.product.storefront)
+    client = Client()
+    client.get("/shop/cart/add", {"sku": "TEE-M", "quantity": "2"})
+    client.get("/shop/cart/add", {"sku": "CAP", "quantity": "1"})
+    Variant.objects.filter(pk=cap.pk).update(stock_quantity=0)
+
+    response = client.post("/shop/cart/order", {"order_key": _order_key(client)})
+
+    assert response.status_code == 409
+    assert 'data-code="out_of_stock"' in response.content.decode()
+    assert not Order.objects.exists()
+    assert not OrderLine.objects.exists()
+    assert Variant.objects.get(pk=tee.pk).stock_quantity == 5
+    assert len(_cart(client)) == 2
+
+
+@pytest.mark.parametrize("key", ["", "short", "x" * 200])
+def test_orders_without_a_valid_form_key_are_refused(tee, key):
+    client = Client()
+    client.get("/shop/cart/add", {"sku": "TEE-M"})
+
+    response = client.post("/shop/cart/order", {"order_key": key})
+
+    assert response.status_code == 400
+    assert 'data-code="invalid_order_key"' in response.content.decode()
+    assert not Order.objects.exists()
+    assert Variant.objects.get(pk=tee.pk).stock_quantity == 5
+
+
+def test_an_empty_cart_cannot_be_ordered():
+    response = Client().post("/shop/cart/order", {"order_key": "k" * 16})
+
+    assert response.status_code == 400
+    assert 'data-code="cart_empty"' in response.content.decode()
+
+
+def test_show_price_applies_while_live_and_attribution_is_checked(tee):
+    show = ShowFactory(status=Show.Status.LIVE)
+    moderator = ShowMemberFactory(show=show, role=ShowMember.Role.MODERATOR).user
+    ShowProductFactory(show=show, product=tee.product, show_price=Decimal("15.00"))
+    pin = show_product_pin(show=show, product_id=tee.product_id, actor=moderator)
+    other_pin = show_product_pin(show=show, product_id=VariantFactory().product_id, actor=moderator)
+    client = Client()
+
+    client.get("/shop/cart/add", {"sku": "TEE-M", "ls_show": show.public_id, "ls_pin": pin.pk})
+    addition = CartAddition.objects.get()
+    assert (addition.show, addition.pin) == (show, pin)
+    assert client.get("/shop/cart").context["total"] == Decimal("15.00")
+    # A pin of another product is not credited; the show still is.
+    client.get(
+        "/shop/cart/add", {"sku": "TEE-M", "ls_show": show.public_id, "ls_pin": other_pin.pk}
+    )
+    latest = CartAddition.objects.latest("pk")
+    assert (latest.show, latest.pin) == (show, None)
+    for show_id, pin_id in (("nope", "x"), ("a\x00b", "1"), (show.public_id, str(10**30))):
+        client.get("/shop/cart/add", {"sku": "TEE-M", "ls_show": show_id, "ls_pin": pin_id})
+        latest = CartAddition.objects.latest("pk")
+        assert latest.pin is None
+        assert latest.show == (show if show_id == show.public_id else None)
+
+    show.status = Show.Status.ENDED
+    show.save(update_fields=["status"])
+    client.post("/shop/cart/order", {"order_key": _order_key(client)})
+    line = OrderLine.objects.get()
+    assert (line.quantity, line.unit_price) == (5, Decimal("20.00"))
+
+
+def test_an_order_of_a_pinned_variant_tells_the_show_its_stock(tee):
+    storefront = tee.product.storefront
+    storefront.low_stock_threshold = 3
+    storefront.save(update_fields=["low_stock_threshold"])
+    show = ShowFactory(status=Show.Status.LIVE)
+    show_product_pin(
+        show=show,
+        product_id=tee.product_id,
+        actor=ShowMemberFactory(show=show, role=ShowMember.Role.HOST).user,
+    )
+    lines = [{"variant_id": tee.pk, "quantity": 2, "show_id": None, "pin_id": None}]
+
+    order_place(lines=lines, viewer_key="a-x", order_key="key-00000001")
+
+    event = ShowEvent.objects.filter(show=show).latest("seq")
+    assert (event.type, event.data) == (
+        "stock.changed",
+        {
+            "product_id": tee.product_id,
+            "variant_id": tee.pk,
+            "sku": "TEE-M",
+            "stock_state": "low",
+            "left": 3,
+        },
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_orders_for_the_last_item_exactly_one_succeeds():
+    storefront = StorefrontFactory()
+    variant = VariantFactory(sku="LAST-ONE", stock_quantity=1, product__storefront=storefront)
+    buyers = 8
+
+    def buy(number: int) -> str:
+        try:
+            order_place(
+                lines=[{"variant_id": variant.pk, "quantity": 1, "show_id": None, "pin_id": None}],
+                viewer_key=f"a-buyer-{number}",
+                order_key=f"buyer-key-{number:04d}",
+            )
+        except OutOfStockError:
+            return "out_of_stock"
+        return "ordered"
+
+    outcomes = threads_run(buy, buyers)
+
+    assert sorted(outcomes) == ["ordered"] + ["out_of_stock"] * (buyers - 1)
+    assert Variant.objects.get(pk=variant.pk).stock_quantity == 0
+    assert Order.objects.count() == 1
+    assert OrderLine.objects.get().quantity == 1
+
+
+def test_orders_are_listed_read_only_in_the_admin(tee):
+    order_place(
+        lines=[{"variant_id": tee.pk, "quantity": 1, "show_id": None, "pin_id": None}],
+        viewer_key="a-x",
+        order_key="admin-key-01",
+    )
+    client = Client()
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    order = Order.objects.get()
+
+    listing = client.get("/admin/catalog/order/")
+    detail = client.get(f"/admin/catalog/order/{order.pk}/change/")
+    refused = client.post(f"/admin/catalog/order/{order.pk}/change/", {"total": "0"})
+
+    assert listing.status_code == 200
+    assert "demo-admin-key-01" in listing.content.decode()
+    assert detail.status_code == 200
+    assert "TEE-M" in detail.content.decode()
+    assert refused.status_code == 403
+    assert Order.objects.get().total == Decimal("20.00")
+
+
+def test_a_show_price_only_while_pinned_ends_with_the_pin(tee):
+    from catalog.selectors import cart_lines_priced
+    from shows.services import show_product_unpin
+
+    show = ShowFactory(status=Show.Status.LIVE, show_price_while_pinned_only=True)
+    moderator = ShowMemberFactory(show=show, role=ShowMember.Role.MODERATOR).user
+    ShowProductFactory(show=show, product=tee.product, show_price=Decimal("15.00"))
+    pin = show_product_pin(show=show, product_id=tee.product_id, actor=moderator)
+    lines = [{"variant_id": tee.pk, "quantity": 2, "show_id": show.pk, "pin_id": pin.pk}]
+
+    [while_pinned] = cart_lines_priced(lines=lines)
+    show_product_unpin(show=show, pin_id=pin.pk, actor=moderator)
+    [after_unpin] = cart_lines_priced(lines=lines)
+
+    assert (while_pinned.unit_price, while_pinned.total) == (Decimal("15.00"), Decimal("30.00"))
+    assert (after_unpin.unit_price, after_unpin.total) == (Decimal("20.00"), Decimal("40.00"))

@@ -1,0 +1,195 @@
+"""The 24/7 channel: what a channel plays now and its whole day's programme.
+
+A channel plays its live show if any (a premiere on air is live too), else a
+premiere whose slot has begun, else the replays of its rotation, one after the
+other. The rotation runs continuously from the channel's local midnight and
+scheduled shows cut into it, so "now playing" and the day's programme always
+agree. Reads only; ``video.services.channel_rotation_set`` writes the rotation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import zoneinfo
+
+from django.utils import timezone
+
+from liveshop.accounts.models import User
+from shows.models import Channel, Show
+from shows.selectors import show_listed_list
+from video.models import ChannelRotationEntry, Recording
+from video.selectors import (
+    premiere_video_get,
+    recording_replay_payload,
+    show_playback_get,
+    show_replay_get,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class RotationItem:
+    show: Show
+    recording: Recording
+    seconds: float
+
+
+def channel_rotation_items(*, channel: Channel) -> list[RotationItem]:
+    """The rotation's playable replays in order; shows without a replay are skipped."""
+    items = []
+    entries = ChannelRotationEntry.objects.filter(channel=channel).select_related("show")
+    for entry in entries:
+        if not entry.show.replay_allowed or entry.show.is_private or entry.show.is_test:
+            continue
+        recording = show_replay_get(show_id=entry.show_id)
+        if recording is not None and (recording.duration_seconds or 0) > 0:
+            items.append(RotationItem(entry.show, recording, recording.duration_seconds))
+    return items
+
+
+def _day_start(*, channel: Channel, moment: dt.datetime) -> dt.datetime:
+    zone = zoneinfo.ZoneInfo(channel.timezone)
+    local = timezone.localtime(moment, zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _rotation_at(
+    *, items: list[RotationItem], day_start: dt.datetime, moment: dt.datetime
+) -> tuple[RotationItem, float, dt.datetime]:
+    """The item playing at ``moment``, how far into it, and when it ends."""
+    cycle = sum(item.seconds for item in items)
+    position = (moment - day_start).total_seconds() % cycle
+    for item in items:
+        if position < item.seconds:
+            return item, position, moment + dt.timedelta(seconds=item.seconds - position)
+        position -= item.seconds
+    raise AssertionError("position beyond the cycle")  # unreachable: position < cycle
+
+
+OFF_AIR = {"kind": "off_air", "show": None, "offset_seconds": 0}
+
+
+def _show_brief(show: Show) -> dict:
+    return {"public_id": show.public_id, "title": show.title, "status": show.status}
+
+
+def channel_now_playing_get(
+    *, channel: Channel, user: User, now: dt.datetime | None = None
+) -> dict:
+    """What ``channel`` plays at ``now`` for ``user`` (docs/video.md, "24/7 channel")."""
+
+    now = now or timezone.now()
+    shows = show_listed_list(user=user).filter(channel=channel)
+    live = shows.filter(status=Show.Status.LIVE).first()
+    if live is not None:
+        return {
+            "kind": "premiere" if live.kind == Show.Kind.RECORDED else "live",
+            "show": _show_brief(live),
+            "playback": show_playback_get(show=live, is_team=False),
+            "offset_seconds": (now - live.actual_start).total_seconds() if live.actual_start else 0,
+            "ends_at": live.scheduled_end,
+        }
+    premiere = shows.filter(
+        kind=Show.Kind.RECORDED,
+        status=Show.Status.SCHEDULED,
+        scheduled_start__lte=now,
+        scheduled_end__gt=now,
+    ).first()
+    video = None if premiere is None else premiere_video_get(show_id=premiere.pk)
+    if video is not None:
+        return {
+            "kind": "premiere",
+            "show": _show_brief(premiere),
+            "playback": {**recording_replay_payload(recording=video), "playable": True},
+            "offset_seconds": (now - premiere.scheduled_start).total_seconds(),
+            "ends_at": premiere.scheduled_end,
+        }
+    items = channel_rotation_items(channel=channel)
+    if not items:
+        return {
+            "kind": "off_air",
+            "show": None,
+            "playback": None,
+            "offset_seconds": 0,
+            "ends_at": None,
+        }
+    item, offset, ends_at = _rotation_at(
+        items=items, day_start=_day_start(channel=channel, moment=now), moment=now
+    )
+    return {
+        "kind": "replay",
+        "show": _show_brief(item.show),
+        "playback": {**recording_replay_payload(recording=item.recording), "playable": True},
+        "offset_seconds": round(offset, 3),
+        "ends_at": ends_at,
+    }
+
+
+def channel_programme_get(*, channel: Channel, user: User, day: dt.date) -> list[dict]:
+    """The channel's programme for its local ``day``: scheduled shows, replays in the gaps.
+
+    Slots are in time order and cover the day; a gap is empty (``off_air``) only
+    when the rotation has no replay to play.
+    """
+    zone = zoneinfo.ZoneInfo(channel.timezone)
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    scheduled = list(
+        show_listed_list(user=user)
+        .filter(channel=channel, scheduled_start__lt=end, scheduled_end__gt=start)
+        .exclude(status=Show.Status.CANCELLED)
+        .order_by("scheduled_start")
+    )
+    items = channel_rotation_items(channel=channel)
+    slots: list[dict] = []
+    cursor = start
+    for show in [*scheduled, None]:
+        gap_end = end if show is None else max(cursor, min(show.scheduled_start, end))
+        slots += _rotation_slots(items=items, day_start=start, begin=cursor, end=gap_end)
+        if show is None:
+            break
+        slot_end = min(max(show.scheduled_end, cursor), end)
+        slots.append(
+            {
+                "kind": "premiere" if show.kind == Show.Kind.RECORDED else "live",
+                "starts_at": max(show.scheduled_start, start),
+                "ends_at": slot_end,
+                "show": _show_brief(show),
+                "offset_seconds": 0,
+            }
+        )
+        cursor = max(cursor, slot_end)
+    return slots
+
+
+def _rotation_slots(
+    *, items: list[RotationItem], day_start: dt.datetime, begin: dt.datetime, end: dt.datetime
+) -> list[dict]:
+    if begin >= end:
+        return []
+    if not items:
+        return [
+            {
+                "kind": "off_air",
+                "starts_at": begin,
+                "ends_at": end,
+                "show": None,
+                "offset_seconds": 0,
+            }
+        ]
+    slots = []
+    moment = begin
+    while moment < end:
+        item, offset, item_end = _rotation_at(items=items, day_start=day_start, moment=moment)
+        slot_end = min(item_end, end)
+        slots.append(
+            {
+                "kind": "replay",
+                "starts_at": moment,
+                "ends_at": slot_end,
+                "show": _show_brief(item.show),
+                "offset_seconds": round(offset, 3),
+            }
+        )
+        moment = slot_end
+    return slots

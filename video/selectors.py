@@ -1,0 +1,98 @@
+"""Reads for video: what a show plays, its open ingest session, its replay."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from liveshop.accounts.models import User
+from shows.models import Show, ShowMember
+from video.models import IngestSession, Recording
+from video.providers import video_provider_get
+
+
+def show_session_open_get(*, show_id: int) -> IngestSession | None:
+    return IngestSession.objects.filter(show_id=show_id).exclude(state="ended").first()
+
+
+def recording_media_url(*, recording: Recording, name: str) -> str:
+    return f"{settings.LIVESHOP_VIDEO_HTTP_URL}/vod/{recording.pk}/{name}"
+
+
+def recording_replay_payload(*, recording: Recording) -> dict:
+    return {
+        "recording_id": recording.pk,
+        "hls_url": recording.playback_url
+        or recording_media_url(recording=recording, name="index.m3u8"),
+        "thumbnail_url": recording.thumbnail_url
+        or recording_media_url(recording=recording, name="thumbnail.jpg"),
+        "duration_seconds": recording.duration_seconds,
+    }
+
+
+def show_replay_get(*, show_id: int) -> Recording | None:
+    """The show's replay: its latest recording that processed cleanly."""
+    return (
+        Recording.objects.filter(show_id=show_id, status=Recording.Status.READY)
+        .order_by("-ready_at", "-pk")
+        .first()
+    )
+
+
+PREMIERE_PROVIDERS = ("upload", "url")
+
+
+def premiere_video_get(*, show_id: int) -> Recording | None:
+    """The video a recorded show airs: the latest uploaded or linked one that processed."""
+    return (
+        Recording.objects.filter(
+            show_id=show_id, provider__in=PREMIERE_PROVIDERS, status=Recording.Status.READY
+        )
+        .order_by("-ready_at", "-pk")
+        .first()
+    )
+
+
+def session_playback_payload(*, session: IngestSession, public_id: str) -> dict:
+    return {
+        "hls_url": session.playback_url
+        or video_provider_get(session.provider).hls_url(public_id=public_id),
+        "playable": True,
+        "state": session.state,
+    }
+
+
+def show_playback_get(*, show: Show, is_team: bool) -> dict:
+    """The ``playback`` object of the show snapshot and ``GET /shows/<id>/video``.
+
+    ``hls_url`` is set only once the live playlist exists: for everyone while the
+    stream is live, for the team while it is backstage; while a premiere airs it is
+    the premiere's VOD (``state`` ``premiere``). ``replay`` is the processed
+    recording, for everyone when the show allows replays.
+    """
+    playback = {"hls_url": None, "playable": False, "state": None, "replay": None}
+    if show.kind == Show.Kind.RECORDED and show.status == Show.Status.LIVE:
+        video = premiere_video_get(show_id=show.pk)
+        if video is not None:
+            # Players seek to (now - started_at): everyone watches the same moment.
+            vod = recording_replay_payload(recording=video)
+            playback.update(hls_url=vod["hls_url"], playable=True, state="premiere")
+    session = show_session_open_get(show_id=show.pk)
+    if session is not None:
+        playback["state"] = session.state
+        visible = session.state == IngestSession.State.LIVE or is_team
+        if session.playable_at is not None and visible:
+            playback.update(session_playback_payload(session=session, public_id=show.public_id))
+    if show.replay_allowed or is_team:
+        replay = show_replay_get(show_id=show.pk)
+        if replay is not None:
+            playback["replay"] = recording_replay_payload(recording=replay)
+    return playback
+
+
+def show_user_is_host(*, show: Show, user: User) -> bool:
+    """Whether ``user`` may see and change the show's ingest: its hosts and merchandisers."""
+    if not user.is_authenticated:
+        return False
+    if user.is_merchandiser:
+        return True
+    return ShowMember.objects.filter(show=show, user=user, role=ShowMember.Role.HOST).exists()

@@ -1,0 +1,705 @@
+"""Writes for video: stream keys, the ingest session lifecycle, recordings to replays.
+
+The media server's callbacks arrive here through thin adapters (video.hooks). They
+are idempotent and tolerate duplicates and reordering: a session is keyed by the
+media server's client id, a recording by its source file, and every step that
+changes state locks its row first (docs/video.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import logging
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from chat.events import show_event_append
+from chat.models import Audience
+from liveshop.common.exceptions import ApplicationError, ConflictError
+from shows.models import Channel, Show
+from shows.services import show_end, show_go_live
+from video import media
+from video.hosted import VideoEvent, VideoEventKind
+from video.models import (
+    ChannelRotationEntry,
+    IngestSession,
+    Recording,
+    ShowStream,
+    stream_secret_generate,
+)
+from video.providers import PROVIDERS, video_provider_get
+from video.selectors import premiere_video_get, recording_replay_payload, session_playback_payload
+
+logger = logging.getLogger("liveshop.video")
+
+
+class StreamRefusedError(ApplicationError):
+    """The media server must refuse this publish (any non-2xx answer does)."""
+
+    status_code = 403
+    default_code = "publish_refused"
+
+
+def show_stream_ensure(*, show: Show) -> ShowStream:
+    """The show's stream settings, created with a fresh secret key on first use."""
+    stream, _ = ShowStream.objects.get_or_create(show=show)
+    return stream
+
+
+def _publisher_drop_on_commit(*, provider: str, public_id: str) -> None:
+    if provider not in PROVIDERS:
+        # Hosted providers (Mux, IVS) are driven through their own APIs, which
+        # liveshop does not call: their stream ends at the broadcaster or console.
+        logger.info("The %s stream of %s is not dropped from liveshop", provider, public_id)
+        return
+    transaction.on_commit(lambda: video_provider_get(provider).publisher_drop(public_id=public_id))
+
+
+@transaction.atomic
+def stream_key_rotate(*, show: Show, now: dt.datetime | None = None) -> ShowStream:
+    """Give the show a new secret stream key; the old one stops working at once.
+
+    Side effect: after commit, a publisher streaming with the old key is dropped
+    through the media server's control endpoint (its ``publish_done`` then ends
+    the session, and the show if it was live).
+    """
+    show_stream_ensure(show=show)
+    stream = ShowStream.objects.select_for_update().get(show=show)
+    stream.secret = stream_secret_generate()
+    stream.rotated_at = now or timezone.now()
+    stream.save(update_fields=["secret", "rotated_at"])
+    session = IngestSession.objects.filter(show=show).exclude(state="ended").first()
+    if session is not None:
+        _publisher_drop_on_commit(provider=session.provider, public_id=show.public_id)
+    return stream
+
+
+@transaction.atomic
+def stream_backstage_set(*, show: Show, backstage: bool) -> ShowStream:
+    """Choose whether the show's next stream goes backstage before it goes live."""
+    show_stream_ensure(show=show)
+    stream = ShowStream.objects.select_for_update().get(show=show)
+    stream.backstage = backstage
+    stream.save(update_fields=["backstage"])
+    return stream
+
+
+def _start_window_check(*, show: Show, now: dt.datetime) -> None:
+    opens = show.scheduled_start - dt.timedelta(minutes=settings.LIVESHOP_VIDEO_START_EARLY_MINUTES)
+    if not opens <= now < show.scheduled_end:
+        raise StreamRefusedError(
+            "The show can go live from "
+            f"{settings.LIVESHOP_VIDEO_START_EARLY_MINUTES} minutes before its start "
+            "until its scheduled end.",
+            code="outside_start_window",
+        )
+
+
+@transaction.atomic
+def stream_publish_authorize(
+    *, provider: str, public_id: str, key: str, client_id: str, now: dt.datetime | None = None
+) -> IngestSession:
+    """Accept or refuse a publish to ``public_id``; accepted means the stream is on.
+
+    Accepts a matching key for a scheduled show inside its start window (or a live
+    show without a publisher) while no other publisher is on. Without backstage the
+    show goes live (``show_go_live``: ``show.status`` event, actual start); with
+    backstage the session opens for the team only (``video.backstage`` event).
+    A repeated call for the same client id returns the same session.
+    Raises ``StreamRefusedError`` (or ``ConflictError``) and writes nothing otherwise.
+    Side effect: after commit, ``stream_playable_watch`` is queued.
+    """
+    now = now or timezone.now()
+    show = Show.objects.filter(public_id=public_id).first()
+    stream = (
+        None if show is None else ShowStream.objects.select_for_update().filter(show=show).first()
+    )
+    if stream is None or not hmac.compare_digest(stream.secret.encode(), key.encode()):
+        raise StreamRefusedError("Unknown stream or wrong stream key.", code="invalid_stream_key")
+    return _session_open(show=show, stream=stream, provider=provider, client_id=client_id, now=now)
+
+
+def _session_open(
+    *,
+    show: Show,
+    stream: ShowStream,
+    provider: str,
+    client_id: str,
+    now: dt.datetime,
+    playback_url: str = "",
+    watch: bool = True,
+) -> IngestSession:
+    # The caller holds the stream's row lock, which serialises publishes of a show.
+    sessions = IngestSession.objects.filter(show=show)
+    existing = sessions.filter(provider=provider, client_id=client_id).first()
+    if existing is not None:
+        if existing.state == IngestSession.State.ENDED:
+            raise StreamRefusedError("This connection has already ended.", code="session_ended")
+        return existing
+    if sessions.exclude(state="ended").exists():
+        raise ConflictError("Another publisher is streaming this show.", code="already_publishing")
+    show = Show.objects.select_for_update().get(pk=show.pk)
+    if show.status == Show.Status.SCHEDULED:
+        _start_window_check(show=show, now=now)
+    elif show.status != Show.Status.LIVE:
+        raise StreamRefusedError(
+            f"The show is {show.get_status_display().lower()}; it cannot be streamed.",
+            code="show_not_streamable",
+        )
+    state = IngestSession.State.LIVE
+    if show.status == Show.Status.SCHEDULED and stream.backstage:
+        state = IngestSession.State.BACKSTAGE
+    elif show.status == Show.Status.SCHEDULED:
+        show_go_live(show=show)
+    session = IngestSession.objects.create(
+        show=show,
+        provider=provider,
+        client_id=client_id,
+        state=state,
+        started_at=now,
+        playback_url=playback_url,
+    )
+    if state == IngestSession.State.BACKSTAGE:
+        show_event_append(
+            show_id=show.pk,
+            type="video.backstage",
+            data={"state": state, "playable": False},
+            audience=Audience.TEAM,
+        )
+    if watch:
+        from video.tasks import stream_playable_watch
+
+        transaction.on_commit(lambda: stream_playable_watch.delay(session.pk))
+    return session
+
+
+@transaction.atomic
+def stream_started(
+    *,
+    provider: str,
+    public_id: str,
+    client_id: str,
+    playback_url: str = "",
+    now: dt.datetime | None = None,
+) -> IngestSession:
+    """A hosted provider (Mux, IVS) reports a stream it authorized itself.
+
+    The same rules as ``stream_publish_authorize`` without the key check: the show
+    goes live (or backstage) inside its start window; a repeated report returns the
+    same session. Raises the same refusals, writing nothing; the provider then
+    streams to nobody. Playable comes from the provider's own event.
+    """
+    show = Show.objects.filter(public_id=public_id).first()
+    if show is None:
+        raise StreamRefusedError("Unknown stream.", code="invalid_stream_key")
+    show_stream_ensure(show=show)
+    stream = ShowStream.objects.select_for_update().get(show=show)
+    return _session_open(
+        show=show,
+        stream=stream,
+        provider=provider,
+        client_id=client_id,
+        now=now or timezone.now(),
+        playback_url=playback_url,
+        watch=False,
+    )
+
+
+@transaction.atomic
+def stream_publish_end(
+    *, provider: str, public_id: str, client_id: str, now: dt.datetime | None = None
+) -> IngestSession | None:
+    """The publisher ``client_id`` stopped: close its session; a live show ends.
+
+    Only the session of that very client id is closed: the ``publish_done`` nginx
+    sends for a refused second publisher finds none and changes nothing. Repeats
+    are no-ops. A ``publish_done`` for an unknown client id of a known show leaves
+    an ended session behind, so a late ``on_publish`` for it is refused. A backstage
+    session ends without touching the show (``video.backstage_ended`` to the team).
+    """
+    now = now or timezone.now()
+    show = Show.objects.filter(public_id=public_id).first()
+    if show is None:
+        return None
+    session = (
+        IngestSession.objects.select_for_update()
+        .filter(show=show, provider=provider, client_id=client_id)
+        .first()
+    )
+    if session is None:
+        session, _ = IngestSession.objects.get_or_create(
+            show=show,
+            provider=provider,
+            client_id=client_id,
+            defaults={
+                "state": IngestSession.State.ENDED,
+                "accepted": False,
+                "started_at": now,
+                "ended_at": now,
+            },
+        )
+        return session
+    if session.state == IngestSession.State.ENDED:
+        return session
+    was = session.state
+    session.state = IngestSession.State.ENDED
+    session.ended_at = now
+    session.save(update_fields=["state", "ended_at"])
+    if was == IngestSession.State.BACKSTAGE:
+        show_event_append(
+            show_id=show.pk,
+            type="video.backstage_ended",
+            data={"state": IngestSession.State.ENDED},
+            audience=Audience.TEAM,
+        )
+    elif Show.objects.filter(pk=show.pk, status=Show.Status.LIVE).exists():
+        show_end(show=show)
+    return session
+
+
+@transaction.atomic
+def stream_playable_mark(*, session_id: int, now: dt.datetime | None = None) -> bool:
+    """Record that the session's live playlist exists; returns whether this call did.
+
+    Appends ``video.playable`` with the HLS URL: to everyone for a live session, to
+    the team for a backstage one. A second call, or one for an ended session, is a
+    no-op.
+    """
+    session = (
+        IngestSession.objects.select_for_update(of=("self",))
+        .select_related("show")
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None or session.playable_at is not None:
+        return False
+    if session.state == IngestSession.State.ENDED:
+        return False
+    session.playable_at = now or timezone.now()
+    session.save(update_fields=["playable_at"])
+    audience = Audience.PUBLIC if session.state == IngestSession.State.LIVE else Audience.TEAM
+    show_event_append(
+        show_id=session.show_id,
+        type="video.playable",
+        data=session_playback_payload(session=session, public_id=session.show.public_id),
+        audience=audience,
+    )
+    return True
+
+
+def stream_playable_watch(
+    *, session_id: int, timeout: float | None = None, interval: float = 0.2
+) -> bool:
+    """Poll the provider until the session's playlist exists, then mark it playable.
+
+    Gives up when the session ends or after ``timeout`` seconds
+    (``LIVESHOP_VIDEO_PLAYABLE_TIMEOUT_SECONDS``). Safe to run twice: marking is
+    idempotent. Returns whether the session is playable.
+    """
+    timeout = settings.LIVESHOP_VIDEO_PLAYABLE_TIMEOUT_SECONDS if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    while True:
+        session = IngestSession.objects.select_related("show").filter(pk=session_id).first()
+        if session is None or session.state == IngestSession.State.ENDED:
+            return False
+        if session.playable_at is not None:
+            return True
+        provider = video_provider_get(session.provider)
+        if provider.playlist_ready(public_id=session.show.public_id):
+            stream_playable_mark(session_id=session_id)
+            return True
+        if time.monotonic() >= deadline:
+            logger.warning("No playlist for session %s after %s s", session_id, timeout)
+            return False
+        time.sleep(interval)
+
+
+@transaction.atomic
+def stream_take_live(*, show: Show) -> IngestSession:
+    """Take the show's backstage stream live: the show goes live for everyone.
+
+    Raises ``ConflictError`` (``no_backstage_stream``) when nothing is backstage.
+    If the stream is already playable, viewers get ``video.playable`` at once.
+    """
+    session = (
+        IngestSession.objects.select_for_update()
+        .filter(show=show, state=IngestSession.State.BACKSTAGE)
+        .first()
+    )
+    if session is None:
+        raise ConflictError("No stream is waiting backstage.", code="no_backstage_stream")
+    show_go_live(show=show)
+    session.state = IngestSession.State.LIVE
+    session.save(update_fields=["state"])
+    if session.playable_at is not None:
+        show_event_append(
+            show_id=show.pk,
+            type="video.playable",
+            data=session_playback_payload(session=session, public_id=show.public_id),
+        )
+    return session
+
+
+@transaction.atomic
+def stream_show_end(*, show: Show) -> Show:
+    """End the live show from liveshop and cut its stream.
+
+    Side effect: after commit the publisher is dropped through the media server's
+    control endpoint; the ``publish_done`` that follows closes the session.
+    """
+    ended = show_end(show=show)
+    session = IngestSession.objects.filter(show=show).exclude(state="ended").first()
+    if session is not None:
+        _publisher_drop_on_commit(provider=session.provider, public_id=show.public_id)
+    return ended
+
+
+# --- Recordings -----------------------------------------------------------------
+
+
+def _recording_failure_report(*, recording: Recording, reason: str) -> None:
+    recording.status = Recording.Status.FAILED
+    recording.failure_reason = reason[:300]
+    recording.save(update_fields=["status", "failure_reason"])
+    logger.warning("Recording %s of show %s failed: %s", recording.pk, recording.show_id, reason)
+    show_event_append(
+        show_id=recording.show_id,
+        type="video.recording_failed",
+        data={"recording_id": recording.pk, "reason": recording.failure_reason},
+        audience=Audience.TEAM,
+    )
+
+
+@transaction.atomic
+def recording_register(
+    *, provider: str, public_id: str, client_id: str, source: str
+) -> Recording | None:
+    """Store a finished recording of an accepted session and queue its processing.
+
+    Ignored (``None``) for a client id liveshop never accepted, such as the 0-byte
+    file nginx writes for a refused second publisher. A repeated call returns the
+    stored recording. A missing or empty file is stored as failed and reported to
+    the team (``video.recording_failed``), never published. Side effect: after
+    commit, ``recording_process`` is queued.
+    """
+    # Lock the session first, as publish_done does: nginx sends both at once, and
+    # the recording's foreign keys would otherwise take locks in the opposite order
+    # to publish_done's session-then-show (a deadlock, seen in the end-to-end test).
+    session = (
+        IngestSession.objects.select_for_update(of=("self",))
+        .filter(show__public_id=public_id, provider=provider, client_id=client_id)
+        .filter(accepted=True)
+        .first()
+    )
+    if session is None:
+        return None
+    recordings = (Path(settings.LIVESHOP_VIDEO_DIR) / "rec").resolve()
+    if not Path(source).resolve().is_relative_to(recordings):
+        # Only the media server's own recordings become replays, never any other file.
+        raise ApplicationError(
+            "Recordings must be in the media server's recording folder.",
+            code="recording_outside_folder",
+        )
+    try:
+        size = os.path.getsize(source)
+    except OSError:
+        size = 0
+    recording, created = Recording.objects.get_or_create(
+        provider=provider,
+        source=source,
+        defaults={"show_id": session.show_id, "session": session, "size_bytes": size},
+    )
+    if not created:
+        return recording
+    if size == 0:
+        _recording_failure_report(recording=recording, reason="The recording is empty (0 bytes).")
+        return recording
+    from video.tasks import recording_process as recording_process_task
+
+    transaction.on_commit(lambda: recording_process_task.delay(recording.pk))
+    return recording
+
+
+# A claim older than this belongs to a worker that died mid-way; take it over.
+RECORDING_CLAIM_SECONDS = 15 * 60
+
+
+@transaction.atomic
+def _recording_claim(*, recording_id: int, now: dt.datetime) -> Recording | None:
+    recording = Recording.objects.select_for_update().filter(pk=recording_id).first()
+    if recording is None or recording.status in (Recording.Status.READY, Recording.Status.FAILED):
+        return None
+    stale = now - dt.timedelta(seconds=RECORDING_CLAIM_SECONDS)
+    if recording.status == Recording.Status.PROCESSING and recording.claimed_at > stale:
+        return None
+    recording.status = Recording.Status.PROCESSING
+    recording.claimed_at = now
+    recording.save(update_fields=["status", "claimed_at"])
+    return recording
+
+
+def recording_vod_dir(*, recording_id: int) -> Path:
+    return Path(settings.LIVESHOP_VIDEO_DIR) / "vod" / str(recording_id)
+
+
+def recording_process(*, recording_id: int, now: dt.datetime | None = None) -> Recording | None:
+    """Turn a pending recording into the show's replay: HLS VOD, duration, thumbnail.
+
+    Idempotent: the row is claimed first, and a ready or failed recording (or one
+    another worker is processing) is left alone (``None``). A file ffmpeg cannot
+    read, or one without video, is marked failed and reported to the team. A good
+    one is published to everyone as ``video.replay`` (to the team only when the
+    show does not allow replays). ffmpeg runs outside any transaction.
+    """
+    now = now or timezone.now()
+    recording = _recording_claim(recording_id=recording_id, now=now)
+    if recording is None:
+        return None
+    target = recording_vod_dir(recording_id=recording.pk)
+    try:
+        result = media.vod_build(source=Path(recording.source), target=target)
+    except media.MediaError as error:
+        shutil.rmtree(target, ignore_errors=True)
+        with transaction.atomic():
+            recording = Recording.objects.select_for_update().get(pk=recording_id)
+            _recording_failure_report(recording=recording, reason=str(error))
+        return recording
+    with transaction.atomic():
+        recording = (
+            Recording.objects.select_for_update(of=("self",))
+            .select_related("show")
+            .get(pk=recording_id)
+        )
+        recording.status = Recording.Status.READY
+        recording.duration_seconds = result.duration_seconds
+        recording.playlist_path = str(result.playlist)
+        recording.thumbnail_path = str(result.thumbnail)
+        recording.ready_at = timezone.now()
+        recording.save(
+            update_fields=[
+                "status",
+                "duration_seconds",
+                "playlist_path",
+                "thumbnail_path",
+                "ready_at",
+            ]
+        )
+        show_event_append(
+            show_id=recording.show_id,
+            type="video.replay",
+            data=recording_replay_payload(recording=recording),
+            audience=Audience.PUBLIC if recording.show.replay_allowed else Audience.TEAM,
+        )
+    return recording
+
+
+# --- Premieres (recorded shows) -------------------------------------------------
+
+
+@transaction.atomic
+def premiere_video_set(*, show: Show, upload: File | None = None, url: str = "") -> Recording:
+    """Give a recorded show its video: an uploaded file or the URL of an existing VOD.
+
+    Only for a recorded show that has not aired (draft or scheduled); raises
+    ``ConflictError`` otherwise and ``ApplicationError`` for no video or a URL that
+    is not http(s). The file is stored under the media folder. Side effect: after
+    commit, ``recording_process`` turns it into an HLS VOD as it does recordings;
+    the latest video that processed cleanly is the one that airs.
+    """
+    current = Show.objects.select_for_update().get(pk=show.pk)
+    if current.kind != Show.Kind.RECORDED:
+        raise ConflictError("Only recorded shows take a video.", code="not_recorded_show")
+    if current.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
+        raise ConflictError("The premiere has already aired.", code="premiere_aired")
+    if upload is not None:
+        uploads = Path(settings.LIVESHOP_VIDEO_DIR) / "uploads"
+        uploads.mkdir(parents=True, exist_ok=True)
+        suffix = Path(upload.name or "").suffix.lower()[:10]
+        target = uploads / f"{current.public_id}-{uuid.uuid4().hex}{suffix}"
+        with target.open("wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        provider, source, size = "upload", str(target), target.stat().st_size
+    elif url.startswith(("https://", "http://")):
+        provider, source, size = "url", url, 0
+    else:
+        raise ApplicationError("Upload a video file or give an http(s) URL.", code="no_video")
+    recording = Recording.objects.create(
+        show=current, provider=provider, source=source, size_bytes=size
+    )
+    from video.tasks import recording_process as recording_process_task
+
+    transaction.on_commit(lambda: recording_process_task.delay(recording.pk))
+    return recording
+
+
+def _premiere_start(*, show_id: int, now: dt.datetime) -> bool:
+    with transaction.atomic():
+        show = Show.objects.select_for_update().get(pk=show_id)
+        video = premiere_video_get(show_id=show_id)
+        if show.status != Show.Status.SCHEDULED or video is None:
+            return False
+        try:
+            show = show_go_live(show=show)
+        except ConflictError as error:
+            logger.warning("Premiere %s cannot air: %s", show.public_id, error.message)
+            return False
+        # The tick's moment, which the end is measured from (the real time in
+        # production; tests pass their own).
+        Show.objects.filter(pk=show.pk).update(actual_start=now)
+        show_event_append(
+            show_id=show.pk,
+            type="video.playable",
+            data={
+                **recording_replay_payload(recording=video),
+                "playable": True,
+                "state": "premiere",
+            },
+        )
+    return True
+
+
+def premiere_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Air the premieres that are due and end those that are over (beat, every few seconds).
+
+    A recorded show goes live at its scheduled start when its video is ready
+    (``show_go_live``: the same ``show.status`` event and system message as a live
+    show, then ``video.playable`` with the VOD), and ends when its video has played
+    through or its slot is over, whichever comes first. Idempotent: every step
+    re-checks the show's status under its row lock, so overlapping ticks do nothing
+    twice. A premiere without a ready video at its start is not aired (logged).
+    """
+    now = now or timezone.now()
+    recorded = Show.objects.filter(kind=Show.Kind.RECORDED)
+    started = ended = 0
+    due = recorded.filter(
+        status=Show.Status.SCHEDULED, scheduled_start__lte=now, scheduled_end__gt=now
+    )
+    for show_id in due.values_list("pk", flat=True):
+        started += _premiere_start(show_id=show_id, now=now)
+    for show in recorded.filter(status=Show.Status.LIVE):
+        video = premiere_video_get(show_id=show.pk)
+        played = (
+            video is not None
+            and show.actual_start is not None
+            and now >= show.actual_start + dt.timedelta(seconds=video.duration_seconds or 0)
+        )
+        if played or now >= show.scheduled_end:
+            with transaction.atomic():
+                current = Show.objects.select_for_update().get(pk=show.pk)
+                if current.status == Show.Status.LIVE:
+                    show_end(show=current)
+                    Show.objects.filter(pk=show.pk).update(actual_end=now)  # as actual_start
+                    ended += 1
+    return {"started": started, "ended": ended}
+
+
+# --- Hosted providers (Mux, IVS) ----------------------------------------------------
+
+
+@transaction.atomic
+def recording_hosted_register(*, provider: str, event: VideoEvent) -> Recording | None:
+    """A hosted provider's recording is ready as a VOD: it becomes the show's replay.
+
+    Nothing to process: the provider serves it. Idempotent on the provider's
+    recording id; a repeat returns the stored recording and sends nothing.
+    """
+    show = Show.objects.filter(public_id=event.public_id).first()
+    if show is None:
+        return None
+    session = IngestSession.objects.filter(
+        show=show, provider=provider, client_id=event.session_id
+    ).first()
+    recording, created = Recording.objects.get_or_create(
+        provider=provider,
+        source=event.recording_ref,
+        defaults={
+            "show": show,
+            "session": session,
+            "status": Recording.Status.READY,
+            "playback_url": event.playback_url,
+            "thumbnail_url": event.thumbnail_url,
+            "duration_seconds": event.duration_seconds,
+            "ready_at": timezone.now(),
+        },
+    )
+    if created:
+        show_event_append(
+            show_id=show.pk,
+            type="video.replay",
+            data=recording_replay_payload(recording=recording),
+            audience=Audience.PUBLIC if show.replay_allowed else Audience.TEAM,
+        )
+    return recording
+
+
+def video_event_apply(*, provider: str, event: VideoEvent) -> str:
+    """Apply one normalized provider event; returns what happened, for the webhook's answer.
+
+    Refusals (a show outside its window, a session that already ended) change
+    nothing and are answered as outcomes, not errors: the provider must not retry.
+    """
+    try:
+        if event.kind == VideoEventKind.STARTED:
+            session = stream_started(
+                provider=provider,
+                public_id=event.public_id,
+                client_id=event.session_id,
+                playback_url=event.playback_url,
+            )
+            return f"started:{session.state}"
+        if event.kind == VideoEventKind.PLAYABLE:
+            session = IngestSession.objects.filter(
+                show__public_id=event.public_id, provider=provider, client_id=event.session_id
+            ).first()
+            if session is None:
+                return "ignored:no_session"
+            marked = stream_playable_mark(session_id=session.pk)
+            return "playable" if marked else "playable:unchanged"
+        if event.kind == VideoEventKind.ENDED:
+            session = stream_publish_end(
+                provider=provider, public_id=event.public_id, client_id=event.session_id
+            )
+            return "ignored:no_show" if session is None else "ended"
+        if event.kind == VideoEventKind.RECORDING_READY:
+            recording = recording_hosted_register(provider=provider, event=event)
+            return "ignored:no_show" if recording is None else "recording_ready"
+    except ApplicationError as error:
+        return f"refused:{error.code}"
+    return "ignored"
+
+
+# --- The 24/7 channel ---------------------------------------------------------------
+
+
+@transaction.atomic
+def channel_rotation_set(*, channel: Channel, shows: list[Show]) -> list[ChannelRotationEntry]:
+    """Replace the channel's rotation with ``shows``, in this order.
+
+    Every show must belong to the channel and allow replays; otherwise
+    ``ApplicationError`` and nothing changes. The channel row is locked so two
+    merchandisers saving at once do not interleave their lists.
+    """
+    Channel.objects.select_for_update().get(pk=channel.pk)
+    wrong = [show.public_id for show in shows if show.channel_id != channel.pk]
+    no_replay = [show.public_id for show in shows if not show.replay_allowed]
+    if wrong or no_replay or len({show.pk for show in shows}) != len(shows):
+        raise ApplicationError(
+            "The rotation takes each show of this channel that allows replays once.",
+            code="invalid_rotation",
+            extra={"other_channel": wrong, "replay_not_allowed": no_replay},
+        )
+    ChannelRotationEntry.objects.filter(channel=channel).delete()
+    return ChannelRotationEntry.objects.bulk_create(
+        ChannelRotationEntry(channel=channel, show=show, position=index)
+        for index, show in enumerate(shows)
+    )

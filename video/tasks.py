@@ -1,0 +1,30 @@
+"""Celery adapters for video; the logic is in video.services.
+
+Both tasks are idempotent: marking playable and claiming a recording lock their
+rows, so a duplicate delivery does nothing.
+"""
+
+from celery import shared_task
+
+
+@shared_task
+def stream_playable_watch(session_id: int) -> bool:
+    from video.services import stream_playable_watch as watch
+
+    return watch(session_id=session_id)
+
+
+@shared_task(acks_late=True)
+def recording_process(recording_id: int) -> str | None:
+    from video.services import recording_process as process
+
+    recording = process(recording_id=recording_id)
+    return None if recording is None else recording.status
+
+
+@shared_task
+def premiere_tick() -> dict[str, int]:
+    """Beat job: air due premieres and end finished ones."""
+    from video.services import premiere_tick as tick
+
+    return tick()
