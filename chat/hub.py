@@ -16,7 +16,6 @@ import asyncio
 import collections
 import contextvars
 import logging
-import time
 import weakref
 from collections.abc import Awaitable, Callable
 
@@ -40,6 +39,8 @@ LIVE = 1
 CLOSED = 2
 
 GAP_WAIT_SECONDS = 0.15
+# Sockets written per loop turn during a flush (see ShowFeed._flush_part).
+FLUSH_PART_SOCKETS = 500
 
 
 class HubConnection:
@@ -138,6 +139,20 @@ class HubConnection:
         self.backlog.clear()
         self.backlog_bytes = 0
         asyncio.ensure_future(self.close(4009))
+
+
+class _Flush:
+    """One batch frame on its way to the sockets of a show, part by part."""
+
+    __slots__ = ("events", "connections", "position", "frames", "restricted")
+
+    def __init__(self, events: list[dict], connections: list[HubConnection]) -> None:
+        self.events = events
+        self.connections = connections
+        self.position = 0
+        # One encoded frame per audience class, shared by every part.
+        self.frames: dict[object, str | None] = {}
+        self.restricted = any(event["aud"] != PUBLIC for event in events)
 
 
 def _client_event(event: dict) -> dict:
@@ -257,13 +272,26 @@ class ShowFeed:
         events, self.outbox = self.outbox, []
         if not events:
             return
-        started = time.perf_counter()
         self.last_flush = asyncio.get_running_loop().time()
+        self._flush_part(_Flush(events, list(self.connections)))
+
+    def _flush_part(self, flush: _Flush) -> None:
+        """Write ``flush``'s frame to its next ``FLUSH_PART_SOCKETS`` sockets.
+
+        A flush to thousands of sockets is cut into parts, one per loop turn, so the
+        loop reads incoming frames, finishes database calls and receives events in
+        between instead of waiting for all the sockets. The next flush starts only
+        after the last part: each socket gets its frames in seq order.
+        """
+        self.flush_handle = None
+        events = flush.events
         top_seq = events[-1]["seq"]
         first_seq = events[0]["seq"]
-        restricted = any(event["aud"] != PUBLIC for event in events)
-        frames: dict[object, str | None] = {}
-        for connection in list(self.connections):
+        part = flush.connections[flush.position : flush.position + FLUSH_PART_SOCKETS]
+        flush.position += FLUSH_PART_SOCKETS
+        for connection in part:
+            # The state is read now, not when the flush began: a socket that went live
+            # since then has a floor, one still joining buffers.
             if connection.state == JOINING:
                 connection.buffer.extend(events)
                 continue
@@ -273,7 +301,7 @@ class ShowFeed:
                 # Joined mid-window: its snapshot already holds some of these events.
                 text = self._custom_frame(connection, events, top_seq)
             else:
-                if not restricted:
+                if not flush.restricted:
                     key: object = PUBLIC
                 elif connection.is_team:
                     key = TEAM
@@ -283,15 +311,23 @@ class ShowFeed:
                     key = connection.user_id
                 else:
                     key = PUBLIC
-                if key not in frames:
-                    frames[key] = self._custom_frame(connection, events, top_seq)
-                text = frames[key]
+                if key not in flush.frames:
+                    flush.frames[key] = self._custom_frame(connection, events, top_seq)
+                text = flush.frames[key]
             if text is not None:
                 connection.push(text)
+        loop = asyncio.get_running_loop()
+        if flush.position < len(flush.connections):
+            self.flush_handle = loop.call_soon(self._flush_part, flush)
+            return
+        # From the first part to the last, with what ran in between: the window is
+        # set from that, so the loop still rests between flushes when busy.
         self.window = window_next(
             base=settings.LIVESHOP_FANOUT_WINDOW_MS / 1000,
-            flush_seconds=time.perf_counter() - started,
+            flush_seconds=loop.time() - self.last_flush,
         )
+        if self.outbox:
+            self._schedule_flush()
 
     @staticmethod
     def _custom_frame(connection: HubConnection, events: list[dict], top_seq: int) -> str | None:
