@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.selectors import cart_lines_priced, viewer_key_for_user
@@ -60,6 +61,8 @@ def _message(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     return render(request, "catalog/shop/message.html", context, status=error.status_code)
 
 
+# Exempt: only GET is served, so a POST must get its 405, not a CSRF page.
+@csrf_exempt
 @require_GET
 def cart_link_redirect(request: HttpRequest, token: str) -> HttpResponse:
     """Follow a signed add-to-cart link from a product card."""

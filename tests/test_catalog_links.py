@@ -177,9 +177,12 @@ def test_sold_out_variants_get_a_sold_out_page(show):
 def test_links_are_get_only(show):
     variant, pin = _pinned(show)
 
-    response = Client().post(
+    # The real server checks CSRF on every POST; the test client must too.
+    response = Client(enforce_csrf_checks=True).post(
         _path(cart_link_build(show_id=show.pk, pin_id=pin.pk, variant_id=variant.pk))
     )
 
     assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert "CSRF" not in response.content.decode()
     assert not LinkClick.objects.exists()
