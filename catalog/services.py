@@ -2,6 +2,7 @@
 
 import csv
 import dataclasses
+import hmac
 import io
 import json
 import re
@@ -914,22 +915,35 @@ def cart_line_remove(*, lines: list[dict], variant_id: int) -> list[dict]:
 
 
 @transaction.atomic
-def order_place(*, lines: list[dict], viewer_key: str, order_key: str) -> list[Order]:
+def order_place(
+    *, lines: list[dict], viewer_key: str, order_key: str, issued_order_key: str | None
+) -> list[Order]:
     """Place the demo cart: one order per storefront, stock taken in the same transaction.
 
     Every line's stock is decremented with a conditional UPDATE, so two
     buyers of the last unit cannot both succeed and stock never goes below
     zero; a short line raises ``OutOfStockError`` (``out_of_stock``, 409)
     and the whole transaction, every decrement included, rolls back.
-    ``order_key`` is the checkout form's one-time key: placing the same key
-    again returns the orders already placed (a double submit buys once).
+    ``order_key`` is the checkout form's one-time key and must equal
+    ``issued_order_key``, the key the viewer's session issued for the cart
+    now in it; any other key (spent, from another tab's earlier order or
+    another session) is refused as ``stale_order_key`` (409) before anything
+    is read or written. Placing the same key twice at once returns the
+    orders already placed (a double submit buys once).
     Unit prices are taken now: the show price while it applies, else the
     normal price. Side effects: ``stock.changed`` events for pinned variants.
     """
-    if not lines:
-        raise CartError("The cart is empty.", code="cart_empty")
     if not isinstance(order_key, str) or not 8 <= len(order_key) <= 64:
         raise CartError("The order form is not valid; reload the cart.", code="invalid_order_key")
+    if not issued_order_key or not hmac.compare_digest(order_key, issued_order_key):
+        raise CartError(
+            "This order form is out of date: an order was already placed from it or it"
+            " belongs to another cart. Check the cart and order again.",
+            code="stale_order_key",
+            status_code=409,
+        )
+    if not lines:
+        raise CartError("The cart is empty.", code="cart_empty")
     priced = cart_lines_priced(lines=lines)
     if len(priced) != len(lines):
         raise CartError("A product in the cart is no longer sold here.", code="unknown_sku")

@@ -52,6 +52,7 @@ _HEADINGS = {
     "link_expired": "This link has expired",
     "sold_out": "Sold out",
     "out_of_stock": "Not enough left",
+    "stale_order_key": "This order form is out of date",
 }
 
 
@@ -164,6 +165,7 @@ def cart_order(request: HttpRequest) -> HttpResponse:
             lines=_cart_lines(request),
             viewer_key=key,
             order_key=request.POST.get("order_key", "")[:100],
+            issued_order_key=request.session.get(ORDER_KEY_SESSION_KEY),
         )
     except ApplicationError as error:
         return _cart_page(request, error=error)

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from catalog.models import CartAddition, Order, OrderLine, Storefront, Variant
-from catalog.services import OutOfStockError, order_place
+from catalog.services import CartError, OutOfStockError, order_place
 from chat.models import ShowEvent
 from shows.models import Show, ShowMember
 from shows.services import show_product_pin
@@ -146,8 +146,10 @@ def test_place_order_takes_stock_and_empties_the_cart(tee):
 def test_a_double_submitted_order_buys_once(tee):
     lines = [{"variant_id": tee.pk, "quantity": 2, "show_id": None, "pin_id": None}]
 
-    first = order_place(lines=lines, viewer_key="a-x", order_key="k" * 16)
-    second = order_place(lines=lines, viewer_key="a-x", order_key="k" * 16)
+    key = "k" * 16
+
+    first = order_place(lines=lines, viewer_key="a-x", order_key=key, issued_order_key=key)
+    second = order_place(lines=lines, viewer_key="a-x", order_key=key, issued_order_key=key)
 
     assert [order.pk for order in first] == [order.pk for order in second]
     assert Order.objects.count() == 1
@@ -171,6 +173,61 @@ def test_short_stock_refuses_the_whole_order_with_out_of_stock(tee):
     assert len(_cart(client)) == 2
 
 
+def test_a_spent_order_key_places_nothing_and_keeps_the_new_cart(tee):
+    show = ShowFactory(status=Show.Status.LIVE)
+    show_product_pin(
+        show=show,
+        product_id=tee.product_id,
+        actor=ShowMemberFactory(show=show, role=ShowMember.Role.HOST).user,
+    )
+    cap = VariantFactory(sku="CAP", stock_quantity=25, product__storefront=tee.product.storefront)
+    client = Client()
+    client.get("/shop/cart/add", {"sku": "CAP"})
+    spent_key = _order_key(client)
+    assert client.post("/shop/cart/order", {"order_key": spent_key}).status_code == 200
+    client.get("/shop/cart/add", {"sku": "TEE-M", "quantity": "2"})
+    events_before = ShowEvent.objects.filter(show=show).count()
+
+    response = client.post("/shop/cart/order", {"order_key": spent_key})
+
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert 'data-code="stale_order_key"' in page
+    assert "Thank you for your order" not in page
+    assert Order.objects.count() == 1
+    assert OrderLine.objects.count() == 1
+    assert Variant.objects.get(pk=tee.pk).stock_quantity == 5
+    assert Variant.objects.get(pk=cap.pk).stock_quantity == 24
+    assert [(line["variant_id"], line["quantity"]) for line in _cart(client)] == [(tee.pk, 2)]
+    assert ShowEvent.objects.filter(show=show).count() == events_before
+
+
+def test_an_order_key_issued_to_another_session_is_refused(tee):
+    mallory, viewer = Client(), Client()
+    mallory.get("/shop/cart/add", {"sku": "TEE-M"})
+    viewer.get("/shop/cart/add", {"sku": "TEE-M", "quantity": "3"})
+    _order_key(viewer)
+
+    response = viewer.post("/shop/cart/order", {"order_key": _order_key(mallory)})
+
+    assert response.status_code == 409
+    assert 'data-code="stale_order_key"' in response.content.decode()
+    assert not Order.objects.exists()
+    assert Variant.objects.get(pk=tee.pk).stock_quantity == 5
+    assert [(line["variant_id"], line["quantity"]) for line in _cart(viewer)] == [(tee.pk, 3)]
+
+
+def test_an_order_without_an_issued_key_is_refused(tee):
+    lines = [{"variant_id": tee.pk, "quantity": 1, "show_id": None, "pin_id": None}]
+
+    with pytest.raises(CartError) as refused:
+        order_place(lines=lines, viewer_key="a-x", order_key="k" * 16, issued_order_key=None)
+
+    assert (refused.value.code, refused.value.status_code) == ("stale_order_key", 409)
+    assert not Order.objects.exists()
+    assert Variant.objects.get(pk=tee.pk).stock_quantity == 5
+
+
 @pytest.mark.parametrize("key", ["", "short", "x" * 200])
 def test_orders_without_a_valid_form_key_are_refused(tee, key):
     client = Client()
@@ -185,7 +242,11 @@ def test_orders_without_a_valid_form_key_are_refused(tee, key):
 
 
 def test_an_empty_cart_cannot_be_ordered():
-    response = Client().post("/shop/cart/order", {"order_key": "k" * 16})
+    client = Client()
+    client.get("/shop/cart")
+    key = client.session["liveshop_order_key"]
+
+    response = client.post("/shop/cart/order", {"order_key": key})
 
     assert response.status_code == 400
     assert 'data-code="cart_empty"' in response.content.decode()
@@ -234,7 +295,9 @@ def test_an_order_of_a_pinned_variant_tells_the_show_its_stock(tee):
     )
     lines = [{"variant_id": tee.pk, "quantity": 2, "show_id": None, "pin_id": None}]
 
-    order_place(lines=lines, viewer_key="a-x", order_key="key-00000001")
+    order_place(
+        lines=lines, viewer_key="a-x", order_key="key-00000001", issued_order_key="key-00000001"
+    )
 
     event = ShowEvent.objects.filter(show=show).latest("seq")
     assert (event.type, event.data) == (
@@ -262,6 +325,7 @@ def test_concurrent_orders_for_the_last_item_exactly_one_succeeds():
                 lines=[{"variant_id": variant.pk, "quantity": 1, "show_id": None, "pin_id": None}],
                 viewer_key=f"a-buyer-{number}",
                 order_key=f"buyer-key-{number:04d}",
+                issued_order_key=f"buyer-key-{number:04d}",
             )
         except OutOfStockError:
             return "out_of_stock"
@@ -280,6 +344,7 @@ def test_orders_are_listed_read_only_in_the_admin(tee):
         lines=[{"variant_id": tee.pk, "quantity": 1, "show_id": None, "pin_id": None}],
         viewer_key="a-x",
         order_key="admin-key-01",
+        issued_order_key="admin-key-01",
     )
     client = Client()
     from tests.factories import UserFactory
