@@ -813,6 +813,33 @@ def attribution_resolve(
     return Attribution(show_id=show_id, pin_id=pin_pk if pin_ok else None)
 
 
+# --- Order totals ---------------------------------------------------------------
+
+
+def _largest_stored(field_name: str) -> Decimal:
+    field = Order._meta.get_field(field_name)
+    return Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(1).scaleb(
+        -field.decimal_places
+    )
+
+
+# The largest total ``Order.total`` holds; PostgreSQL refuses anything above.
+ORDER_TOTAL_MAX = _largest_stored("total")
+
+
+class OrderTotalError(ApplicationError):
+    default_code = "order_total_too_large"
+
+
+def _order_total(*, amounts: Iterable[Decimal]) -> Decimal:
+    total = sum(amounts, Decimal("0"))
+    if total > ORDER_TOTAL_MAX:
+        raise OrderTotalError(
+            f"The order's total exceeds {ORDER_TOTAL_MAX}, the largest total stored."
+        )
+    return total
+
+
 # --- Demo cart (kept in the viewer's session) ---------------------------------------
 
 CART_LINE_MAX_QUANTITY = 99
@@ -931,7 +958,10 @@ def order_place(
     is read or written. Placing the same key twice at once returns the
     orders already placed (a double submit buys once).
     Unit prices are taken now: the show price while it applies, else the
-    normal price. Side effects: ``stock.changed`` events for pinned variants.
+    normal price. A storefront's lines in more than one currency
+    (``mixed_currencies``) or totalling beyond ``ORDER_TOTAL_MAX``
+    (``order_total_too_large``) are refused before anything is written.
+    Side effects: ``stock.changed`` events for pinned variants.
     """
     if not isinstance(order_key, str) or not 8 <= len(order_key) <= 64:
         raise CartError("The order form is not valid; reload the cart.", code="invalid_order_key")
@@ -953,8 +983,18 @@ def order_place(
             raise CartError("A product in the cart is no longer sold here.", code="unknown_sku")
         _quantity_check(line.quantity)
         by_storefront.setdefault(line.variant.product.storefront_id, []).append(line)
+    totals = {}
+    for storefront_id, storefront_lines in by_storefront.items():
+        currencies = sorted({line.variant.currency for line in storefront_lines})
+        if len(currencies) > 1:
+            raise CartError(
+                f"The cart mixes prices in {' and '.join(currencies)}; order each"
+                " currency on its own.",
+                code="mixed_currencies",
+            )
+        totals[storefront_id] = _order_total(amounts=(line.total for line in storefront_lines))
     orders = []
-    for _storefront_id, storefront_lines in sorted(by_storefront.items()):
+    for storefront_id, storefront_lines in sorted(by_storefront.items()):
         storefront = storefront_lines[0].variant.product.storefront
         external_id = f"demo-{order_key}"
         existing = Order.objects.filter(storefront=storefront, external_id=external_id).first()
@@ -969,7 +1009,7 @@ def order_place(
                     source=Order.Source.DEMO,
                     viewer_key=viewer_key[:64],
                     currency=storefront_lines[0].variant.currency,
-                    total=sum((line.total for line in storefront_lines), Decimal("0")),
+                    total=totals[storefront_id],
                 )
         except IntegrityError:
             # The same form submitted twice at once: the first one placed it.
@@ -1020,10 +1060,13 @@ def storefront_order_webhook_apply(
     duplicate changes nothing. Lines are credited to the show from the
     attribution parameters, and to the pin when the line is of the pinned
     product. SKUs liveshop does not know are stored unattributed. Stock is
-    not touched: the shop reports stock on its stock webhook.
+    not touched: the shop reports stock on its stock webhook. A total
+    beyond ``ORDER_TOTAL_MAX`` is refused (``order_total_too_large``, 400)
+    before anything is written.
     """
     if Order.objects.filter(storefront=storefront, external_id=order_id).exists():
         return "duplicate"
+    total = _order_total(amounts=(line.unit_price * line.quantity for line in lines))
     variants = {
         variant.sku: variant
         for variant in Variant.objects.filter(
@@ -1056,7 +1099,7 @@ def storefront_order_webhook_apply(
                 external_id=order_id,
                 source=Order.Source.WEBHOOK,
                 currency=currency,
-                total=sum((line.unit_price * line.quantity for line in lines), Decimal("0")),
+                total=total,
             )
             for order_line in order_lines:
                 order_line.order = order

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from catalog.models import CartAddition, Order, OrderLine, Storefront, Variant
-from catalog.services import CartError, OutOfStockError, order_place
+from catalog.services import CartError, OrderTotalError, OutOfStockError, order_place
 from chat.models import ShowEvent
 from shows.models import Show, ShowMember
 from shows.services import show_product_pin
@@ -380,3 +380,42 @@ def test_a_show_price_only_while_pinned_ends_with_the_pin(tee):
 
     assert (while_pinned.unit_price, while_pinned.total) == (Decimal("15.00"), Decimal("30.00"))
     assert (after_unpin.unit_price, after_unpin.total) == (Decimal("20.00"), Decimal("40.00"))
+
+
+@pytest.mark.postgres
+def test_a_demo_order_total_beyond_what_is_stored_is_refused():
+    storefront = StorefrontFactory()
+    dear = [
+        VariantFactory(product__storefront=storefront, price=Decimal("99999999.99"))
+        for _ in range(2)
+    ]
+    lines = [
+        {"variant_id": variant.pk, "quantity": 99, "show_id": None, "pin_id": None}
+        for variant in dear
+    ]
+
+    with pytest.raises(OrderTotalError) as refused:
+        order_place(lines=lines, viewer_key="a-x", order_key="k" * 16, issued_order_key="k" * 16)
+
+    assert (refused.value.code, refused.value.status_code) == ("order_total_too_large", 400)
+    assert refused.value.message == (
+        "The order's total exceeds 9999999999.99, the largest total stored."
+    )
+    assert not Order.objects.exists()
+    assert [variant.stock_quantity for variant in Variant.objects.order_by("pk")] == [10, 10]
+
+
+def test_a_demo_cart_in_two_currencies_is_refused(tee):
+    dollars = VariantFactory(product__storefront=tee.product.storefront, currency="USD")
+    lines = [
+        {"variant_id": tee.pk, "quantity": 1, "show_id": None, "pin_id": None},
+        {"variant_id": dollars.pk, "quantity": 1, "show_id": None, "pin_id": None},
+    ]
+
+    with pytest.raises(CartError) as refused:
+        order_place(lines=lines, viewer_key="a-x", order_key="k" * 16, issued_order_key="k" * 16)
+
+    assert (refused.value.code, refused.value.status_code) == ("mixed_currencies", 400)
+    assert not Order.objects.exists()
+    assert Variant.objects.get(pk=tee.pk).stock_quantity == 5
+    assert Variant.objects.get(pk=dollars.pk).stock_quantity == 10

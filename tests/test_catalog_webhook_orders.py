@@ -192,3 +192,35 @@ def test_concurrent_deliveries_of_one_order_store_it_once():
     assert sorted(outcomes) == ["applied"] + ["duplicate"] * 5
     assert Order.objects.count() == 1
     assert OrderLine.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [{"sku": "A-1", "quantity": 10_000, "unit_price": "99999999.99"}],
+        [{"sku": "A-1", "quantity": 1, "unit_price": "99999999.99"}] * 101,
+    ],
+)
+def test_an_order_total_beyond_what_is_stored_is_refused(shop, lines):
+    response = _post({"id": "huge-1", "currency": "EUR", "lines": lines})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The order's total exceeds 9999999999.99, the largest total stored.",
+        "code": "order_total_too_large",
+    }
+    assert not Order.objects.exists()
+    assert not OrderLine.objects.exists()
+
+
+def test_the_largest_total_stored_is_accepted(shop):
+    lines = [
+        {"sku": "A-1", "quantity": 100, "unit_price": "99999999.99"},
+        {"sku": "B-2", "quantity": 1, "unit_price": "0.99"},
+    ]
+
+    response = _post({"id": "big-1", "currency": "EUR", "lines": lines})
+
+    assert response.status_code == 200
+    assert Order.objects.get().total == Decimal("9999999999.99")
