@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -37,6 +38,10 @@ from shows.services import product_pins_refresh, variant_stock_announce
 
 # PostgreSQL's integer column: anything above would fail inside the UPDATE.
 MAX_STOCK_QUANTITY = 2_147_483_647
+# The largest primary key (BigAutoField); a larger id names no row.
+MAX_ROW_ID = 2**63 - 1
+# Signs the click a demo cart add is credited to (see cart_line_add).
+CART_CLICK_SALT = "liveshop.cart-add-click"
 DEMO_CART_PATH = "/shop/cart/add"
 
 
@@ -720,15 +725,18 @@ def _cart_link_read(*, token: str, now: float) -> dict:
     return payload
 
 
-def _attribution_append(
-    *, url: str, storefront: Storefront, show_public_id: str, pin_id: int
-) -> str:
-    if storefront.kind == Storefront.Kind.SHOPIFY:
-        # Cart attributes travel with the cart onto the order, where the
-        # order webhook reads them back.
-        params = {"attributes[ls_show]": show_public_id, "attributes[ls_pin]": pin_id}
+def _attribution_append(*, url: str, storefront: Storefront, click: LinkClick) -> str:
+    if storefront.kind == Storefront.Kind.DEMO:
+        # The demo cart credits an add to this click only, and only for the
+        # viewer who made it: nothing a third party can write into a URL.
+        params = {"ls_click": signing.dumps(click.pk, salt=CART_CLICK_SALT)}
     else:
-        params = {"ls_show": show_public_id, "ls_pin": pin_id}
+        show_public_id = Show.objects.values_list("public_id", flat=True).get(pk=click.show_id)
+        params = {"ls_show": show_public_id, "ls_pin": click.pin_id}
+        if storefront.kind == Storefront.Kind.SHOPIFY:
+            # Cart attributes travel with the cart onto the order, where the
+            # order webhook reads them back.
+            params = {f"attributes[{key}]": value for key, value in params.items()}
     separator = "&" if "?" in url else "?"
     return f"{url}{separator}{urlencode(params)}"
 
@@ -741,7 +749,8 @@ def cart_link_follow(*, token: str, viewer_key: str, now: float | None = None) -
     or dangling link, ``CartLinkExpiredError`` (410) past its expiry,
     ``SoldOutError`` (409) when the variant has no stock left. Otherwise
     writes one ``LinkClick`` and returns the storefront's cart URL with the
-    attribution parameters (``ls_show``, ``ls_pin``) appended.
+    attribution appended: the shop's ``ls_show`` and ``ls_pin`` parameters,
+    or for the demo cart the signed click (``ls_click``).
     """
     payload = _cart_link_read(token=token, now=time.time() if now is None else now)
     variant = (
@@ -758,7 +767,6 @@ def cart_link_follow(*, token: str, viewer_key: str, now: float | None = None) -
     if variant.stock_quantity <= 0:
         raise SoldOutError(f'"{variant.product.title}" is sold out.', extra={"sku": variant.sku})
     storefront = variant.product.storefront
-    show_public_id = Show.objects.values_list("public_id", flat=True).get(pk=payload["s"])
     url = storefront_cart_url_build(storefront=storefront, variant=variant, quantity=payload["q"])
     click = LinkClick.objects.create(
         show_id=payload["s"],
@@ -768,10 +776,7 @@ def cart_link_follow(*, token: str, viewer_key: str, now: float | None = None) -
         viewer_key=viewer_key[:64],
     )
     return CartLinkTarget(
-        url=_attribution_append(
-            url=url, storefront=storefront, show_public_id=show_public_id, pin_id=payload["p"]
-        ),
-        click=click,
+        url=_attribution_append(url=url, storefront=storefront, click=click), click=click
     )
 
 
@@ -873,23 +878,65 @@ def _demo_variant_get(*, sku: str) -> Variant:
     return variant
 
 
+def _cart_click_unspent(*, token: str, variant: Variant, viewer_key: str) -> LinkClick | None:
+    """The viewer's own click on ``variant`` that ``token`` names, if no add used it yet."""
+    if not token:
+        return None
+    try:
+        click_pk = signing.loads(
+            token, salt=CART_CLICK_SALT, max_age=settings.LIVESHOP_CART_LINK_SECONDS
+        )
+    except signing.BadSignature:
+        return None
+    if isinstance(click_pk, bool) or not isinstance(click_pk, int):
+        return None
+    if not 1 <= click_pk <= MAX_ROW_ID:
+        return None
+    return LinkClick.objects.filter(
+        pk=click_pk, variant=variant, viewer_key=viewer_key[:64], cart_addition__isnull=True
+    ).first()
+
+
+def _cart_addition_create(
+    *, variant: Variant, quantity: int, viewer_key: str, click: LinkClick | None
+) -> CartAddition:
+    fields = {
+        "product_id": variant.product_id,
+        "variant": variant,
+        "quantity": quantity,
+        "viewer_key": viewer_key[:64],
+    }
+    if click is not None:
+        try:
+            with transaction.atomic():
+                return CartAddition.objects.create(
+                    click=click, show_id=click.show_id, pin_id=click.pin_id, **fields
+                )
+        except IntegrityError:
+            pass  # the same click used by a concurrent add: that one is credited
+    return CartAddition.objects.create(**fields)
+
+
 def cart_line_add(
     *,
     lines: list[dict],
     sku: str,
     quantity: int,
     viewer_key: str,
-    show_public_id: str = "",
-    pin_id: Any = None,
+    click_token: str = "",
 ) -> list[dict]:
     """Add ``quantity`` of the demo variant ``sku`` to the cart ``lines``; return the new lines.
 
     ``lines`` is the session's list of ``{"variant_id", "quantity",
     "show_id", "pin_id"}``; it is not modified. A line for the same variant
-    grows (capped at ``CART_LINE_MAX_QUANTITY``) and takes the newer
-    attribution. Refuses a bad quantity, an unknown SKU and a sold-out
-    variant (``out_of_stock``) without writing. Side effect: one
-    ``CartAddition`` row, the add-to-cart the attribution report counts.
+    grows (capped at ``CART_LINE_MAX_QUANTITY``). Refuses a bad quantity,
+    an unknown SKU and a sold-out variant (``out_of_stock``) without
+    writing. Side effect: one ``CartAddition`` row, the add-to-cart the
+    attribution report counts. The add is credited to a show and pin only
+    through ``click_token``, the signed click of a followed add-to-cart link
+    for this variant, made by this ``viewer_key`` and not used by an add
+    before; the line then takes that attribution. Anything else adds
+    uncredited.
     """
     quantity = _quantity_check(quantity)
     variant = _demo_variant_get(sku=sku)
@@ -897,9 +944,6 @@ def cart_line_add(
         raise OutOfStockError(
             f'"{variant.product.title}" is sold out.', extra={"sku": sku, "available": 0}
         )
-    attribution = attribution_resolve(
-        show_public_id=show_public_id, pin_id=pin_id, product_id=variant.product_id
-    )
     new_lines = [dict(line) for line in lines]
     line = next((line for line in new_lines if line["variant_id"] == variant.pk), None)
     if line is None:
@@ -908,16 +952,14 @@ def cart_line_add(
         line = {"variant_id": variant.pk, "quantity": 0, "show_id": None, "pin_id": None}
         new_lines.append(line)
     line["quantity"] = min(CART_LINE_MAX_QUANTITY, line["quantity"] + quantity)
-    if attribution is not None:
-        line["show_id"], line["pin_id"] = attribution.show_id, attribution.pin_id
-    CartAddition.objects.create(
-        show_id=None if attribution is None else attribution.show_id,
-        pin_id=None if attribution is None else attribution.pin_id,
-        product_id=variant.product_id,
+    addition = _cart_addition_create(
         variant=variant,
         quantity=quantity,
-        viewer_key=viewer_key[:64],
+        viewer_key=viewer_key,
+        click=_cart_click_unspent(token=click_token, variant=variant, viewer_key=viewer_key),
     )
+    if addition.click_id is not None:
+        line["show_id"], line["pin_id"] = addition.show_id, addition.pin_id
     return new_lines
 
 

@@ -98,8 +98,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
             sku=request.GET.get("sku", "")[:64],
             quantity=quantity if quantity is not None else -1,
             viewer_key=key,
-            show_public_id=request.GET.get("ls_show", ""),
-            pin_id=request.GET.get("ls_pin"),
+            click_token=request.GET.get("ls_click", "")[:200],
         )
     except ApplicationError as error:
         return _with_viewer_cookie(_message(request, error), key, is_new)

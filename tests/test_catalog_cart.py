@@ -2,14 +2,18 @@
 
 import re
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core import signing
 from django.test import Client
 
-from catalog.models import CartAddition, Order, OrderLine, Storefront, Variant
+from catalog.models import CartAddition, LinkClick, Order, OrderLine, Storefront, Variant
+from catalog.selectors import cart_link_build
 from catalog.services import CartError, OrderTotalError, OutOfStockError, order_place
 from chat.models import ShowEvent
 from shows.models import Show, ShowMember
+from shows.selectors import show_attribution_report
 from shows.services import show_product_pin
 from tests.factories import (
     ShowFactory,
@@ -252,35 +256,127 @@ def test_an_empty_cart_cannot_be_ordered():
     assert 'data-code="cart_empty"' in response.content.decode()
 
 
-def test_show_price_applies_while_live_and_attribution_is_checked(tee):
+def _live_pin_with_show_price(tee):
     show = ShowFactory(status=Show.Status.LIVE)
     moderator = ShowMemberFactory(show=show, role=ShowMember.Role.MODERATOR).user
     ShowProductFactory(show=show, product=tee.product, show_price=Decimal("15.00"))
     pin = show_product_pin(show=show, product_id=tee.product_id, actor=moderator)
-    other_pin = show_product_pin(show=show, product_id=VariantFactory().product_id, actor=moderator)
+    return show, pin
+
+
+def _link_follow(client: Client, show, pin, variant) -> str:
+    """Follow a card's signed link like a browser; return the demo cart's add URL."""
+    link = cart_link_build(show_id=show.pk, pin_id=pin.pk, variant_id=variant.pk)
+    response = client.get(urlsplit(link).path)
+    assert response.status_code == 302
+    return response["Location"]
+
+
+def test_show_price_applies_while_live_to_an_add_from_a_followed_link(tee):
+    show, pin = _live_pin_with_show_price(tee)
     client = Client()
 
-    client.get("/shop/cart/add", {"sku": "TEE-M", "ls_show": show.public_id, "ls_pin": pin.pk})
-    addition = CartAddition.objects.get()
-    assert (addition.show, addition.pin) == (show, pin)
-    assert client.get("/shop/cart").context["total"] == Decimal("15.00")
-    # A pin of another product is not credited; the show still is.
-    client.get(
-        "/shop/cart/add", {"sku": "TEE-M", "ls_show": show.public_id, "ls_pin": other_pin.pk}
-    )
-    latest = CartAddition.objects.latest("pk")
-    assert (latest.show, latest.pin) == (show, None)
-    for show_id, pin_id in (("nope", "x"), ("a\x00b", "1"), (show.public_id, str(10**30))):
-        client.get("/shop/cart/add", {"sku": "TEE-M", "ls_show": show_id, "ls_pin": pin_id})
-        latest = CartAddition.objects.latest("pk")
-        assert latest.pin is None
-        assert latest.show == (show if show_id == show.public_id else None)
+    client.get(_link_follow(client, show, pin, tee))
 
+    addition = CartAddition.objects.get()
+    assert (addition.show, addition.pin, addition.click) == (show, pin, LinkClick.objects.get())
+    assert client.get("/shop/cart").context["total"] == Decimal("15.00")
     show.status = Show.Status.ENDED
     show.save(update_fields=["status"])
     client.post("/shop/cart/order", {"order_key": _order_key(client)})
     line = OrderLine.objects.get()
-    assert (line.quantity, line.unit_price) == (5, Decimal("20.00"))
+    assert (line.quantity, line.unit_price, line.show, line.pin) == (
+        1,
+        Decimal("20.00"),
+        show,
+        pin,
+    )
+
+
+def test_unsigned_attribution_parameters_credit_nothing(tee):
+    show, pin = _live_pin_with_show_price(tee)
+    client = Client()
+
+    for _ in range(5):
+        response = client.get(
+            "/shop/cart/add", {"sku": "TEE-M", "ls_show": show.public_id, "ls_pin": pin.pk}
+        )
+        assert response.status_code == 302
+
+    assert (
+        list(CartAddition.objects.values_list("show", "pin", "quantity")) == [(None, None, 1)] * 5
+    )
+    assert _cart(client) == [{"variant_id": tee.pk, "quantity": 5, "show_id": None, "pin_id": None}]
+    assert client.get("/shop/cart").context["total"] == Decimal("100.00")
+    assert show_attribution_report(show=show)["totals"]["add_to_carts"] == 0
+
+
+def test_a_click_credits_one_add_and_only_for_the_viewer_who_clicked(tee):
+    show, pin = _live_pin_with_show_price(tee)
+    viewer, stranger = Client(), Client()
+    add_url = _link_follow(viewer, show, pin, tee)
+
+    # Another browser (or curl) replaying the viewer's add URL is not credited.
+    assert stranger.get(add_url).status_code == 302
+    assert viewer.get(add_url).status_code == 302
+    # The same add URL again, e.g. through the back button: the click is spent.
+    assert viewer.get(add_url).status_code == 302
+
+    click = LinkClick.objects.get()
+    stranger_key = "a-" + stranger.cookies["liveshop_vid"].value
+    assert stranger_key != click.viewer_key
+    assert list(
+        CartAddition.objects.order_by("pk").values_list("viewer_key", "show", "pin", "click")
+    ) == [
+        (stranger_key, None, None, None),
+        (click.viewer_key, show.pk, pin.pk, click.pk),
+        (click.viewer_key, None, None, None),
+    ]
+    assert _cart(stranger) == [
+        {"variant_id": tee.pk, "quantity": 1, "show_id": None, "pin_id": None}
+    ]
+    assert _cart(viewer) == [
+        {"variant_id": tee.pk, "quantity": 2, "show_id": show.pk, "pin_id": pin.pk}
+    ]
+    assert show_attribution_report(show=show)["totals"]["add_to_carts"] == 1
+
+
+@pytest.mark.parametrize(
+    "click",
+    [
+        "nope",
+        signing.dumps(1, salt="another-salt"),
+        signing.dumps("x", salt="liveshop.cart-add-click"),
+        signing.dumps(10**30, salt="liveshop.cart-add-click"),
+    ],
+    ids=["unsigned", "other-salt", "not-an-id", "out-of-range-id"],
+)
+def test_a_forged_click_token_credits_nothing(tee, click):
+    show, pin = _live_pin_with_show_price(tee)
+    client = Client()
+    add_url = _link_follow(client, show, pin, tee)
+    query = parse_qs(urlsplit(add_url).query)
+    query["ls_click"] = [click]
+
+    response = client.get("/shop/cart/add", {key: values[0] for key, values in query.items()})
+
+    assert response.status_code == 302
+    assert list(CartAddition.objects.values_list("show", "pin", "click")) == [(None, None, None)]
+    assert _cart(client) == [{"variant_id": tee.pk, "quantity": 1, "show_id": None, "pin_id": None}]
+
+
+def test_a_click_on_another_variant_credits_nothing(tee):
+    show, pin = _live_pin_with_show_price(tee)
+    other = VariantFactory(sku="TEE-L", product=tee.product)
+    client = Client()
+    add_url = _link_follow(client, show, pin, other)
+    query = {key: values[0] for key, values in parse_qs(urlsplit(add_url).query).items()}
+
+    client.get("/shop/cart/add", {**query, "sku": "TEE-M"})
+
+    assert list(CartAddition.objects.values_list("variant", "show", "click")) == [
+        (tee.pk, None, None)
+    ]
 
 
 def test_an_order_of_a_pinned_variant_tells_the_show_its_stock(tee):
