@@ -42,6 +42,7 @@ MAX_STOCK_QUANTITY = 2_147_483_647
 MAX_ROW_ID = 2**63 - 1
 # Signs the click a demo cart add is credited to (see cart_line_add).
 CART_CLICK_SALT = "liveshop.cart-add-click"
+CART_LINK_MAX_QUANTITY = 10_000
 DEMO_CART_PATH = "/shop/cart/add"
 
 
@@ -128,8 +129,10 @@ def storefront_cart_url_build(*, storefront: Storefront, variant: Variant, quant
     liveshop, the others a URL on the shop. Raises ``ApplicationError`` for
     a quantity below one or a storefront missing what its kind needs.
     """
-    if isinstance(quantity, bool) or not 1 <= quantity <= 10_000:
-        raise ApplicationError("Quantity must be between 1 and 10000.", code="invalid_quantity")
+    if isinstance(quantity, bool) or not 1 <= quantity <= CART_LINK_MAX_QUANTITY:
+        raise ApplicationError(
+            f"Quantity must be between 1 and {CART_LINK_MAX_QUANTITY}.", code="invalid_quantity"
+        )
     if storefront.kind == Storefront.Kind.DEMO:
         return f"{DEMO_CART_PATH}?{urlencode({'sku': variant.sku, 'quantity': quantity})}"
 
@@ -718,6 +721,12 @@ def _cart_link_read(*, token: str, now: float) -> dict:
     keys = ("s", "p", "v", "q", "e")
     if not isinstance(payload, dict) or any(
         isinstance(payload.get(key), bool) or not isinstance(payload.get(key), int) for key in keys
+    ):
+        raise CartLinkError("This add-to-cart link is not valid.")
+    # Signed by us, yet checked: an id past the database's integers would
+    # crash the lookup (SQLite) instead of naming no row.
+    if not all(1 <= payload[key] <= MAX_ROW_ID for key in ("s", "p", "v")) or not (
+        1 <= payload["q"] <= CART_LINK_MAX_QUANTITY
     ):
         raise CartLinkError("This add-to-cart link is not valid.")
     if payload["e"] < now:

@@ -151,6 +151,16 @@ def test_a_link_signed_for_another_salt_or_with_wrong_fields_is_refused(show):
         _refused(Client().get(f"/shop/go/{token}"), 400, "invalid_link", "not valid")
 
 
+@pytest.mark.parametrize("field", ["s", "p", "v", "q"])
+@pytest.mark.parametrize("value", [2**63, 10**30, 0, -1])
+def test_a_signed_link_with_an_id_out_of_range_is_refused(show, field, value):
+    variant, pin = _pinned(show)
+    payload = {"s": show.pk, "p": pin.pk, "v": variant.pk, "q": 1, "e": 2**40, field: value}
+    token = signing.dumps(payload, salt=CART_LINK_SALT)
+
+    _refused(Client().get(f"/shop/go/{token}"), 400, "invalid_link", "not valid")
+
+
 def test_expired_links_get_an_expired_page(show, settings):
     variant, pin = _pinned(show)
     settings.LIVESHOP_CART_LINK_SECONDS = 60
