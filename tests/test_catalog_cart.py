@@ -515,3 +515,33 @@ def test_a_demo_cart_in_two_currencies_is_refused(tee):
     assert not Order.objects.exists()
     assert Variant.objects.get(pk=tee.pk).stock_quantity == 5
     assert Variant.objects.get(pk=dollars.pk).stock_quantity == 10
+
+
+def test_a_show_price_only_while_pinned_applies_again_when_the_product_is_pinned_again(tee):
+    from catalog.selectors import cart_lines_priced
+    from shows.services import show_product_unpin
+
+    show = ShowFactory(status=Show.Status.LIVE, show_price_while_pinned_only=True)
+    moderator = ShowMemberFactory(show=show, role=ShowMember.Role.MODERATOR).user
+    ShowProductFactory(show=show, product=tee.product, show_price=Decimal("15.00"))
+    first_pin = show_product_pin(show=show, product_id=tee.product_id, actor=moderator)
+    lines = [{"variant_id": tee.pk, "quantity": 2, "show_id": show.pk, "pin_id": first_pin.pk}]
+    show_product_unpin(show=show, pin_id=first_pin.pk, actor=moderator)
+    other_show = ShowFactory(status=Show.Status.LIVE, show_price_while_pinned_only=True)
+    ShowProductFactory(show=other_show, product=tee.product, show_price=Decimal("12.00"))
+    show_product_pin(
+        show=other_show,
+        product_id=tee.product_id,
+        actor=ShowMemberFactory(show=other_show, role=ShowMember.Role.MODERATOR).user,
+    )
+
+    # Pinned in another show only: this line's show price does not apply.
+    [pinned_elsewhere] = cart_lines_priced(lines=lines)
+    show_product_pin(show=show, product_id=tee.product_id, actor=moderator)
+    [pinned_again] = cart_lines_priced(lines=lines)
+
+    assert (pinned_elsewhere.unit_price, pinned_elsewhere.total) == (
+        Decimal("20.00"),
+        Decimal("40.00"),
+    )
+    assert (pinned_again.unit_price, pinned_again.total) == (Decimal("15.00"), Decimal("30.00"))
