@@ -9,12 +9,12 @@ from django.core import signing
 from django.test import Client
 
 from catalog.models import CartAddition, LinkClick, Order, OrderLine, Storefront, Variant
-from catalog.selectors import cart_link_build
+from catalog.selectors import cart_lines_priced, cart_link_build
 from catalog.services import CartError, OrderTotalError, OutOfStockError, order_place
 from chat.models import ShowEvent
 from shows.models import Show, ShowMember
 from shows.selectors import show_attribution_report
-from shows.services import show_product_pin
+from shows.services import show_product_pin, show_product_unpin
 from tests.factories import (
     ShowFactory,
     ShowMemberFactory,
@@ -256,11 +256,16 @@ def test_an_empty_cart_cannot_be_ordered():
     assert 'data-code="cart_empty"' in response.content.decode()
 
 
-def _live_pin_with_show_price(tee):
-    show = ShowFactory(status=Show.Status.LIVE)
+def _pinned_at_show_price(product, show_price: str, **show_fields):
+    """A live show pinning ``product`` at ``show_price``: (show, moderator, pin)."""
+    show = ShowFactory(status=Show.Status.LIVE, **show_fields)
     moderator = ShowMemberFactory(show=show, role=ShowMember.Role.MODERATOR).user
-    ShowProductFactory(show=show, product=tee.product, show_price=Decimal("15.00"))
-    pin = show_product_pin(show=show, product_id=tee.product_id, actor=moderator)
+    ShowProductFactory(show=show, product=product, show_price=Decimal(show_price))
+    return show, moderator, show_product_pin(show=show, product_id=product.pk, actor=moderator)
+
+
+def _live_pin_with_show_price(tee):
+    show, _moderator, pin = _pinned_at_show_price(tee.product, "15.00")
     return show, pin
 
 
@@ -461,13 +466,9 @@ def test_orders_are_listed_read_only_in_the_admin(tee):
 
 
 def test_a_show_price_only_while_pinned_ends_with_the_pin(tee):
-    from catalog.selectors import cart_lines_priced
-    from shows.services import show_product_unpin
-
-    show = ShowFactory(status=Show.Status.LIVE, show_price_while_pinned_only=True)
-    moderator = ShowMemberFactory(show=show, role=ShowMember.Role.MODERATOR).user
-    ShowProductFactory(show=show, product=tee.product, show_price=Decimal("15.00"))
-    pin = show_product_pin(show=show, product_id=tee.product_id, actor=moderator)
+    show, moderator, pin = _pinned_at_show_price(
+        tee.product, "15.00", show_price_while_pinned_only=True
+    )
     lines = [{"variant_id": tee.pk, "quantity": 2, "show_id": show.pk, "pin_id": pin.pk}]
 
     [while_pinned] = cart_lines_priced(lines=lines)
@@ -518,22 +519,12 @@ def test_a_demo_cart_in_two_currencies_is_refused(tee):
 
 
 def test_a_show_price_only_while_pinned_applies_again_when_the_product_is_pinned_again(tee):
-    from catalog.selectors import cart_lines_priced
-    from shows.services import show_product_unpin
-
-    show = ShowFactory(status=Show.Status.LIVE, show_price_while_pinned_only=True)
-    moderator = ShowMemberFactory(show=show, role=ShowMember.Role.MODERATOR).user
-    ShowProductFactory(show=show, product=tee.product, show_price=Decimal("15.00"))
-    first_pin = show_product_pin(show=show, product_id=tee.product_id, actor=moderator)
+    show, moderator, first_pin = _pinned_at_show_price(
+        tee.product, "15.00", show_price_while_pinned_only=True
+    )
     lines = [{"variant_id": tee.pk, "quantity": 2, "show_id": show.pk, "pin_id": first_pin.pk}]
     show_product_unpin(show=show, pin_id=first_pin.pk, actor=moderator)
-    other_show = ShowFactory(status=Show.Status.LIVE, show_price_while_pinned_only=True)
-    ShowProductFactory(show=other_show, product=tee.product, show_price=Decimal("12.00"))
-    show_product_pin(
-        show=other_show,
-        product_id=tee.product_id,
-        actor=ShowMemberFactory(show=other_show, role=ShowMember.Role.MODERATOR).user,
-    )
+    _pinned_at_show_price(tee.product, "12.00", show_price_while_pinned_only=True)
 
     # Pinned in another show only: this line's show price does not apply.
     [pinned_elsewhere] = cart_lines_priced(lines=lines)
