@@ -557,7 +557,10 @@ def catalog_import(
     listing every bad cell before anything is written; otherwise everything
     is written in one transaction, so re-importing the same file creates
     nothing new. A product's title and description come from its first row.
-    ``on_row`` is called after each row (progress display).
+    An existing variant's stock is set through ``variant_stock_set`` (row
+    locked, ``stock.changed`` to live shows pinning it); pinned products'
+    cards are refreshed. ``on_row`` is called after each row (progress
+    display).
     """
     clean, errors = catalog_rows_validate(storefront=storefront, rows=rows)
     if errors:
@@ -577,9 +580,6 @@ def catalog_import(
                 show__status=Show.Status.LIVE,
             ).values_list("product_id", flat=True)
         )
-        previous_stock = dict(
-            Variant.objects.filter(product_id__in=pinned).values_list("sku", "stock_quantity")
-        )
         for row in clean:
             product = products.get(row.product_handle)
             if product is None:
@@ -595,27 +595,32 @@ def catalog_import(
                     summary.products_updated += 1
             position = variant_positions.get(row.product_handle, 0)
             variant_positions[row.product_handle] = position + 1
+            fields = {
+                "product": product,
+                "title": row.variant_title,
+                "options": row.options,
+                "external_id": row.external_id,
+                "price": row.price,
+                "compare_at_price": row.compare_at_price,
+                "currency": row.currency,
+                "position": position,
+            }
+            # update_or_create locks an existing row, so its stock read here
+            # stays current; a change goes through the stock service, which
+            # tells viewers of pinned variants.
             variant, created = Variant.objects.update_or_create(
                 sku=row.sku,
-                defaults={
-                    "product": product,
-                    "title": row.variant_title,
-                    "options": row.options,
-                    "external_id": row.external_id,
-                    "price": row.price,
-                    "compare_at_price": row.compare_at_price,
-                    "currency": row.currency,
-                    "stock_quantity": row.stock_quantity,
-                    "position": position,
-                },
+                defaults=fields,
+                create_defaults={**fields, "stock_quantity": row.stock_quantity},
             )
             if created:
                 summary.variants_created += 1
             else:
                 summary.variants_updated += 1
-            if row.sku in previous_stock:
-                variant.product.storefront = storefront
-                variant_stock_announce(variant=variant, previous_quantity=previous_stock[row.sku])
+                if variant.stock_quantity != row.stock_quantity:
+                    variant_stock_set(
+                        storefront=storefront, sku=row.sku, quantity=row.stock_quantity
+                    )
             if row.image_url:
                 image_position = image_positions.get(row.product_handle, 0)
                 _, created = ProductImage.objects.get_or_create(
