@@ -192,7 +192,11 @@ class LinkClick(models.Model):
 
 
 class CartAddition(models.Model):
-    """One add to the demo cart, with the show and pin it came from (if any)."""
+    """One add to the demo cart, with the show and pin it came from (if any).
+
+    Only an add that follows the viewer's own tracked click is credited to a
+    show and pin, so the report counts adds that really came from a card.
+    """
 
     show = models.ForeignKey(
         "shows.Show", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -202,6 +206,14 @@ class CartAddition(models.Model):
     )
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+")
+    click = models.OneToOneField(
+        LinkClick,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cart_addition",
+        help_text="The followed link this add is credited to; one add per click.",
+    )
     quantity = models.PositiveIntegerField()
     viewer_key = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)

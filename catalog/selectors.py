@@ -194,7 +194,8 @@ def cart_lines_priced(*, lines: list[dict]) -> list[PricedLine]:
     """The session cart's lines with their variants and the unit price due now.
 
     The show price applies while the attributed show is live (and, for
-    shows that say so, while the product is pinned); otherwise the normal
+    shows that say so, while the product is pinned in that show now, by
+    whichever pin); otherwise the normal
     price. Lines whose variant is gone are left out. Four queries at most.
     """
     # shows.selectors builds cards with this module's links: import late.
@@ -205,15 +206,16 @@ def cart_lines_priced(*, lines: list[dict]) -> list[PricedLine]:
         [line["variant_id"] for line in lines]
     )
     show_ids = {line.get("show_id") for line in lines if line.get("show_id")}
-    pin_ids = {line.get("pin_id") for line in lines if line.get("pin_id")}
     shows = Show.objects.in_bulk(show_ids) if show_ids else {}
-    open_pins = (
+    # Pinned now, by any pin of the show: a product unpinned and pinned again
+    # has the show price again, whichever pin the line came from.
+    pinned_now = (
         set(
-            ShowPin.objects.filter(pk__in=pin_ids, unpinned_at__isnull=True).values_list(
-                "pk", flat=True
+            ShowPin.objects.filter(show_id__in=show_ids, unpinned_at__isnull=True).values_list(
+                "show_id", "product_id"
             )
         )
-        if pin_ids
+        if show_ids
         else set()
     )
     show_prices = (
@@ -237,7 +239,7 @@ def cart_lines_priced(*, lines: list[dict]) -> list[PricedLine]:
         if (
             show is not None
             and show_price is not None
-            and show_price_applies(show=show, is_pinned=line.get("pin_id") in open_pins)
+            and show_price_applies(show=show, is_pinned=(show.pk, variant.product_id) in pinned_now)
         ):
             unit_price = show_price
         priced.append(

@@ -2,6 +2,7 @@
 
 import csv
 import dataclasses
+import hmac
 import io
 import json
 import re
@@ -11,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -36,6 +38,11 @@ from shows.services import product_pins_refresh, variant_stock_announce
 
 # PostgreSQL's integer column: anything above would fail inside the UPDATE.
 MAX_STOCK_QUANTITY = 2_147_483_647
+# The largest primary key (BigAutoField); a larger id names no row.
+MAX_ROW_ID = 2**63 - 1
+# Signs the click a demo cart add is credited to (see cart_line_add).
+CART_CLICK_SALT = "liveshop.cart-add-click"
+CART_LINK_MAX_QUANTITY = 10_000
 DEMO_CART_PATH = "/shop/cart/add"
 
 
@@ -122,8 +129,10 @@ def storefront_cart_url_build(*, storefront: Storefront, variant: Variant, quant
     liveshop, the others a URL on the shop. Raises ``ApplicationError`` for
     a quantity below one or a storefront missing what its kind needs.
     """
-    if isinstance(quantity, bool) or not 1 <= quantity <= 10_000:
-        raise ApplicationError("Quantity must be between 1 and 10000.", code="invalid_quantity")
+    if isinstance(quantity, bool) or not 1 <= quantity <= CART_LINK_MAX_QUANTITY:
+        raise ApplicationError(
+            f"Quantity must be between 1 and {CART_LINK_MAX_QUANTITY}.", code="invalid_quantity"
+        )
     if storefront.kind == Storefront.Kind.DEMO:
         return f"{DEMO_CART_PATH}?{urlencode({'sku': variant.sku, 'quantity': quantity})}"
 
@@ -548,7 +557,10 @@ def catalog_import(
     listing every bad cell before anything is written; otherwise everything
     is written in one transaction, so re-importing the same file creates
     nothing new. A product's title and description come from its first row.
-    ``on_row`` is called after each row (progress display).
+    An existing variant's stock is set through ``variant_stock_set`` (row
+    locked, ``stock.changed`` to live shows pinning it); pinned products'
+    cards are refreshed. ``on_row`` is called after each row (progress
+    display).
     """
     clean, errors = catalog_rows_validate(storefront=storefront, rows=rows)
     if errors:
@@ -568,9 +580,6 @@ def catalog_import(
                 show__status=Show.Status.LIVE,
             ).values_list("product_id", flat=True)
         )
-        previous_stock = dict(
-            Variant.objects.filter(product_id__in=pinned).values_list("sku", "stock_quantity")
-        )
         for row in clean:
             product = products.get(row.product_handle)
             if product is None:
@@ -586,27 +595,32 @@ def catalog_import(
                     summary.products_updated += 1
             position = variant_positions.get(row.product_handle, 0)
             variant_positions[row.product_handle] = position + 1
+            fields = {
+                "product": product,
+                "title": row.variant_title,
+                "options": row.options,
+                "external_id": row.external_id,
+                "price": row.price,
+                "compare_at_price": row.compare_at_price,
+                "currency": row.currency,
+                "position": position,
+            }
+            # update_or_create locks an existing row, so its stock read here
+            # stays current; a change goes through the stock service, which
+            # tells viewers of pinned variants.
             variant, created = Variant.objects.update_or_create(
                 sku=row.sku,
-                defaults={
-                    "product": product,
-                    "title": row.variant_title,
-                    "options": row.options,
-                    "external_id": row.external_id,
-                    "price": row.price,
-                    "compare_at_price": row.compare_at_price,
-                    "currency": row.currency,
-                    "stock_quantity": row.stock_quantity,
-                    "position": position,
-                },
+                defaults=fields,
+                create_defaults={**fields, "stock_quantity": row.stock_quantity},
             )
             if created:
                 summary.variants_created += 1
             else:
                 summary.variants_updated += 1
-            if row.sku in previous_stock:
-                variant.product.storefront = storefront
-                variant_stock_announce(variant=variant, previous_quantity=previous_stock[row.sku])
+                if variant.stock_quantity != row.stock_quantity:
+                    variant_stock_set(
+                        storefront=storefront, sku=row.sku, quantity=row.stock_quantity
+                    )
             if row.image_url:
                 image_position = image_positions.get(row.product_handle, 0)
                 _, created = ProductImage.objects.get_or_create(
@@ -714,20 +728,29 @@ def _cart_link_read(*, token: str, now: float) -> dict:
         isinstance(payload.get(key), bool) or not isinstance(payload.get(key), int) for key in keys
     ):
         raise CartLinkError("This add-to-cart link is not valid.")
+    # Signed by us, yet checked: an id past the database's integers would
+    # crash the lookup (SQLite) instead of naming no row.
+    if not all(1 <= payload[key] <= MAX_ROW_ID for key in ("s", "p", "v")) or not (
+        1 <= payload["q"] <= CART_LINK_MAX_QUANTITY
+    ):
+        raise CartLinkError("This add-to-cart link is not valid.")
     if payload["e"] < now:
         raise CartLinkExpiredError("This add-to-cart link has expired.")
     return payload
 
 
-def _attribution_append(
-    *, url: str, storefront: Storefront, show_public_id: str, pin_id: int
-) -> str:
-    if storefront.kind == Storefront.Kind.SHOPIFY:
-        # Cart attributes travel with the cart onto the order, where the
-        # order webhook reads them back.
-        params = {"attributes[ls_show]": show_public_id, "attributes[ls_pin]": pin_id}
+def _attribution_append(*, url: str, storefront: Storefront, click: LinkClick) -> str:
+    if storefront.kind == Storefront.Kind.DEMO:
+        # The demo cart credits an add to this click only, and only for the
+        # viewer who made it: nothing a third party can write into a URL.
+        params = {"ls_click": signing.dumps(click.pk, salt=CART_CLICK_SALT)}
     else:
-        params = {"ls_show": show_public_id, "ls_pin": pin_id}
+        show_public_id = Show.objects.values_list("public_id", flat=True).get(pk=click.show_id)
+        params = {"ls_show": show_public_id, "ls_pin": click.pin_id}
+        if storefront.kind == Storefront.Kind.SHOPIFY:
+            # Cart attributes travel with the cart onto the order, where the
+            # order webhook reads them back.
+            params = {f"attributes[{key}]": value for key, value in params.items()}
     separator = "&" if "?" in url else "?"
     return f"{url}{separator}{urlencode(params)}"
 
@@ -740,7 +763,8 @@ def cart_link_follow(*, token: str, viewer_key: str, now: float | None = None) -
     or dangling link, ``CartLinkExpiredError`` (410) past its expiry,
     ``SoldOutError`` (409) when the variant has no stock left. Otherwise
     writes one ``LinkClick`` and returns the storefront's cart URL with the
-    attribution parameters (``ls_show``, ``ls_pin``) appended.
+    attribution appended: the shop's ``ls_show`` and ``ls_pin`` parameters,
+    or for the demo cart the signed click (``ls_click``).
     """
     payload = _cart_link_read(token=token, now=time.time() if now is None else now)
     variant = (
@@ -757,7 +781,6 @@ def cart_link_follow(*, token: str, viewer_key: str, now: float | None = None) -
     if variant.stock_quantity <= 0:
         raise SoldOutError(f'"{variant.product.title}" is sold out.', extra={"sku": variant.sku})
     storefront = variant.product.storefront
-    show_public_id = Show.objects.values_list("public_id", flat=True).get(pk=payload["s"])
     url = storefront_cart_url_build(storefront=storefront, variant=variant, quantity=payload["q"])
     click = LinkClick.objects.create(
         show_id=payload["s"],
@@ -767,10 +790,7 @@ def cart_link_follow(*, token: str, viewer_key: str, now: float | None = None) -
         viewer_key=viewer_key[:64],
     )
     return CartLinkTarget(
-        url=_attribution_append(
-            url=url, storefront=storefront, show_public_id=show_public_id, pin_id=payload["p"]
-        ),
-        click=click,
+        url=_attribution_append(url=url, storefront=storefront, click=click), click=click
     )
 
 
@@ -812,6 +832,33 @@ def attribution_resolve(
     return Attribution(show_id=show_id, pin_id=pin_pk if pin_ok else None)
 
 
+# --- Order totals ---------------------------------------------------------------
+
+
+def _largest_stored(field_name: str) -> Decimal:
+    field = Order._meta.get_field(field_name)
+    return Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(1).scaleb(
+        -field.decimal_places
+    )
+
+
+# The largest total ``Order.total`` holds; PostgreSQL refuses anything above.
+ORDER_TOTAL_MAX = _largest_stored("total")
+
+
+class OrderTotalError(ApplicationError):
+    default_code = "order_total_too_large"
+
+
+def _order_total(*, amounts: Iterable[Decimal]) -> Decimal:
+    total = sum(amounts, Decimal("0"))
+    if total > ORDER_TOTAL_MAX:
+        raise OrderTotalError(
+            f"The order's total exceeds {ORDER_TOTAL_MAX}, the largest total stored."
+        )
+    return total
+
+
 # --- Demo cart (kept in the viewer's session) ---------------------------------------
 
 CART_LINE_MAX_QUANTITY = 99
@@ -845,23 +892,65 @@ def _demo_variant_get(*, sku: str) -> Variant:
     return variant
 
 
+def _cart_click_unspent(*, token: str, variant: Variant, viewer_key: str) -> LinkClick | None:
+    """The viewer's own click on ``variant`` that ``token`` names, if no add used it yet."""
+    if not token:
+        return None
+    try:
+        click_pk = signing.loads(
+            token, salt=CART_CLICK_SALT, max_age=settings.LIVESHOP_CART_LINK_SECONDS
+        )
+    except signing.BadSignature:
+        return None
+    if isinstance(click_pk, bool) or not isinstance(click_pk, int):
+        return None
+    if not 1 <= click_pk <= MAX_ROW_ID:
+        return None
+    return LinkClick.objects.filter(
+        pk=click_pk, variant=variant, viewer_key=viewer_key[:64], cart_addition__isnull=True
+    ).first()
+
+
+def _cart_addition_create(
+    *, variant: Variant, quantity: int, viewer_key: str, click: LinkClick | None
+) -> CartAddition:
+    fields = {
+        "product_id": variant.product_id,
+        "variant": variant,
+        "quantity": quantity,
+        "viewer_key": viewer_key[:64],
+    }
+    if click is not None:
+        try:
+            with transaction.atomic():
+                return CartAddition.objects.create(
+                    click=click, show_id=click.show_id, pin_id=click.pin_id, **fields
+                )
+        except IntegrityError:
+            pass  # the same click used by a concurrent add: that one is credited
+    return CartAddition.objects.create(**fields)
+
+
 def cart_line_add(
     *,
     lines: list[dict],
     sku: str,
     quantity: int,
     viewer_key: str,
-    show_public_id: str = "",
-    pin_id: Any = None,
+    click_token: str = "",
 ) -> list[dict]:
     """Add ``quantity`` of the demo variant ``sku`` to the cart ``lines``; return the new lines.
 
     ``lines`` is the session's list of ``{"variant_id", "quantity",
     "show_id", "pin_id"}``; it is not modified. A line for the same variant
-    grows (capped at ``CART_LINE_MAX_QUANTITY``) and takes the newer
-    attribution. Refuses a bad quantity, an unknown SKU and a sold-out
-    variant (``out_of_stock``) without writing. Side effect: one
-    ``CartAddition`` row, the add-to-cart the attribution report counts.
+    grows (capped at ``CART_LINE_MAX_QUANTITY``). Refuses a bad quantity,
+    an unknown SKU and a sold-out variant (``out_of_stock``) without
+    writing. Side effect: one ``CartAddition`` row, the add-to-cart the
+    attribution report counts. The add is credited to a show and pin only
+    through ``click_token``, the signed click of a followed add-to-cart link
+    for this variant, made by this ``viewer_key`` and not used by an add
+    before; the line then takes that attribution. Anything else adds
+    uncredited.
     """
     quantity = _quantity_check(quantity)
     variant = _demo_variant_get(sku=sku)
@@ -869,9 +958,6 @@ def cart_line_add(
         raise OutOfStockError(
             f'"{variant.product.title}" is sold out.', extra={"sku": sku, "available": 0}
         )
-    attribution = attribution_resolve(
-        show_public_id=show_public_id, pin_id=pin_id, product_id=variant.product_id
-    )
     new_lines = [dict(line) for line in lines]
     line = next((line for line in new_lines if line["variant_id"] == variant.pk), None)
     if line is None:
@@ -880,16 +966,14 @@ def cart_line_add(
         line = {"variant_id": variant.pk, "quantity": 0, "show_id": None, "pin_id": None}
         new_lines.append(line)
     line["quantity"] = min(CART_LINE_MAX_QUANTITY, line["quantity"] + quantity)
-    if attribution is not None:
-        line["show_id"], line["pin_id"] = attribution.show_id, attribution.pin_id
-    CartAddition.objects.create(
-        show_id=None if attribution is None else attribution.show_id,
-        pin_id=None if attribution is None else attribution.pin_id,
-        product_id=variant.product_id,
+    addition = _cart_addition_create(
         variant=variant,
         quantity=quantity,
-        viewer_key=viewer_key[:64],
+        viewer_key=viewer_key,
+        click=_cart_click_unspent(token=click_token, variant=variant, viewer_key=viewer_key),
     )
+    if addition.click_id is not None:
+        line["show_id"], line["pin_id"] = addition.show_id, addition.pin_id
     return new_lines
 
 
@@ -914,22 +998,38 @@ def cart_line_remove(*, lines: list[dict], variant_id: int) -> list[dict]:
 
 
 @transaction.atomic
-def order_place(*, lines: list[dict], viewer_key: str, order_key: str) -> list[Order]:
+def order_place(
+    *, lines: list[dict], viewer_key: str, order_key: str, issued_order_key: str | None
+) -> list[Order]:
     """Place the demo cart: one order per storefront, stock taken in the same transaction.
 
     Every line's stock is decremented with a conditional UPDATE, so two
     buyers of the last unit cannot both succeed and stock never goes below
     zero; a short line raises ``OutOfStockError`` (``out_of_stock``, 409)
     and the whole transaction, every decrement included, rolls back.
-    ``order_key`` is the checkout form's one-time key: placing the same key
-    again returns the orders already placed (a double submit buys once).
+    ``order_key`` is the checkout form's one-time key and must equal
+    ``issued_order_key``, the key the viewer's session issued for the cart
+    now in it; any other key (spent, from another tab's earlier order or
+    another session) is refused as ``stale_order_key`` (409) before anything
+    is read or written. Placing the same key twice at once returns the
+    orders already placed (a double submit buys once).
     Unit prices are taken now: the show price while it applies, else the
-    normal price. Side effects: ``stock.changed`` events for pinned variants.
+    normal price. A storefront's lines in more than one currency
+    (``mixed_currencies``) or totalling beyond ``ORDER_TOTAL_MAX``
+    (``order_total_too_large``) are refused before anything is written.
+    Side effects: ``stock.changed`` events for pinned variants.
     """
-    if not lines:
-        raise CartError("The cart is empty.", code="cart_empty")
     if not isinstance(order_key, str) or not 8 <= len(order_key) <= 64:
         raise CartError("The order form is not valid; reload the cart.", code="invalid_order_key")
+    if not issued_order_key or not hmac.compare_digest(order_key, issued_order_key):
+        raise CartError(
+            "This order form is out of date: an order was already placed from it or it"
+            " belongs to another cart. Check the cart and order again.",
+            code="stale_order_key",
+            status_code=409,
+        )
+    if not lines:
+        raise CartError("The cart is empty.", code="cart_empty")
     priced = cart_lines_priced(lines=lines)
     if len(priced) != len(lines):
         raise CartError("A product in the cart is no longer sold here.", code="unknown_sku")
@@ -939,8 +1039,18 @@ def order_place(*, lines: list[dict], viewer_key: str, order_key: str) -> list[O
             raise CartError("A product in the cart is no longer sold here.", code="unknown_sku")
         _quantity_check(line.quantity)
         by_storefront.setdefault(line.variant.product.storefront_id, []).append(line)
+    totals = {}
+    for storefront_id, storefront_lines in by_storefront.items():
+        currencies = sorted({line.variant.currency for line in storefront_lines})
+        if len(currencies) > 1:
+            raise CartError(
+                f"The cart mixes prices in {' and '.join(currencies)}; order each"
+                " currency on its own.",
+                code="mixed_currencies",
+            )
+        totals[storefront_id] = _order_total(amounts=(line.total for line in storefront_lines))
     orders = []
-    for _storefront_id, storefront_lines in sorted(by_storefront.items()):
+    for storefront_id, storefront_lines in sorted(by_storefront.items()):
         storefront = storefront_lines[0].variant.product.storefront
         external_id = f"demo-{order_key}"
         existing = Order.objects.filter(storefront=storefront, external_id=external_id).first()
@@ -955,7 +1065,7 @@ def order_place(*, lines: list[dict], viewer_key: str, order_key: str) -> list[O
                     source=Order.Source.DEMO,
                     viewer_key=viewer_key[:64],
                     currency=storefront_lines[0].variant.currency,
-                    total=sum((line.total for line in storefront_lines), Decimal("0")),
+                    total=totals[storefront_id],
                 )
         except IntegrityError:
             # The same form submitted twice at once: the first one placed it.
@@ -1006,10 +1116,13 @@ def storefront_order_webhook_apply(
     duplicate changes nothing. Lines are credited to the show from the
     attribution parameters, and to the pin when the line is of the pinned
     product. SKUs liveshop does not know are stored unattributed. Stock is
-    not touched: the shop reports stock on its stock webhook.
+    not touched: the shop reports stock on its stock webhook. A total
+    beyond ``ORDER_TOTAL_MAX`` is refused (``order_total_too_large``, 400)
+    before anything is written.
     """
     if Order.objects.filter(storefront=storefront, external_id=order_id).exists():
         return "duplicate"
+    total = _order_total(amounts=(line.unit_price * line.quantity for line in lines))
     variants = {
         variant.sku: variant
         for variant in Variant.objects.filter(
@@ -1042,7 +1155,7 @@ def storefront_order_webhook_apply(
                 external_id=order_id,
                 source=Order.Source.WEBHOOK,
                 currency=currency,
-                total=sum((line.unit_price * line.quantity for line in lines), Decimal("0")),
+                total=total,
             )
             for order_line in order_lines:
                 order_line.order = order

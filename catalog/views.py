@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.selectors import cart_lines_priced, viewer_key_for_user
@@ -51,6 +52,7 @@ _HEADINGS = {
     "link_expired": "This link has expired",
     "sold_out": "Sold out",
     "out_of_stock": "Not enough left",
+    "stale_order_key": "This order form is out of date",
 }
 
 
@@ -60,6 +62,8 @@ def _message(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     return render(request, "catalog/shop/message.html", context, status=error.status_code)
 
 
+# Exempt: only GET is served, so a POST must get its 405, not a CSRF page.
+@csrf_exempt
 @require_GET
 def cart_link_redirect(request: HttpRequest, token: str) -> HttpResponse:
     """Follow a signed add-to-cart link from a product card."""
@@ -94,8 +98,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
             sku=request.GET.get("sku", "")[:64],
             quantity=quantity if quantity is not None else -1,
             viewer_key=key,
-            show_public_id=request.GET.get("ls_show", ""),
-            pin_id=request.GET.get("ls_pin"),
+            click_token=request.GET.get("ls_click", "")[:200],
         )
     except ApplicationError as error:
         return _with_viewer_cookie(_message(request, error), key, is_new)
@@ -161,6 +164,7 @@ def cart_order(request: HttpRequest) -> HttpResponse:
             lines=_cart_lines(request),
             viewer_key=key,
             order_key=request.POST.get("order_key", "")[:100],
+            issued_order_key=request.session.get(ORDER_KEY_SESSION_KEY),
         )
     except ApplicationError as error:
         return _cart_page(request, error=error)

@@ -383,6 +383,117 @@ class ShowEndApi(APIView):
 # --- Pinned products, the replay timeline and the attribution report -------------
 
 
+class PinVariantSerializer(serializers.Serializer):
+    """One variant on a product card; prices are decimal strings."""
+
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    title = serializers.CharField()
+    options = serializers.DictField(child=serializers.CharField())
+    price = serializers.CharField()
+    compare_at_price = serializers.CharField(allow_null=True)
+    show_price = serializers.CharField(
+        allow_null=True, help_text="Set only while the show price applies."
+    )
+    currency = serializers.CharField()
+    stock_state = serializers.ChoiceField(choices=["in_stock", "low", "sold_out"])
+    left = serializers.IntegerField(allow_null=True, help_text='Units left, only when "low".')
+    add_to_cart_url = serializers.URLField(help_text="The signed add-to-cart link.")
+
+    class Meta:
+        ref_name = "PinVariant"
+
+
+class PinImageSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    alt_text = serializers.CharField(allow_blank=True)
+
+    class Meta:
+        ref_name = "PinImage"
+
+
+class PinProductSerializer(serializers.Serializer):
+    """The product card: everything a client draws for a pin."""
+
+    id = serializers.IntegerField()
+    handle = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    image = PinImageSerializer(allow_null=True)
+    storefront = serializers.CharField(help_text="The storefront's slug.")
+    variants = PinVariantSerializer(many=True)
+
+    class Meta:
+        ref_name = "PinProductCard"
+
+
+class PinOffsetsSerializer(serializers.Serializer):
+    """Seconds from the show's actual start; no end while the pin is open."""
+
+    start_offset = serializers.FloatField()
+    end_offset = serializers.FloatField(allow_null=True)
+
+
+class PinSerializer(PinOffsetsSerializer):
+    """The pin object (docs/protocol.md, 3.3)."""
+
+    id = serializers.IntegerField()
+    pinned_at = serializers.DateTimeField()
+    unpinned_at = serializers.DateTimeField(allow_null=True)
+    product = PinProductSerializer()
+
+    class Meta:
+        ref_name = "Pin"
+
+
+class PinTimelineSerializer(serializers.Serializer):
+    results = PinSerializer(many=True)
+
+    class Meta:
+        ref_name = "PinTimeline"
+
+
+class ReportCountsSerializer(serializers.Serializer):
+    clicks = serializers.IntegerField()
+    unique_clickers = serializers.IntegerField()
+    add_to_carts = serializers.IntegerField()
+    orders = serializers.IntegerField()
+    revenue = serializers.DictField(
+        child=serializers.CharField(), help_text="Per currency code, a decimal string."
+    )
+    conversion = serializers.FloatField(
+        allow_null=True, help_text="Orders / unique clickers; null with no clickers."
+    )
+
+    class Meta:
+        ref_name = "ReportCounts"
+
+
+class ReportProductSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+
+    class Meta:
+        ref_name = "ReportProduct"
+
+
+class ReportPinSerializer(ReportCountsSerializer, PinOffsetsSerializer):
+    pin_id = serializers.IntegerField()
+    product = ReportProductSerializer()
+
+    class Meta:
+        ref_name = "ReportPin"
+
+
+class ReportSerializer(serializers.Serializer):
+    show = serializers.CharField(help_text="The show's public id.")
+    totals = ReportCountsSerializer()
+    pins = ReportPinSerializer(many=True)
+
+    class Meta:
+        ref_name = "ShowReport"
+
+
 class ShowPinListApi(APIView):
     """GET: the show's product timeline (every pin with offsets). POST: pin a product."""
 
@@ -397,19 +508,19 @@ class ShowPinListApi(APIView):
 
     @extend_schema(
         operation_id="show_pin_timeline",
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR_RESPONSE},
+        responses={200: PinTimelineSerializer, 404: ERROR_RESPONSE},
         description="Every pin of the show by start offset, each a pin object "
         "(docs/protocol.md, 3.3).",
     )
     def get(self, request: Request, public_id: str) -> Response:
         show = show_access_view(user=request.user, public_id=public_id)
-        return Response({"results": show_pin_timeline(show=show)})
+        return Response(PinTimelineSerializer({"results": show_pin_timeline(show=show)}).data)
 
     @extend_schema(
         operation_id="show_pin_create",
         request=InputSerializer,
         responses={
-            201: OpenApiTypes.OBJECT,
+            201: PinSerializer,
             400: ERROR_RESPONSE,
             403: ERROR_RESPONSE,
             404: ERROR_RESPONSE,
@@ -424,7 +535,8 @@ class ShowPinListApi(APIView):
             show=show, product_id=serializer.validated_data["product_id"], actor=request.user
         )
         return Response(
-            show_pin_payload_get(show=show, pin_id=pin.pk), status=status.HTTP_201_CREATED
+            PinSerializer(show_pin_payload_get(show=show, pin_id=pin.pk)).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -450,13 +562,13 @@ class ShowReportApi(APIView):
 
     @extend_schema(
         operation_id="show_report",
-        responses={200: OpenApiTypes.OBJECT, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        responses={200: ReportSerializer, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
     def get(self, request: Request, public_id: str) -> Response:
         show = show_access_view(user=request.user, public_id=public_id)
         if not show_chat_role(show_id=show.pk, user=request.user).can_moderate:
             raise PermissionDeniedError("Only the show's hosts and moderators see its report.")
-        return Response(show_attribution_report(show=show))
+        return Response(ReportSerializer(show_attribution_report(show=show)).data)
 
 
 class ProductAppearanceListApi(APIView):

@@ -1,6 +1,7 @@
 """The REST API answers every error in one shape: {"detail", "code"}."""
 
 import pytest
+from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +75,24 @@ def test_openapi_schema_is_served(api_client):
 
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "liveshop API"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("delete", "/api/v1/shows/abc/pins/99999999999999999999"),
+        ("delete", "/api/v1/shows/abc/pins/abc"),
+        ("delete", "/api/v1/shows/abc/pins/-1"),
+        ("post", "/api/v1/webhooks/storefronts/no%00pe/orders"),
+        ("put", "/api/v1/no-such-thing"),
+        ("patch", "/api/v1/no-such-thing"),
+    ],
+)
+def test_unknown_api_paths_answer_json_even_with_csrf_checks(method, path):
+    client = Client(enforce_csrf_checks=True)
+
+    response = getattr(client, method)(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import ProductImageFactory, UserFactory, VariantFactory
+from tests.factories import ProductImageFactory, StorefrontFactory, UserFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +49,14 @@ def test_product_search_finds_title_handle_and_sku(admin_client):
         assert list(response.context["cl"].result_list.values_list("title", flat=True)) == [
             "Woollen hat"
         ]
+
+
+def test_a_merchandiser_finds_the_storefront_webhook_secret_in_the_admin(admin_client):
+    storefront = StorefrontFactory(webhook_secret="whsec-for-the-shop-settings")
+
+    page = admin_client.get(f"/admin/catalog/storefront/{storefront.pk}/change/")
+
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Webhook secret" in body
+    assert 'value="whsec-for-the-shop-settings"' in body

@@ -53,13 +53,12 @@ def test_valid_link_records_a_click_and_redirects_to_the_demo_cart(show, setting
     assert response.status_code == 302
     target = urlsplit(response["Location"])
     assert target.path == "/shop/cart/add"
-    assert parse_qs(target.query) == {
-        "sku": ["TEE-M"],
-        "quantity": ["2"],
-        "ls_show": [show.public_id],
-        "ls_pin": [str(pin.pk)],
-    }
+    query = parse_qs(target.query)
+    click_token = query.pop("ls_click")
+    assert query == {"sku": ["TEE-M"], "quantity": ["2"]}
     click = LinkClick.objects.get()
+    # The demo cart learns show and pin from the signed click, not from the URL.
+    assert signing.loads(click_token[0], salt="liveshop.cart-add-click") == click.pk
     assert (click.show, click.pin, click.product, click.variant) == (
         show,
         pin,
@@ -152,6 +151,16 @@ def test_a_link_signed_for_another_salt_or_with_wrong_fields_is_refused(show):
         _refused(Client().get(f"/shop/go/{token}"), 400, "invalid_link", "not valid")
 
 
+@pytest.mark.parametrize("field", ["s", "p", "v", "q"])
+@pytest.mark.parametrize("value", [2**63, 10**30, 0, -1])
+def test_a_signed_link_with_an_id_out_of_range_is_refused(show, field, value):
+    variant, pin = _pinned(show)
+    payload = {"s": show.pk, "p": pin.pk, "v": variant.pk, "q": 1, "e": 2**40, field: value}
+    token = signing.dumps(payload, salt=CART_LINK_SALT)
+
+    _refused(Client().get(f"/shop/go/{token}"), 400, "invalid_link", "not valid")
+
+
 def test_expired_links_get_an_expired_page(show, settings):
     variant, pin = _pinned(show)
     settings.LIVESHOP_CART_LINK_SECONDS = 60
@@ -177,9 +186,12 @@ def test_sold_out_variants_get_a_sold_out_page(show):
 def test_links_are_get_only(show):
     variant, pin = _pinned(show)
 
-    response = Client().post(
+    # The real server checks CSRF on every POST; the test client must too.
+    response = Client(enforce_csrf_checks=True).post(
         _path(cart_link_build(show_id=show.pk, pin_id=pin.pk, variant_id=variant.pk))
     )
 
     assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert "CSRF" not in response.content.decode()
     assert not LinkClick.objects.exists()

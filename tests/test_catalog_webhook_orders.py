@@ -137,32 +137,77 @@ def test_a_signed_body_edited_afterwards_is_refused(shop):
     assert not Order.objects.exists()
 
 
+_INVALID = "Some fields are invalid."
+_LINE = {"sku": "A-1", "quantity": 1, "unit_price": "1"}
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "answer"),
     [
-        b"not json",
-        {"id": "1", "currency": "EUR", "lines": []},
-        {"id": "1", "currency": "EUE", "lines": [{"sku": "A-1", "quantity": 1, "unit_price": "1"}]},
-        {"id": "1", "currency": "EUR", "lines": [{"sku": "A-1", "quantity": 0, "unit_price": "1"}]},
-        {
-            "id": "1",
-            "currency": "EUR",
-            "lines": [{"sku": "A-1", "quantity": 1, "unit_price": "-1"}],
-        },
-        {
-            "id": "x" * 101,
-            "currency": "EUR",
-            "lines": [{"sku": "A-1", "quantity": 1, "unit_price": "1"}],
-        },
-        {"currency": "EUR", "lines": [{"sku": "A-1", "quantity": 1, "unit_price": "1"}]},
-        [1, 2, 3],
+        (b"not json", {"detail": "The body is not valid JSON.", "code": "parse_error"}),
+        (
+            {"id": "1", "currency": "EUR", "lines": []},
+            {
+                "detail": _INVALID,
+                "code": "empty",
+                "fields": {"lines": {"non_field_errors": ["This list may not be empty."]}},
+            },
+        ),
+        (
+            {"id": "1", "currency": "EUE", "lines": [_LINE]},
+            {
+                "detail": _INVALID,
+                "code": "invalid_choice",
+                "fields": {"currency": ['"EUE" is not a valid choice.']},
+            },
+        ),
+        (
+            {"id": "1", "currency": "EUR", "lines": [{**_LINE, "quantity": 0}]},
+            {
+                "detail": _INVALID,
+                "code": "min_value",
+                "fields": {
+                    "lines": {
+                        "0": {"quantity": ["Ensure this value is greater than or equal to 1."]}
+                    }
+                },
+            },
+        ),
+        (
+            {"id": "1", "currency": "EUR", "lines": [{**_LINE, "unit_price": "-1"}]},
+            {
+                "detail": _INVALID,
+                "code": "min_value",
+                "fields": {
+                    "lines": {
+                        "0": {"unit_price": ["Ensure this value is greater than or equal to 0."]}
+                    }
+                },
+            },
+        ),
+        (
+            {"id": "x" * 101, "currency": "EUR", "lines": [_LINE]},
+            {
+                "detail": _INVALID,
+                "code": "max_length",
+                "fields": {"id": ["Ensure this field has no more than 100 characters."]},
+            },
+        ),
+        (
+            {"currency": "EUR", "lines": [_LINE]},
+            {"detail": _INVALID, "code": "required", "fields": {"id": ["This field is required."]}},
+        ),
+        (
+            [1, 2, 3],
+            {"detail": "Invalid data. Expected a dictionary, but got list.", "code": "invalid"},
+        ),
     ],
 )
-def test_garbage_is_refused_and_changes_nothing(shop, body):
+def test_garbage_is_refused_and_changes_nothing(shop, body, answer):
     response = _post(body)
 
     assert response.status_code == 400
-    assert set(response.json()) >= {"detail", "code"}
+    assert response.json() == answer
     assert not Order.objects.exists()
 
 
@@ -192,3 +237,35 @@ def test_concurrent_deliveries_of_one_order_store_it_once():
     assert sorted(outcomes) == ["applied"] + ["duplicate"] * 5
     assert Order.objects.count() == 1
     assert OrderLine.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [{"sku": "A-1", "quantity": 10_000, "unit_price": "99999999.99"}],
+        [{"sku": "A-1", "quantity": 1, "unit_price": "99999999.99"}] * 101,
+    ],
+)
+def test_an_order_total_beyond_what_is_stored_is_refused(shop, lines):
+    response = _post({"id": "huge-1", "currency": "EUR", "lines": lines})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The order's total exceeds 9999999999.99, the largest total stored.",
+        "code": "order_total_too_large",
+    }
+    assert not Order.objects.exists()
+    assert not OrderLine.objects.exists()
+
+
+def test_the_largest_total_stored_is_accepted(shop):
+    lines = [
+        {"sku": "A-1", "quantity": 100, "unit_price": "99999999.99"},
+        {"sku": "B-2", "quantity": 1, "unit_price": "0.99"},
+    ]
+
+    response = _post({"id": "big-1", "currency": "EUR", "lines": lines})
+
+    assert response.status_code == 200
+    assert Order.objects.get().total == Decimal("9999999999.99")

@@ -108,8 +108,10 @@ def _follow_link_and_order(link: str) -> tuple[int, int]:
     key = re.search(r'name="order_key" value="([^"]+)"', cart.content.decode()).group(1)
     placed = browser.post("/shop/cart/order", {"order_key": key})
     assert placed.status_code == 200
-    # The same form sent again buys nothing more.
-    assert browser.post("/shop/cart/order", {"order_key": key}).status_code == 400
+    # The same form sent again buys nothing more: its key is spent.
+    again = browser.post("/shop/cart/order", {"order_key": key})
+    assert again.status_code == 409
+    assert 'data-code="stale_order_key"' in again.content.decode()
     return placed.status_code, cart.status_code
 
 

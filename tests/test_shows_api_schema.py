@@ -73,3 +73,77 @@ def test_show_endpoints_have_operation_ids(api_client):
         ("/api/v1/channels/{slug}/blocked-terms", "post"): "chat_blocked_term_add",
         ("/api/v1/channels/{slug}/blocked-terms/{term_id}", "delete"): "chat_blocked_term_remove",
     }
+
+
+def _response_schema(schema: dict, path: str, method: str, status: str) -> dict:
+    content = schema["paths"][path][method]["responses"][status]["content"]
+    return content["application/json"]["schema"]
+
+
+def _properties(schema: dict, ref: dict) -> dict:
+    return schema["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]["properties"]
+
+
+def test_pin_timeline_and_report_responses_are_described(api_client):
+    schema = api_client.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    pins = "/api/v1/shows/{public_id}/pins"
+
+    pin = _response_schema(schema, pins, "post", "201")
+    timeline = _properties(schema, _response_schema(schema, pins, "get", "200"))
+    report = _properties(
+        schema, _response_schema(schema, "/api/v1/shows/{public_id}/report", "get", "200")
+    )
+
+    assert sorted(_properties(schema, pin)) == [
+        "end_offset",
+        "id",
+        "pinned_at",
+        "product",
+        "start_offset",
+        "unpinned_at",
+    ]
+    card = _properties(schema, _properties(schema, pin)["product"])
+    assert sorted(card) == [
+        "description",
+        "handle",
+        "id",
+        "image",
+        "storefront",
+        "title",
+        "variants",
+    ]
+    assert sorted(_properties(schema, card["variants"]["items"])) == [
+        "add_to_cart_url",
+        "compare_at_price",
+        "currency",
+        "id",
+        "left",
+        "options",
+        "price",
+        "show_price",
+        "sku",
+        "stock_state",
+        "title",
+    ]
+    assert timeline["results"]["items"] == pin
+    assert sorted(report) == ["pins", "show", "totals"]
+    assert sorted(_properties(schema, report["totals"])) == [
+        "add_to_carts",
+        "clicks",
+        "conversion",
+        "orders",
+        "revenue",
+        "unique_clickers",
+    ]
+    assert sorted(_properties(schema, report["pins"]["items"])) == [
+        "add_to_carts",
+        "clicks",
+        "conversion",
+        "end_offset",
+        "orders",
+        "pin_id",
+        "product",
+        "revenue",
+        "start_offset",
+        "unique_clickers",
+    ]

@@ -307,15 +307,24 @@ def test_unpin_refusals_change_nothing(show, moderator, boots):
 
 def test_ending_the_show_closes_its_pins(moderator, show, boots):
     pin = _pin(show, boots, moderator, minutes=2)
+    before = _events(show)
 
     show_end(show=show)
 
     pin.refresh_from_db()
     assert pin.unpinned_at is not None
     assert pin.end_offset_ms == int((pin.unpinned_at - STARTED).total_seconds() * 1000)
-    kinds = [kind for kind, _ in _events(show)]
-    assert kinds[-1] == "product.unpinned"
-    assert "show.status" in kinds
+    status, message, unpinned = _events(show)[len(before) :]
+    assert (status[0], status[1]["status"]) == ("show.status", "ended")
+    assert (message[0], message[1]["kind"], message[1]["text"]) == (
+        "message.created",
+        "system",
+        "The show has ended. Thanks for watching!",
+    )
+    assert unpinned == (
+        "product.unpinned",
+        {"pin_id": pin.pk, "end_offset": pin.end_offset_ms / 1000, "product_id": boots.pk},
+    )
 
 
 def test_a_new_show_price_while_pinned_updates_the_card(show, moderator, boots):
@@ -369,16 +378,30 @@ def test_rest_fourth_pin_answers_409_in_the_error_shape(show, moderator):
 
 
 @pytest.mark.parametrize(
-    "body",
-    [{}, {"product_id": "x"}, {"product_id": -1}, {"product_id": 2**40}, {"product_id": None}],
+    ("body", "code", "message"),
+    [
+        ({}, "required", "This field is required."),
+        ({"product_id": "x"}, "invalid", "A valid integer is required."),
+        ({"product_id": -1}, "min_value", "Ensure this value is greater than or equal to 1."),
+        (
+            {"product_id": 2**40},
+            "max_value",
+            "Ensure this value is less than or equal to 2147483647.",
+        ),
+        ({"product_id": None}, "null", "This field may not be null."),
+    ],
 )
-def test_rest_pin_garbage_is_refused_and_changes_nothing(show, moderator, body):
+def test_rest_pin_garbage_is_refused_and_changes_nothing(show, moderator, body, code, message):
     response = client_for(moderator).post(
         f"/api/v1/shows/{show.public_id}/pins", body, format="json"
     )
 
     assert response.status_code == 400
-    assert set(response.json()) >= {"detail", "code"}
+    assert response.json() == {
+        "detail": "Some fields are invalid.",
+        "code": code,
+        "fields": {"product_id": [message]},
+    }
     assert not ShowPin.objects.exists()
     assert not ShowEvent.objects.filter(show=show).exists()
 

@@ -146,6 +146,40 @@ def test_the_import_reaches_viewers(variant, shows):
     assert _stock_events(pinning[0]) == [_data(variant, "low", 1)]
 
 
+def test_the_import_tells_viewers_of_stock_changed_by_an_order_during_the_import(variant, shows):
+    pinning, _ = shows
+    storefront = variant.product.storefront
+    rows = [
+        {"product_handle": "cap", "product_title": "Cap", "sku": "CAP", "price": "5.00"},
+        {"product_handle": "tee", "product_title": "Tee", "sku": "TEE", "price": "10.00"},
+    ]
+    orders = iter([-8])
+
+    def an_order_between_rows() -> None:
+        # An order for the pinned tee lands after the import began, before its row.
+        delta = next(orders, None)
+        if delta is not None:
+            variant_stock_adjust(storefront=storefront, sku="TEE", delta=delta)
+
+    catalog_import(
+        storefront=storefront,
+        rows=[
+            CatalogRawRow(label=f"line {n}", values={**row, "stock_quantity": "10"})
+            for n, row in enumerate(rows, start=2)
+        ],
+        on_row=an_order_between_rows,
+    )
+
+    # The order made it low (2 left); the import's 10 must bring it back.
+    assert _stock_events(pinning[0]) == [
+        _data(variant, "low", 2),
+        _data(variant, "in_stock", None),
+    ]
+    assert _stock_events(pinning[1]) == _stock_events(pinning[0])
+    variant.refresh_from_db()
+    assert variant.stock_quantity == 10
+
+
 def test_the_admin_reaches_viewers(variant, shows):
     from tests.test_catalog_admin_stock import _change_form, _variant_form
 

@@ -12,10 +12,11 @@ from catalog.models import CartAddition, LinkClick, Order, OrderLine
 from catalog.selectors import cart_link_build
 from liveshop.common.webhooks import webhook_headers_build
 from shows.models import Show, ShowMember
-from shows.selectors import show_attribution_report
+from shows.selectors import show_attribution_report, show_pin_timeline
 from shows.services import show_end, show_product_pin, show_product_unpin
 from tests.conftest import client_for
 from tests.factories import (
+    ProductImageFactory,
     ShowFactory,
     ShowMemberFactory,
     ShowProductFactory,
@@ -252,3 +253,43 @@ def test_appearances_cost_the_same_queries_whatever_their_number(
     with django_assert_num_queries(2):
         response = client.get(f"/api/v1/products/{product.pk}/appearances")
     assert response.json()["count"] == 3
+
+
+def _without_links(pins: list[dict]) -> list[dict]:
+    # Links are signed with the current second, so two builds may differ.
+    return [
+        {
+            **pin,
+            "product": {
+                **pin["product"],
+                "variants": [
+                    {**variant, "add_to_cart_url": urlsplit(variant["add_to_cart_url"]).path[:9]}
+                    for variant in pin["product"]["variants"]
+                ],
+            },
+        }
+        for pin in pins
+    ]
+
+
+def test_rest_timeline_and_report_send_everything_their_schema_describes(show, moderator):
+    boots = VariantFactory(sku="BOOT", product__title="Boots", stock_quantity=2).product
+    ProductImageFactory(product=boots, url="https://img.example.com/boots.jpg")
+    ShowProductFactory(show=show, product=boots, show_price=Decimal("9.00"))
+    first = show_product_pin(show=show, product_id=boots.pk, actor=moderator, now=_at(2))
+    show_product_unpin(show=show, pin_id=first.pk, actor=moderator, now=_at(4))
+    show_product_pin(show=show, product_id=VariantFactory().product_id, actor=moderator)
+    client = client_for(moderator)
+
+    timeline = client.get(f"/api/v1/shows/{show.public_id}/pins").json()
+    report = client.get(f"/api/v1/shows/{show.public_id}/report").json()
+
+    expected = _without_links(show_pin_timeline(show=show))
+    assert _without_links(timeline["results"]) == expected
+    assert expected[0]["product"]["variants"][0]["add_to_cart_url"] == "/shop/go/"
+    assert expected[0]["product"]["image"] == {
+        "url": "https://img.example.com/boots.jpg",
+        "alt_text": "",
+    }
+    assert list(timeline) == ["results"]
+    assert report == show_attribution_report(show=show)

@@ -1,10 +1,14 @@
 """JSON answers for API paths that never reach a DRF view."""
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found, server_error
 
 
+# Exempt: it answers 404 to every method, and a CSRF refusal first would be an
+# HTML page on an API path.
+@csrf_exempt
 def api_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     """Catch-all for unknown API paths, so they answer JSON even with DEBUG on."""
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
