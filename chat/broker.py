@@ -6,6 +6,9 @@ subscribes once per show it has sockets for (not once per socket). Without Redis
 
 Pub/sub is at-most-once: a payload lost here is recovered by the hub from the
 durable log (``chat.hub``), so the broker only has to be fast.
+
+Other topics (a channel's ``now_playing``, ``chat.topics``) share the same
+connection: ``subscribe_topic`` routes a topic's payloads to its own handler.
 """
 
 from __future__ import annotations
@@ -23,10 +26,15 @@ from django.conf import settings
 logger = logging.getLogger("liveshop.chat")
 
 MessageHandler = Callable[[int, bytes], None]
+TopicHandler = Callable[[bytes], None]
 
 
 def show_topic(show_id: int) -> str:
     return f"{settings.LIVESHOP_REDIS_PREFIX}:show:{show_id}"
+
+
+def channel_topic(channel_id: int) -> str:
+    return f"{settings.LIVESHOP_REDIS_PREFIX}:channel:{channel_id}"
 
 
 def _show_id_from_topic(topic: bytes) -> int:
@@ -34,6 +42,7 @@ def _show_id_from_topic(topic: bytes) -> int:
 
 
 _local_handlers: list[tuple[asyncio.AbstractEventLoop, MessageHandler]] = []
+_local_subscribers: list[LocalSubscriber] = []
 _local_lock = threading.Lock()
 _redis_client: redis.Redis | None = None
 
@@ -63,13 +72,44 @@ def broker_publish(*, show_id: int, payload: bytes) -> None:
             loop.call_soon_threadsafe(handler, show_id, payload, context=contextvars.Context())
 
 
+def broker_topic_publish(*, topic: str, payload: bytes) -> None:
+    """Send ``payload`` to every process subscribed to ``topic``; callable from any thread."""
+    if settings.REDIS_URL:
+        try:
+            _redis().publish(topic, payload)
+        except redis.RedisError:
+            logger.exception("publishing to Redis topic %s failed", topic)
+        return
+    with _local_lock:
+        subscribers = list(_local_subscribers)
+    for subscriber in subscribers:
+        if not subscriber.loop.is_closed():
+            subscriber.loop.call_soon_threadsafe(
+                subscriber.topic_deliver, topic, payload, context=contextvars.Context()
+            )
+
+
 class LocalSubscriber:
     """Embedded mode: every hub of this process sees every published payload."""
 
     def __init__(self, handler: MessageHandler) -> None:
-        self._entry = (asyncio.get_running_loop(), handler)
+        self.loop = asyncio.get_running_loop()
+        self._entry = (self.loop, handler)
+        self._topic_handlers: dict[str, TopicHandler] = {}
         with _local_lock:
             _local_handlers.append(self._entry)
+            _local_subscribers.append(self)
+
+    def topic_deliver(self, topic: str, payload: bytes) -> None:
+        handler = self._topic_handlers.get(topic)
+        if handler is not None:
+            handler(payload)
+
+    async def subscribe_topic(self, topic: str, handler: TopicHandler) -> None:
+        self._topic_handlers[topic] = handler
+
+    async def unsubscribe_topic(self, topic: str) -> None:
+        self._topic_handlers.pop(topic, None)
 
     async def subscribe(self, show_id: int) -> None:
         return None
@@ -84,6 +124,8 @@ class LocalSubscriber:
         with _local_lock:
             if self._entry in _local_handlers:
                 _local_handlers.remove(self._entry)
+            if self in _local_subscribers:
+                _local_subscribers.remove(self)
 
 
 class RedisSubscriber:
@@ -97,6 +139,7 @@ class RedisSubscriber:
         # Sockets of two shows can subscribe at once; without the lock both
         # would start a reader, and two readers of one connection fail.
         self._reader_lock = asyncio.Lock()
+        self._topic_handlers: dict[bytes, TopicHandler] = {}
         # A process-wide topic keeps the reader alive while no show is subscribed.
         self._idle_topic = f"{settings.LIVESHOP_REDIS_PREFIX}:hub"
 
@@ -123,6 +166,13 @@ class RedisSubscriber:
             topic = message["channel"]
             if topic.endswith(b":hub"):
                 continue
+            topic_handler = self._topic_handlers.get(topic)
+            if topic_handler is not None:
+                try:
+                    topic_handler(message["data"])
+                except Exception:
+                    logger.exception("failed to handle a message on %s", topic)
+                continue
             try:
                 self._handler(_show_id_from_topic(topic), message["data"])
             except Exception:
@@ -134,6 +184,16 @@ class RedisSubscriber:
 
     async def unsubscribe(self, show_id: int) -> None:
         await self._pubsub.unsubscribe(show_topic(show_id))
+
+    async def subscribe_topic(self, topic: str, handler: TopicHandler) -> None:
+        """Route ``topic``'s payloads to ``handler`` (on this connection, not a show's)."""
+        self._topic_handlers[topic.encode()] = handler
+        await self._ensure_reader()
+        await self._pubsub.subscribe(topic)
+
+    async def unsubscribe_topic(self, topic: str) -> None:
+        self._topic_handlers.pop(topic.encode(), None)
+        await self._pubsub.unsubscribe(topic)
 
     async def publish(self, show_id: int, payload: bytes) -> None:
         await self._client.publish(show_topic(show_id), payload)

@@ -56,20 +56,75 @@ def _encode(frame: dict) -> str:
     return orjson.dumps(frame).decode()
 
 
-class ShowChannelConsumer(AsyncWebsocketConsumer):
+class GuardedSocketConsumer(AsyncWebsocketConsumer):
+    """What every liveshop socket does alike: refusing with a documented close code,
+    reading inbound frames (size, JSON object) and closing after too many errors.
+
+    Subclasses set ``connection`` (None until the socket is live) and handle the
+    frames that passed the checks in ``frame_handle``.
+    """
+
+    close_reasons = CLOSE_REASONS
+
+    async def _accept(self) -> bool:
+        """Accept the handshake, then close at once if ``chat.auth`` found an error (False)."""
+        self.errors: collections.deque[float] = collections.deque()
+        self.closing = False
+        await self.accept(subprotocol=self.scope.get("liveshop_subprotocol"))
+        auth_error = self.scope.get("auth_error")
+        if auth_error:
+            await self._refuse(AUTH_ERROR_CODES[auth_error])
+            return False
+        return True
+
+    async def _refuse(self, code: int) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        await self.close(code=code, reason=self.close_reasons.get(code))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
+        """Check an inbound frame (size, JSON object), then hand it to ``frame_handle``."""
+        if self.connection is None or self.closing:
+            return
+        raw = text_data if text_data is not None else bytes_data
+        if len(raw) > settings.LIVESHOP_WS_MAX_FRAME_BYTES:
+            await self._refuse(CLOSE_TOO_BIG)
+            return
+        try:
+            frame = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            frame = None
+        if not isinstance(frame, dict):
+            await self._error("invalid_json", "Frames must be JSON objects.")
+            return
+        await self.frame_handle(frame)
+
+    async def frame_handle(self, frame: dict) -> None:
+        raise NotImplementedError
+
+    async def _error(self, code: str, detail: str, **extra) -> None:
+        frame = {"type": "error", "code": code, "detail": detail}
+        frame.update({key: value for key, value in extra.items() if value is not None})
+        await self.send(_encode(frame))
+        now = time.monotonic()
+        self.errors.append(now)
+        while self.errors and self.errors[0] < now - 60:
+            self.errors.popleft()
+        if len(self.errors) > settings.LIVESHOP_WS_MAX_ERRORS_PER_MINUTE:
+            logger.info("closing %s after repeated refused frames", self.scope.get("path"))
+            await self._refuse(CLOSE_POLICY)
+
+
+class ShowChannelConsumer(GuardedSocketConsumer):
     # No channel layer: broadcasts come through the process hub (chat.hub).
     channel_layer_alias = "liveshop-show-channel-has-no-layer"
 
     async def connect(self) -> None:
         self.show_id: int | None = None
         self.connection: hub_module.HubConnection | None = None
-        self.errors: collections.deque[float] = collections.deque()
         self.reactions: collections.deque[float] = collections.deque()
-        self.closing = False
-        await self.accept(subprotocol=self.scope.get("liveshop_subprotocol"))
-        auth_error = self.scope.get("auth_error")
-        if auth_error:
-            await self._refuse(AUTH_ERROR_CODES[auth_error])
+        if not await self._accept():
             return
         resume = self._resume_position()
         if resume is False:
@@ -131,32 +186,13 @@ class ShowChannelConsumer(AsyncWebsocketConsumer):
             return False
         return epoch, int(seq)
 
-    async def _refuse(self, code: int) -> None:
-        if self.closing:
-            return
-        self.closing = True
-        await self.close(code=code, reason=CLOSE_REASONS.get(code))
-
     async def disconnect(self, code: int) -> None:
         if self.connection is not None and self.show_id is not None:
             await hub_module.hub_get().leave(self.show_id, self.connection)
 
     # -- inbound -------------------------------------------------------------------
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
-        if self.connection is None or self.closing:
-            return
-        raw = text_data if text_data is not None else bytes_data
-        if len(raw) > settings.LIVESHOP_WS_MAX_FRAME_BYTES:
-            await self._refuse(CLOSE_TOO_BIG)
-            return
-        try:
-            frame = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            frame = None
-        if not isinstance(frame, dict):
-            await self._error("invalid_json", "Frames must be JSON objects.")
-            return
+    async def frame_handle(self, frame: dict) -> None:
         kind = frame.get("type")
         if kind == "message.send":
             await self._message_send(frame)
@@ -169,18 +205,6 @@ class ShowChannelConsumer(AsyncWebsocketConsumer):
                 "unknown_type",
                 "Unknown frame type; expected message.send, reaction or ping.",
             )
-
-    async def _error(self, code: str, detail: str, **extra) -> None:
-        frame = {"type": "error", "code": code, "detail": detail}
-        frame.update({key: value for key, value in extra.items() if value is not None})
-        await self.send(_encode(frame))
-        now = time.monotonic()
-        self.errors.append(now)
-        while self.errors and self.errors[0] < now - 60:
-            self.errors.popleft()
-        if len(self.errors) > settings.LIVESHOP_WS_MAX_ERRORS_PER_MINUTE:
-            logger.info("closing show %s socket after repeated refused frames", self.show_id)
-            await self._refuse(CLOSE_POLICY)
 
     async def _message_send(self, frame: dict) -> None:
         raw_id = frame.get("client_msg_id")

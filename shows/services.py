@@ -189,7 +189,7 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
     Must run inside a transaction: the show row is locked, so two concurrent
     transitions cannot both succeed. Records actual start and end times and
     announces the new status on the show's channel (event and system message,
-    published after commit).
+    published after commit) and, if it changes, the channel's now-playing.
     Raises ``ShowTransitionError`` (409) for an illegal move.
     """
     now = now or timezone.now()
@@ -212,8 +212,11 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
         fields.append("cancelled_at")
     current.save(update_fields=fields)
     from chat.services import show_status_announce
+    from video.services import channel_now_playing_sync
 
     show_status_announce(show=current)
+    # A show going live or ending changes what its channel plays (sockets told after commit).
+    channel_now_playing_sync(channel_id=current.channel_id)
     if to_status == Show.Status.ENDED:
         for pin in ShowPin.objects.filter(show=current, unpinned_at__isnull=True):
             _pin_close(show=current, pin=pin, actor=None, now=now)

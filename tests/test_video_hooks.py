@@ -100,8 +100,9 @@ def test_a_valid_key_in_the_start_window_takes_the_show_live(
     assert (session.client_id, session.provider, session.state) == ("8", "nginx_rtmp", "live")
     assert session.playable_at is None
     assert _events(show) == [("show.status", "public"), ("message.created", "public")]
-    # Two broadcasts plus the playable watch task, all after commit.
-    assert len(callbacks) == 3
+    # Two broadcasts, the playable watch task and the channel's now-playing twice (live,
+    # then its stream's state), all after commit.
+    assert len(callbacks) == 5
 
 
 @pytest.mark.parametrize(

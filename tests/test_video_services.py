@@ -195,8 +195,8 @@ def test_ending_from_liveshop_ends_the_show_and_the_publish_done_changes_nothing
         response = client_for(moderator).post(f"/api/v1/shows/{show.public_id}/video/end")
     assert response.status_code == 200
     assert response.json()["status"] == "ended"
-    # Two broadcasts and the publisher drop.
-    assert len(callbacks) == 3
+    # Two broadcasts, the channel's now-playing and the publisher drop.
+    assert len(callbacks) == 4
     events = _events(show)
     stream_publish_end(provider="nginx_rtmp", public_id=show.public_id, client_id="8")
     assert _events(show) == events

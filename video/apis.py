@@ -41,6 +41,7 @@ from video.services import (
     stream_show_end,
     stream_take_live,
 )
+from video.wire import AIR_KINDS, NowPlayingSerializer, ShowBriefSerializer
 
 ERRORS = dict.fromkeys((400, 401, 403, 404, 409), ERROR_RESPONSE)
 
@@ -273,23 +274,6 @@ class ShowPlannedPinDetailApi(APIView):
         show = show_access_view(user=request.user, public_id=public_id)
         planned_pin_delete(show=show, planned_pin_id=planned_pin_id, actor=request.user)
         return Response(status=204)
-
-
-class ShowBriefSerializer(serializers.Serializer):
-    public_id = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.CharField()
-
-
-AIR_KINDS = ("live", "premiere", "replay", "off_air")
-
-
-class NowPlayingSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=AIR_KINDS)
-    show = ShowBriefSerializer(allow_null=True)
-    playback = serializers.DictField(allow_null=True)
-    offset_seconds = serializers.FloatField()
-    ends_at = serializers.DateTimeField(allow_null=True)
 
 
 class ProgrammeSlotSerializer(serializers.Serializer):

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import zoneinfo
 
+import orjson
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from liveshop.accounts.models import User
+from liveshop.common.exceptions import NotFoundError
 from shows.models import Channel, Show
 from shows.selectors import show_listed_list
-from video.models import ChannelRotationEntry, Recording
+from video.models import ChannelAir, ChannelRotationEntry, Recording
 from video.selectors import (
     premiere_video_get,
     recording_replay_payload,
@@ -26,6 +30,7 @@ from video.selectors import (
     show_replay_get,
     show_replay_payload,
 )
+from video.wire import now_playing_json
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,11 +64,15 @@ def _rotation_at(
 ) -> tuple[RotationItem, float, dt.datetime]:
     """The item playing at ``moment``, how far into it, and when it ends."""
     cycle = sum(item.seconds for item in items)
-    position = (moment - day_start).total_seconds() % cycle
+    cycles, position = divmod((moment - day_start).total_seconds(), cycle)
+    begins = 0.0
     for item in items:
-        if position < item.seconds:
-            return item, position, moment + dt.timedelta(seconds=item.seconds - position)
-        position -= item.seconds
+        if position < begins + item.seconds:
+            # The end from the day's start, not from ``moment``: every moment of one
+            # slot gives the very same end (the socket's change detection relies on it).
+            ends_at = day_start + dt.timedelta(seconds=cycles * cycle + begins + item.seconds)
+            return item, position - begins, ends_at
+        begins += item.seconds
     raise AssertionError("position beyond the cycle")  # unreachable: position < cycle
 
 
@@ -125,6 +134,45 @@ def channel_now_playing_get(
         "offset_seconds": round(offset, 3),
         "ends_at": ends_at,
     }
+
+
+def channel_air_key(*, wire: dict) -> str:
+    """What plays, not how far into it: equal keys mean the channel plays the same item.
+
+    ``wire`` is the rendered now-playing object; only ``offset_seconds`` moves with
+    the clock (a replay slot's ``ends_at`` is the same at every moment of the slot).
+    """
+    item = {key: value for key, value in wire.items() if key != "offset_seconds"}
+    return hashlib.sha256(orjson.dumps(item, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def channel_air_frame(*, version: int, wire: dict) -> dict:
+    """The channel socket's ``now_playing`` frame (docs/protocol.md, section 10)."""
+    return {"type": "now_playing", "version": version, "now_playing": wire}
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelAirSnapshot:
+    channel_id: int
+    topic_version: int
+    frame: dict
+
+
+def channel_air_snapshot(*, slug: str, now: dt.datetime | None = None) -> ChannelAirSnapshot:
+    """The frame a channel socket starts with: now-playing as anyone sees it, and its version.
+
+    The version is read before now-playing is computed, so a change committed in
+    between reaches the socket as a newer frame instead of being lost. Raises
+    ``NotFoundError`` for an unknown channel.
+    """
+    channel = Channel.objects.filter(slug=slug).first()
+    if channel is None:
+        raise NotFoundError("No channel with this slug.")
+    version = ChannelAir.objects.filter(channel=channel).values_list("version", flat=True).first()
+    version = version or 0
+    playing = channel_now_playing_get(channel=channel, user=AnonymousUser(), now=now)
+    wire = now_playing_json(playing=playing)
+    return ChannelAirSnapshot(channel.pk, version, channel_air_frame(version=version, wire=wire))
 
 
 def channel_programme_get(*, channel: Channel, user: User, day: dt.date) -> list[dict]:

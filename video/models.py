@@ -171,3 +171,21 @@ class PlannedPin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} at {self.offset_ms / 1000:g} s in {self.show}"
+
+
+class ChannelAir(models.Model):
+    """What a channel's socket last announced: one row per channel, locked to publish once.
+
+    ``key`` identifies the programme item (what plays, not how far into it),
+    ``version`` counts the announcements (the ``now_playing`` frames' ``version``),
+    ``changes_at`` is when a replay slot ends (empty: no time-based change is due).
+    """
+
+    channel = models.OneToOneField("shows.Channel", on_delete=models.CASCADE, related_name="air")
+    key = models.CharField(max_length=64, blank=True)
+    version = models.PositiveBigIntegerField(default=0)
+    changes_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"On air on {self.channel}: version {self.version}"

@@ -9,6 +9,7 @@ changes state locks its row first (docs/video.md).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import hmac
 import logging
@@ -18,12 +19,15 @@ import time
 import uuid
 from pathlib import Path
 
+import orjson
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product
+from chat import broker
 from chat.events import show_event_append
 from chat.models import Audience
 from chat.selectors import show_chat_role
@@ -37,8 +41,10 @@ from liveshop.common.exceptions import (
 from shows.models import Channel, Show, ShowPin
 from shows.services import show_end, show_go_live, show_product_pin, show_product_unpin
 from video import media
+from video.channels import channel_air_frame, channel_air_key, channel_now_playing_get
 from video.hosted import VideoEvent, VideoEventKind
 from video.models import (
+    ChannelAir,
     ChannelRotationEntry,
     IngestSession,
     PlannedPin,
@@ -53,6 +59,7 @@ from video.selectors import (
     session_playback_payload,
     show_replay_payload,
 )
+from video.wire import now_playing_json
 
 logger = logging.getLogger("liveshop.video")
 
@@ -194,6 +201,7 @@ def _session_open(
         from video.tasks import stream_playable_watch
 
         transaction.on_commit(lambda: stream_playable_watch.delay(session.pk))
+    channel_now_playing_sync(channel_id=show.channel_id)
     return session
 
 
@@ -278,6 +286,7 @@ def stream_publish_end(
         )
     elif Show.objects.filter(pk=show.pk, status=Show.Status.LIVE).exists():
         show_end(show=show)
+    channel_now_playing_sync(channel_id=show.channel_id)
     return session
 
 
@@ -308,6 +317,7 @@ def stream_playable_mark(*, session_id: int, now: dt.datetime | None = None) -> 
         data=session_playback_payload(session=session, public_id=session.show.public_id),
         audience=audience,
     )
+    channel_now_playing_sync(channel_id=session.show.channel_id)
     return True
 
 
@@ -361,6 +371,7 @@ def stream_take_live(*, show: Show) -> IngestSession:
             type="video.playable",
             data=session_playback_payload(session=session, public_id=show.public_id),
         )
+    channel_now_playing_sync(channel_id=show.channel_id)
     return session
 
 
@@ -514,6 +525,8 @@ def recording_process(*, recording_id: int, now: dt.datetime | None = None) -> R
             data=show_replay_payload(recording=recording),
             audience=Audience.PUBLIC if recording.show.replay_allowed else Audience.TEAM,
         )
+        # A replay in a rotation starts playing on its channel.
+        channel_now_playing_sync(channel_id=recording.show.channel_id)
     return recording
 
 
@@ -860,6 +873,7 @@ def recording_hosted_register(*, provider: str, event: VideoEvent) -> Recording 
             data=show_replay_payload(recording=recording),
             audience=Audience.PUBLIC if show.replay_allowed else Audience.TEAM,
         )
+        channel_now_playing_sync(channel_id=show.channel_id)
     return recording
 
 
@@ -908,7 +922,8 @@ def channel_rotation_set(*, channel: Channel, shows: list[Show]) -> list[Channel
 
     Every show must belong to the channel and allow replays; otherwise
     ``ApplicationError`` and nothing changes. The channel row is locked so two
-    merchandisers saving at once do not interleave their lists.
+    merchandisers saving at once do not interleave their lists. If what the channel
+    plays changes, its sockets are told after commit (``channel_now_playing_sync``).
     """
     Channel.objects.select_for_update().get(pk=channel.pk)
     wrong = [show.public_id for show in shows if show.channel_id != channel.pk]
@@ -920,7 +935,69 @@ def channel_rotation_set(*, channel: Channel, shows: list[Show]) -> list[Channel
             extra={"other_channel": wrong, "replay_not_allowed": no_replay},
         )
     ChannelRotationEntry.objects.filter(channel=channel).delete()
-    return ChannelRotationEntry.objects.bulk_create(
+    entries = ChannelRotationEntry.objects.bulk_create(
         ChannelRotationEntry(channel=channel, show=show, position=index)
         for index, show in enumerate(shows)
     )
+    channel_now_playing_sync(channel_id=channel.pk)
+    return entries
+
+
+def channel_now_playing_sync(*, channel_id: int, now: dt.datetime | None = None) -> bool:
+    """Announce what the channel plays if it changed since the last announcement.
+
+    Computes now-playing as anyone sees it and compares its item (``channel_air_key``)
+    with the one last announced, under the lock of the channel's ``ChannelAir`` row:
+    concurrent calls announce a change once. A change bumps ``version`` and, after
+    commit, publishes one ``now_playing`` frame on the channel's topic (one Redis
+    PUBLISH; every server process writes it to its sockets of the channel). Joins the
+    caller's transaction if there is one. Returns whether it announced.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        ChannelAir.objects.bulk_create([ChannelAir(channel_id=channel_id)], ignore_conflicts=True)
+        air = (
+            ChannelAir.objects.select_for_update()
+            .select_related("channel")
+            .get(channel_id=channel_id)
+        )
+        playing = channel_now_playing_get(channel=air.channel, user=AnonymousUser(), now=now)
+        wire = now_playing_json(playing=playing)
+        key = channel_air_key(wire=wire)
+        # Only a replay slot is known to end at a set moment; the rest is checked each tick.
+        changes_at = playing["ends_at"] if playing["kind"] == "replay" else None
+        if key == air.key:
+            if air.changes_at != changes_at:
+                air.changes_at = changes_at
+                air.save(update_fields=["changes_at"])
+            return False
+        air.key = key
+        air.version += 1
+        air.changes_at = changes_at
+        air.published_at = now
+        air.save(update_fields=["key", "version", "changes_at", "published_at"])
+        payload = orjson.dumps(channel_air_frame(version=air.version, wire=wire))
+        transaction.on_commit(
+            functools.partial(
+                broker.broker_topic_publish,
+                topic=broker.channel_topic(channel_id),
+                payload=payload,
+            )
+        )
+        return True
+
+
+def channel_now_playing_tick(*, now: dt.datetime | None = None) -> int:
+    """Announce the channels whose now-playing changed (beat job, every few seconds).
+
+    A channel on a rotation replay is checked once its slot is over; the others
+    every tick, which also catches what no service announces (a premiere's slot
+    beginning, a title edited, a replay finished processing). Idempotent. Returns how many channels
+    announced a change.
+    """
+    now = now or timezone.now()
+    later = ChannelAir.objects.filter(changes_at__gt=now).values_list("channel_id", flat=True)
+    announced = 0
+    for channel_id in Channel.objects.exclude(pk__in=later).values_list("pk", flat=True):
+        announced += channel_now_playing_sync(channel_id=channel_id, now=now)
+    return announced

@@ -1,7 +1,7 @@
 """Celery adapters for video; the logic is in video.services.
 
-Both tasks are idempotent: marking playable and claiming a recording lock their
-rows, so a duplicate delivery does nothing.
+All tasks are idempotent: marking playable, claiming a recording and announcing
+a channel's now-playing lock their rows, so a duplicate delivery does nothing.
 """
 
 from celery import shared_task
@@ -26,5 +26,13 @@ def recording_process(recording_id: int) -> str | None:
 def premiere_tick() -> dict[str, int]:
     """Beat job: air due premieres and end finished ones."""
     from video.services import premiere_tick as tick
+
+    return tick()
+
+
+@shared_task
+def channel_now_playing_tick() -> int:
+    """Beat job: announce channels whose now-playing changed (a replay slot ended)."""
+    from video.services import channel_now_playing_tick as tick
 
     return tick()

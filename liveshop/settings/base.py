@@ -235,7 +235,7 @@ SPECTACULAR_SETTINGS = {
         "ModerationActionEnum": "chat.models.ModerationAction.Action",
         "BlockedTermActionEnum": "chat.models.BlockedTerm.Action",
         "WebhookDeliveryStatusEnum": ["applied", "duplicate"],
-        "ChannelAirKindEnum": "video.apis.AIR_KINDS",
+        "ChannelAirKindEnum": "video.wire.AIR_KINDS",
     },
 }
 
@@ -266,6 +266,11 @@ else:
 CELERY_BEAT_SCHEDULE = {
     # Premieres start and end on time to within this interval (docs/video.md).
     "video-premieres-tick": {"task": "video.tasks.premiere_tick", "schedule": 5.0},
+    # A channel socket hears that a replay slot ended within this interval.
+    "video-channels-now-playing-tick": {
+        "task": "video.tasks.channel_now_playing_tick",
+        "schedule": 5.0,
+    },
     "shows-send-starting-soon-reminders": {
         "task": "shows.tasks.show_reminders_send_due",
         "schedule": 60.0,
