@@ -39,6 +39,8 @@ LIVE = 1
 CLOSED = 2
 
 GAP_WAIT_SECONDS = 0.15
+# Above any seq a show will reach (seq is a 63-bit integer).
+LOG_SEQ_END = 2**62
 # Sockets written per loop turn during a flush (see ShowFeed._flush_part).
 FLUSH_PART_SOCKETS = 500
 
@@ -254,6 +256,20 @@ class ShowFeed:
         finally:
             self.gap_task = None
 
+    async def log_catch_up(self) -> None:
+        """Receive what the log holds after the last delivered event (one query).
+
+        For events no broker carried to this process; what did arrive is
+        skipped by ``receive``, so running it any time is harmless.
+        """
+        if self.delivered_seq is None or self.gap_task is not None:
+            return
+        written = await database_sync_to_async(show_events_wire)(
+            show_id=self.show_id, after=self.delivered_seq, before=LOG_SEQ_END
+        )
+        for event in written:
+            self.receive(event)
+
     # -- sending -------------------------------------------------------------------
 
     def _schedule_flush(self) -> None:
@@ -425,13 +441,20 @@ class Hub:
             feed.reaction_taps[kind] += 1
 
     async def _tick(self) -> None:
-        """Once a second: share reaction taps, send reaction counts; every 5 s presence."""
+        """Once a second: share reaction taps, send reaction counts; every 5 s presence.
+
+        In embedded mode also read the log for events that other processes (the
+        Celery worker) wrote: the in-process broker cannot carry them here.
+        """
         tick = 0
+        embedded = isinstance(self.subscriber, broker.LocalSubscriber)
         while self.feeds:
             await asyncio.sleep(1.0)
             tick += 1
             for feed in list(self.feeds.values()):
                 try:
+                    if embedded:
+                        await feed.log_catch_up()
                     if feed.reaction_taps:
                         taps, feed.reaction_taps = feed.reaction_taps, collections.Counter()
                         await self.subscriber.publish(

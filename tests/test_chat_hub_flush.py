@@ -4,9 +4,15 @@ import asyncio
 
 import orjson
 import pytest
+from channels.db import database_sync_to_async
 
 from chat import hub as hub_module
+from chat.events import show_room_ensure
 from chat.hub import JOINING, LIVE, HubConnection, ShowFeed
+from chat.models import ShowEvent, ShowRoom
+from shows.models import Show
+from tests.factories import ShowFactory
+from tests.sockets import batch_events, frame_receive, frames_until, hub_shutdown, socket_open
 
 
 def _event(seq: int) -> dict:
@@ -77,3 +83,57 @@ async def test_a_socket_that_goes_live_during_a_flush_gets_each_event_once(monke
 
     assert _seqs(early) == [1, 2]
     assert _seqs(joining_inbox) == [2]
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_an_event_no_broker_carried_is_read_from_the_log(settings):
+    # As in embedded mode, when the Celery worker (another process) wrote the event.
+    settings.LIVESHOP_FANOUT_WINDOW_MS = 10
+    show = await database_sync_to_async(ShowFactory)(status=Show.Status.LIVE)
+    await database_sync_to_async(show_room_ensure)(show_id=show.pk)
+    feed = ShowFeed(None, show_id=show.pk)
+    feed.delivered_seq = 0
+    inbox = []
+    feed.connections.add(_connection(inbox))
+
+    def write_without_publishing() -> None:
+        ShowRoom.objects.filter(show_id=show.pk).update(last_seq=1)
+        ShowEvent.objects.create(show_id=show.pk, seq=1, type="video.replay", data={"n": 1})
+
+    await database_sync_to_async(write_without_publishing)()
+    await feed.log_catch_up()
+    await _drain(feed)
+    await feed.log_catch_up()  # nothing new: nothing sent again
+    await _drain(feed)
+
+    assert [(event["seq"], event["type"]) for frame in inbox for event in frame["events"]] == [
+        (1, "video.replay")
+    ]
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_embedded_mode_delivers_events_other_processes_wrote(settings):
+    # No Redis: the in-process broker cannot carry a Celery worker's events; the
+    # hub's tick reads them from the log.
+    settings.REDIS_URL = ""
+    show = await database_sync_to_async(ShowFactory)(status=Show.Status.LIVE)
+    try:
+        viewer = await socket_open(show.public_id)
+        snapshot = await frame_receive(viewer)
+
+        def write_without_publishing() -> None:
+            ShowRoom.objects.filter(show_id=show.pk).update(last_seq=snapshot["seq"] + 1)
+            ShowEvent.objects.create(
+                show_id=show.pk, seq=snapshot["seq"] + 1, type="video.replay", data={"n": 1}
+            )
+
+        await database_sync_to_async(write_without_publishing)()
+        frames = await frames_until(viewer, lambda frame: frame["type"] == "batch", timeout=5)
+        assert [(event["seq"], event["type"]) for event in batch_events(frames)] == [
+            (snapshot["seq"] + 1, "video.replay")
+        ]
+        await viewer.disconnect()
+    finally:
+        await hub_shutdown()

@@ -133,6 +133,9 @@ def test_the_programme_endpoint_and_now_playing_answer_anyone(rotation, channel)
     assert client.get(f"/api/v1/channels/{channel.slug}/now-playing").json()["kind"] == "replay"
     bad = client.get(f"/api/v1/channels/{channel.slug}/programme?date=yesterday")
     assert bad.status_code == 400
+    for edge, code in (("0001-01-01", "min_value"), ("9999-12-31", "max_value")):
+        out_of_range = client.get(f"/api/v1/channels/{channel.slug}/programme?date={edge}")
+        assert (out_of_range.status_code, out_of_range.json()["code"]) == (400, code)
     assert client.get("/api/v1/channels/nope/now-playing").status_code == 404
 
 

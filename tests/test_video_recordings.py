@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chat.models import ShowEvent
 from shows.models import ShowMember
-from shows.services import show_product_pin, show_product_unpin
+from shows.services import show_go_live, show_product_pin, show_product_unpin
 from tests.conftest import client_for
 from tests.factories import ProductFactory
 from video.models import Recording
@@ -195,3 +195,67 @@ def test_the_replay_holds_the_show_pins_on_the_recording_clock(
     # And the video endpoint answers the same replay object
     video = client_for(None).get(f"/api/v1/shows/{show.public_id}/video").json()
     assert video["replay"] == replay
+
+
+def test_a_show_taken_live_before_its_stream_has_its_pins_on_the_recording_clock(
+    media_dir, show_stream_factory, show_member_factory, django_capture_on_commit_callbacks
+):
+    # Given a show taken live 36 s before the host's stream connected
+    stream = show_stream_factory()
+    show = stream.show
+    moderator = show_member_factory(show=show, role=ShowMember.Role.MODERATOR).user
+    before, across, after = (ProductFactory(title=title) for title in ("Before", "Across", "After"))
+    started = timezone.now() - dt.timedelta(minutes=2)
+    show_go_live(show=show, now=started)
+    show.refresh_from_db()
+    gone = show_product_pin(
+        show=show, product_id=before.pk, actor=moderator, now=started + dt.timedelta(seconds=10)
+    )
+    show_product_unpin(
+        show=show, pin_id=gone.pk, actor=moderator, now=started + dt.timedelta(seconds=20)
+    )
+    spanning = show_product_pin(
+        show=show, product_id=across.pk, actor=moderator, now=started + dt.timedelta(seconds=30)
+    )
+    stream_publish_authorize(
+        provider="nginx_rtmp",
+        public_id=show.public_id,
+        key=stream.secret,
+        client_id="9",
+        now=started + dt.timedelta(seconds=36),
+    )
+    show_product_unpin(
+        show=show, pin_id=spanning.pk, actor=moderator, now=started + dt.timedelta(seconds=50)
+    )
+    later = show_product_pin(
+        show=show, product_id=after.pk, actor=moderator, now=started + dt.timedelta(seconds=60)
+    )
+    show_product_unpin(
+        show=show, pin_id=later.pk, actor=moderator, now=started + dt.timedelta(seconds=70)
+    )
+    stream_publish_end(provider="nginx_rtmp", public_id=show.public_id, client_id="9")
+    source = media_dir / "rec" / f"{show.public_id}-1795354716.flv"
+    _flv_write(source, seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        recording_register(
+            provider="nginx_rtmp", public_id=show.public_id, client_id="9", source=str(source)
+        )
+    # Then the pin that ended before the recording is not in it, the one open when it
+    # began starts at 0, and the later one is 36 s earlier than on the show's clock
+    [(_, _, replay)] = _replay_events(show)
+    assert replay["pins"] == [
+        {
+            "pin_id": spanning.pk,
+            "product_id": across.pk,
+            "title": "Across",
+            "start_offset": 0,
+            "end_offset": 14.0,
+        },
+        {
+            "pin_id": later.pk,
+            "product_id": after.pk,
+            "title": "After",
+            "start_offset": 24.0,
+            "end_offset": 34.0,
+        },
+    ]

@@ -1,7 +1,9 @@
 """REST adapters for video: playback for viewers, ingest for hosts, go-live and end for the team."""
 
+import datetime as dt
 import zoneinfo
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -294,7 +296,14 @@ class ChannelNowPlayingApi(APIView):
 
 
 class ProgrammeQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(required=False)
+    # The day and the next one must be representable in any time zone.
+    date = serializers.DateField(
+        required=False,
+        validators=[
+            MinValueValidator(dt.date(1970, 1, 1)),
+            MaxValueValidator(dt.date(9999, 12, 30)),
+        ],
+    )
 
 
 class ChannelProgrammeApi(APIView):

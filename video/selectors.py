@@ -34,33 +34,38 @@ def replay_pins_list(*, recording: Recording) -> list[dict]:
     """The pins of the recording's show on the replay's own clock, by start.
 
     Pins count from the show's actual start; a recording starts with its
-    ingest session, earlier when the stream waited backstage, so the offsets
-    are shifted by that wait. Premiere videos start with the show: no shift.
-    The cards themselves (with fresh add-to-cart links) are the show's
-    timeline, ``GET /api/v1/shows/<public_id>/pins``. Two queries.
+    ingest session: earlier when the stream waited backstage (offsets move
+    later), later when the show was taken live before the stream connected
+    (offsets move earlier; a pin that ended before the recording began is not
+    in it, one that was open then starts at 0). Premiere videos start with the
+    show: no shift. The cards themselves (with fresh add-to-cart links) are
+    the show's timeline, ``GET /api/v1/shows/<public_id>/pins``. Two queries.
     """
     show = recording.show
     shift_ms = 0
     session = recording.session
     if session is not None and show.actual_start is not None:
-        shift_ms = max(0, round((show.actual_start - session.started_at).total_seconds() * 1000))
+        shift_ms = round((show.actual_start - session.started_at).total_seconds() * 1000)
     pins = (
         ShowPin.objects.filter(show_id=recording.show_id)
         .select_related("product")
         .order_by("start_offset_ms", "pk")
     )
-    return [
-        {
-            "pin_id": pin.pk,
-            "product_id": pin.product_id,
-            "title": pin.product.title,
-            "start_offset": (pin.start_offset_ms + shift_ms) / 1000,
-            "end_offset": (
-                None if pin.end_offset_ms is None else (pin.end_offset_ms + shift_ms) / 1000
-            ),
-        }
-        for pin in pins
-    ]
+    timeline = []
+    for pin in pins:
+        end_ms = None if pin.end_offset_ms is None else pin.end_offset_ms + shift_ms
+        if end_ms is not None and end_ms <= 0:
+            continue
+        timeline.append(
+            {
+                "pin_id": pin.pk,
+                "product_id": pin.product_id,
+                "title": pin.product.title,
+                "start_offset": max(0, pin.start_offset_ms + shift_ms) / 1000,
+                "end_offset": None if end_ms is None else end_ms / 1000,
+            }
+        )
+    return timeline
 
 
 def show_replay_payload(*, recording: Recording) -> dict:
