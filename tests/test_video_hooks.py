@@ -356,3 +356,25 @@ def test_two_publishers_at_the_same_moment_get_one_session(settings, media_dir):
     assert sorted(outcomes) == ["accepted"] + ["already_publishing"] * (publishers - 1)
     assert IngestSession.objects.filter(show=stream.show).count() == 1
     assert ShowEvent.objects.filter(show=stream.show, type="show.status").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("event", "body", "field"),
+    [
+        ("on_publish", "name={name}%00x&clientid=1&key={key}", "name"),
+        ("on_publish", "name={name}&clientid=1%00&key={key}", "clientid"),
+        ("on_publish_done", "name={name}&clientid=" + "9" * 5000, "clientid"),
+        ("on_record_done", "name={name}&clientid=1&path=/rec/x%00y.flv", "path"),
+    ],
+)
+def test_callback_values_with_nul_bytes_or_too_long_change_nothing(
+    hook, show_stream_factory, event, body, field
+):
+    stream = show_stream_factory()
+    response = hook(event, body.format(name=stream.show.public_id, key=stream.secret))
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": f"Fields too long or holding a NUL byte: {field}.",
+        "code": "invalid",
+    }
+    _unchanged(stream.show)

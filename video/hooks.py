@@ -74,6 +74,9 @@ def _on_record_done(fields) -> dict:
     return {"detail": "Recording stored.", "status": recording.status}
 
 
+# The longest value each field may have: what the models store, with room to spare.
+FIELD_LIMITS = {"name": 64, "clientid": 100, "key": 256, "path": 1024}
+
 HANDLERS = {
     "on_publish": (_on_publish, ("name", "clientid")),
     "on_publish_done": (_on_publish_done, ("name", "clientid")),
@@ -93,6 +96,17 @@ def rtmp_hook(request: HttpRequest, event: str) -> JsonResponse:
     missing = [name for name in required if not fields.get(name)]
     if missing:
         return _refusal(detail=f"Missing fields: {', '.join(missing)}.", code="invalid", status=400)
+    malformed = [
+        name
+        for name, limit in FIELD_LIMITS.items()
+        if len(fields.get(name, "")) > limit or "\x00" in fields.get(name, "")
+    ]
+    if malformed:
+        return _refusal(
+            detail=f"Fields too long or holding a NUL byte: {', '.join(malformed)}.",
+            code="invalid",
+            status=400,
+        )
     try:
         return JsonResponse(handler(fields))
     except ApplicationError as error:
