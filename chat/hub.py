@@ -39,8 +39,6 @@ LIVE = 1
 CLOSED = 2
 
 GAP_WAIT_SECONDS = 0.15
-# Above any seq a show will reach (seq is a 63-bit integer).
-LOG_SEQ_END = 2**62
 # Sockets written per loop turn during a flush (see ShowFeed._flush_part).
 FLUSH_PART_SOCKETS = 500
 
@@ -265,7 +263,7 @@ class ShowFeed:
         if self.delivered_seq is None or self.gap_task is not None:
             return
         written = await database_sync_to_async(show_events_wire)(
-            show_id=self.show_id, after=self.delivered_seq, before=LOG_SEQ_END
+            show_id=self.show_id, after=self.delivered_seq
         )
         for event in written:
             self.receive(event)
