@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("hooks/", include(hook_urlpatterns)),
     path("shop/", include("catalog.shop_urls")),
+    path("", include("web.urls")),
 ]
 
 handler400 = "liveshop.common.views.bad_request"

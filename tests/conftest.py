@@ -15,6 +15,8 @@ from rest_framework.test import APIClient
 
 from tests import factories
 
+pytest_plugins = ["tests.browser"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -31,6 +33,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _engine_missing(item, "needs PostgreSQL: set DATABASE_URL=postgres://...")
     if item.get_closest_marker("redis") and not settings.REDIS_URL:
         _engine_missing(item, "needs Redis: set REDIS_URL=redis://...")
+    if item.get_closest_marker("browser"):
+        from tests.browser import chromium_path
+
+        if chromium_path() is None:
+            _engine_missing(item, "needs chromium: apt-get install chromium")
     if item.get_closest_marker("media"):
         from video.mediaserver import INSTALL_HINT, media_tools_missing
 

@@ -7,81 +7,25 @@ unique across both; each server enforces the 64 KiB frame limit itself.
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import time
-import urllib.parse
 import uuid
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from liveshop.servers import asgi_server_command
 from shows.models import Show
 from tests import factories
+from tests.servers import servers_running
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server on port {port} did not start")
 
 
 @pytest.fixture
 def servers(transactional_db):
     """{"uvicorn": port, "daphne": port}, both on this test's database and Redis."""
-    url = urllib.parse.urlsplit(settings.DATABASE_URL)
-    test_database_url = url._replace(path="/" + connection.settings_dict["NAME"]).geturl()
-    environment = dict(
-        os.environ,
-        DATABASE_URL=test_database_url,
-        REDIS_URL=settings.REDIS_URL,
-        DJANGO_SETTINGS_MODULE="liveshop.settings.test",
-        LIVESHOP_PRESENCE_INTERVAL_SECONDS="1",
-        LIVESHOP_LOG_LEVEL="WARNING",
-    )
-    started = {}
-    processes = []
-    try:
-        for server in ("uvicorn", "daphne"):
-            port = _free_port()
-            command = asgi_server_command(server=server, host="127.0.0.1", port=port)
-            process = subprocess.Popen(
-                command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
-            processes.append(process)
-            started[server] = port
-        for process, port in zip(processes, started.values(), strict=True):
-            _wait_for_port(port, process)
-        yield started
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with servers_running(("uvicorn", "daphne"), LIVESHOP_PRESENCE_INTERVAL_SECONDS="1") as ports:
+        yield ports
 
 
 def _open(port: int, public_id: str, token: str):

@@ -4,7 +4,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from catalog.models import Product, Variant
 from liveshop.accounts.models import User
 from liveshop.common.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed
 from shows.models import Show, ShowMember, ShowProduct
+from tests.servers import free_port
 from video.mediaserver import INSTALL_HINT, media_tools_missing
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -63,12 +63,6 @@ def test_every_demo_account_gets_a_token(api_client, account):
     assert response.json()["user"]["role"] == account.role
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_run_command_starts_the_system_and_the_printed_urls_answer(tmp_path):
     env = {
         key: value
@@ -84,7 +78,7 @@ def test_run_command_starts_the_system_and_the_printed_urls_answer(tmp_path):
     manage = [sys.executable, "manage.py"]
     for command in (["migrate", "--no-input", "-v0"], ["demo_seed"]):
         subprocess.run([*manage, *command], cwd=PROJECT_ROOT, env=env, check=True, timeout=120)
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "run.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(

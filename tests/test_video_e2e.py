@@ -31,7 +31,7 @@ from websockets.asyncio.client import connect
 from liveshop.servers import asgi_server_command
 from shows.models import ShowMember, ShowPin
 from tests import factories
-from tests.test_chat_servers import _wait_for_port
+from tests.servers import port_wait
 from video.mediaserver import (
     MediaServer,
     MediaServerConfig,
@@ -108,7 +108,7 @@ def stack(transactional_db, settings):
                 processes.append(
                     subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
                 )
-        _wait_for_port(server_port, processes[0])
+        port_wait(server_port, processes[0])
         _wait_for_line(logs / "worker.log", "Celery worker starting", processes[1])
         yield config, server_port
     finally:

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "shows",
     "chat",
     "video",
+    "web",
 ]
 
 MIDDLEWARE = [

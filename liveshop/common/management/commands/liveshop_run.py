@@ -107,6 +107,7 @@ class Command(BaseCommand):
             "liveshop is running.",
             f"  {runtime_mode_describe()}",
             "",
+            f"  Viewer: channel schedule:   {base}/",
             f"  Admin (schedule, catalog):  {base}/admin/",
             f"  Show schedule (admin):      {base}/admin/shows/show/schedule/",
             f"  API docs (Swagger):         {base}/api/v1/docs",
@@ -116,7 +117,9 @@ class Command(BaseCommand):
         ]
         live = Show.objects.filter(channel__slug=DEMO_CHANNEL_SLUG, status=Show.Status.LIVE).first()
         if live is not None:
-            lines.append(f"  Live demo show:             {base}/api/v1/shows/{live.public_id}")
+            lines.append(f"  Viewer: live demo show:     {base}/shows/{live.public_id}/")
+            lines.append(f"  Studio: live demo show:     {base}/studio/shows/{live.public_id}/")
+            lines.append(f"  Live demo show (API):       {base}/api/v1/shows/{live.public_id}")
             socket_base = base.replace("http", "ws", 1)
             lines.append(f"  Live demo show channel:     {socket_base}/ws/shows/{live.public_id}/")
         lines += ["", *video_lines]

@@ -1,0 +1,30 @@
+"""Page shells of the reference clients.
+
+The pages hold no data of their own: their scripts read everything through the
+public REST API and the show channel (docs/protocol.md), as any other client
+would. The views only pick the template and pass the identifiers in the URL.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from liveshop.common.demo import DEMO_CHANNEL_SLUG
+
+
+# Every page sets the CSRF cookie: its scripts send it back on REST writes.
+@ensure_csrf_cookie
+def schedule_page(request: HttpRequest, slug: str = DEMO_CHANNEL_SLUG) -> HttpResponse:
+    return render(request, "web/schedule.html", {"channel_slug": slug})
+
+
+@ensure_csrf_cookie
+def show_page(request: HttpRequest, public_id: str) -> HttpResponse:
+    return render(request, "web/show.html", {"public_id": public_id})
+
+
+@ensure_csrf_cookie
+@login_required(login_url="web-login")
+def studio_page(request: HttpRequest, public_id: str) -> HttpResponse:
+    return render(request, "web/studio.html", {"public_id": public_id})
