@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import servers_running
+from tests.servers import free_port, servers_running
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [
@@ -58,10 +58,25 @@ def browser() -> Iterator:
 
 
 @pytest.fixture
-def site(transactional_db) -> Iterator[str]:
+def site_environment() -> dict[str, str]:
+    """More settings for the ``site`` process; a test class may override it."""
+    return {}
+
+
+@pytest.fixture
+def site(transactional_db, site_environment) -> Iterator[str]:
     """The base URL of a uvicorn process serving this test's database."""
-    with servers_running(("uvicorn",), LIVESHOP_PRESENCE_INTERVAL_SECONDS="1") as ports:
-        yield f"http://127.0.0.1:{ports['uvicorn']}"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    # Add-to-cart links are absolute: they must point at this server.
+    with servers_running(
+        ("uvicorn",),
+        ports={"uvicorn": port},
+        LIVESHOP_PRESENCE_INTERVAL_SECONDS="1",
+        LIVESHOP_PUBLIC_BASE_URL=base_url,
+        **site_environment,
+    ):
+        yield base_url
 
 
 @pytest.fixture

@@ -52,14 +52,19 @@ def server_environment(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def servers_running(names: tuple[str, ...], **environment: str) -> Iterator[dict[str, int]]:
-    """Start one process per server name; yields {name: port} once all listen."""
+def servers_running(
+    names: tuple[str, ...], ports: dict[str, int] | None = None, **environment: str
+) -> Iterator[dict[str, int]]:
+    """Start one process per server name; yields {name: port} once all listen.
+
+    ``ports`` fixes the port of some servers, for settings that must name it.
+    """
     started: dict[str, int] = {}
     processes: list[subprocess.Popen] = []
     env = server_environment(**environment)
     try:
         for name in names:
-            port = free_port()
+            port = (ports or {}).get(name) or free_port()
             command = asgi_server_command(server=name, host="127.0.0.1", port=port)
             process = subprocess.Popen(
                 command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

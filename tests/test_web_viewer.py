@@ -1,13 +1,62 @@
-"""The viewer page in a real browser, against a real server process and Redis."""
+"""The viewer page in a real browser, against a real server process and Redis.
 
+Moderators act through the REST API with their token, as the studio or any
+other client would; viewers only through the page.
+"""
+
+import datetime as dt
+import secrets
+import shutil
+import subprocess
+import tempfile
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
+from rest_framework.authtoken.models import Token
 
-from shows.models import Show
+from catalog.models import CartAddition, LinkClick
+from catalog.services import variant_stock_adjust
+from chat.models import ChatMessage
+from chat.services import chat_message_create
+from shows.models import Show, ShowMember, ShowReminder
+from shows.services import show_end, show_product_pin, show_product_unpin
 from tests import factories
 from tests.browser import screenshot
+from video.mediaserver import MediaServer, MediaServerConfig, port_free_pick
+from video.models import Recording
+from video.services import recording_process
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.browser]
+
+
+def _live_show(**fields) -> Show:
+    fields.setdefault("actual_start", timezone.now())
+    return factories.ShowFactory(status=Show.Status.LIVE, **fields)
+
+
+def _moderator_api(site: str, show: Show) -> httpx.Client:
+    """A REST client of a moderator of ``show``, authenticated with a token."""
+    moderator = factories.UserFactory(username="mo")
+    factories.ShowMemberFactory(show=show, user=moderator, role=ShowMember.Role.MODERATOR)
+    token = Token.objects.create(user=moderator)
+    return httpx.Client(
+        base_url=f"{site}/api/v1/", headers={"Authorization": f"Token {token.key}"}, timeout=10
+    )
+
+
+def _open(page, show: Show) -> None:
+    page.goto(f"/shows/{show.public_id}/")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "open")
+
+
+def _say(page, text: str) -> None:
+    page.get_by_label("Message").fill(text)
+    page.get_by_role("button", name="Send").click()
 
 
 def test_viewer_sees_a_second_viewers_message_within_a_second(phone):
@@ -17,14 +66,258 @@ def test_viewer_sees_a_second_viewers_message_within_a_second(phone):
     watcher = phone("vera")
     sender = phone("otto")
     for page in (watcher, sender):
-        page.goto(f"/shows/{show.public_id}/")
-        expect(page.locator("#connection")).to_have_attribute("data-state", "open")
+        _open(page, show)
     expect(watcher.locator("#show-title")).to_have_text("Autumn layers")
 
-    sender.get_by_label("Message").fill("Does the coat come in green?")
-    sender.get_by_role("button", name="Send").click()
+    _say(sender, "Does the coat come in green?")
     # The issue's bar: the other viewer sees it within a second.
     expect(watcher.locator("#messages .text")).to_have_text(
         ["Does the coat come in green?"], timeout=1_000
     )
     screenshot(watcher, "viewer-live-chat")
+
+
+def test_a_pinned_product_appears_with_live_stock_and_add_to_cart_reaches_the_demo_cart(
+    phone, site
+):
+    # Given a live show with a product at a show price and three units left
+    show = _live_show(title="Knitwear hour")
+    product = factories.ProductFactory(title="Wool scarf")
+    variant = factories.VariantFactory(product=product, price=Decimal("24.50"), stock_quantity=3)
+    factories.ShowProductFactory(show=show, product=product, show_price=Decimal("19.00"))
+    moderator = _moderator_api(site, show)
+    factories.UserFactory(username="vera")
+    viewer = phone("vera")
+    _open(viewer, show)
+    expect(viewer.locator("#products-empty")).to_be_visible()
+
+    # When the moderator pins it
+    answer = moderator.post(f"shows/{show.public_id}/pins", json={"product_id": product.pk})
+    assert answer.status_code == 201
+    pin_id = answer.json()["id"]
+
+    # Then the card appears with the show price and the stock
+    card = viewer.locator(f'.product-card[data-pin-id="{pin_id}"]')
+    expect(card.locator(".product-title")).to_have_text("Wool scarf")
+    expect(card.locator(".price")).to_have_text("Show price 19.00 EUR 24.50 EUR")
+    expect(card.locator(".stock")).to_have_text("Only 3 left")
+    expect(viewer.locator("#products-empty")).to_be_hidden()
+
+    # When a unit sells elsewhere, the card follows without a reload
+    variant_stock_adjust(storefront=product.storefront, sku=variant.sku, delta=-1)
+    expect(card.locator(".stock")).to_have_text("Only 2 left")
+    screenshot(viewer, "viewer-pinned-product")
+
+    # When the viewer adds it to the cart, the tracked link leads into the demo cart
+    card.get_by_role("link", name="Add Wool scarf to cart").click()
+    viewer.wait_for_url("**/shop/cart")
+    expect(viewer.get_by_role("heading", name="Your cart")).to_be_visible()
+    line = viewer.locator("table tr").nth(1).locator("td")
+    expect(line.nth(0)).to_have_text(f"Wool scarf (Default){variant.sku}")
+    expect(line.nth(1)).to_have_text("19.00 EUR")
+    screenshot(viewer, "viewer-demo-cart")
+    assert LinkClick.objects.filter(show=show, pin_id=pin_id, variant=variant).count() == 1
+    addition = CartAddition.objects.get(variant=variant)
+    assert (addition.show_id, addition.pin_id, addition.quantity) == (show.pk, pin_id, 1)
+
+
+def test_a_message_a_moderator_hides_disappears_for_the_viewer(phone, site):
+    show = _live_show()
+    moderator = _moderator_api(site, show)
+    factories.UserFactory(username="vera")
+    factories.UserFactory(username="otto")
+    watcher = phone("vera")
+    spammer = phone("otto")
+    for page in (watcher, spammer):
+        _open(page, show)
+    _say(spammer, "Cheap watches, ask me")
+    _say(spammer, "Is the scarf itchy?")
+    expect(watcher.locator("#messages .text")).to_have_text(
+        ["Cheap watches, ask me", "Is the scarf itchy?"]
+    )
+    message = ChatMessage.objects.get(show=show, text="Cheap watches, ask me")
+
+    answer = moderator.post(
+        f"shows/{show.public_id}/messages/{message.pk}/hide", json={"reason": "spam"}
+    )
+
+    assert answer.status_code == 200
+    expect(watcher.locator("#messages .text")).to_have_text(["Is the scarf itchy?"])
+    expect(spammer.locator("#messages .text")).to_have_text(["Is the scarf itchy?"])
+    screenshot(watcher, "viewer-after-hide")
+
+
+def test_after_the_network_drops_every_message_arrives_once_and_in_order(phone):
+    show = _live_show()
+    factories.UserFactory(username="vera")
+    factories.UserFactory(username="otto")
+    watcher = phone("vera")
+    sender = phone("otto")
+    for page in (watcher, sender):
+        _open(page, show)
+    _say(sender, "before the tunnel")
+    expect(watcher.locator("#messages .text")).to_have_text(["before the tunnel"])
+
+    # When the watcher's phone loses the network
+    watcher.context.set_offline(True)
+    expect(watcher.locator("#connection")).to_have_attribute("data-state", "offline")
+    # the others keep talking, and the watcher writes a message that must wait
+    for text in ("one", "two", "three"):
+        _say(sender, text)
+    expect(sender.locator("#messages .text")).to_have_text(
+        ["before the tunnel", "one", "two", "three"]
+    )
+    _say(watcher, "sent in the tunnel")
+    expect(watcher.locator("#messages .text")).to_have_text(["before the tunnel"])
+
+    # Then, back online, the page resumes from its last seq: nothing lost, nothing twice
+    watcher.context.set_offline(False)
+    expected = ["before the tunnel", "one", "two", "three", "sent in the tunnel"]
+    expect(watcher.locator("#messages .text")).to_have_text(expected)
+    expect(sender.locator("#messages .text")).to_have_text(expected)
+    expect(watcher.locator("#show")).to_have_attribute("data-resumes", "1")
+    expect(watcher.locator("#show")).to_have_attribute("data-resyncs", "0")
+    assert ChatMessage.objects.filter(show=show, text="sent in the tunnel").count() == 1
+    screenshot(watcher, "viewer-after-reconnect")
+
+
+def test_a_message_with_html_shows_as_text(phone):
+    show = _live_show()
+    factories.UserFactory(username="vera")
+    factories.UserFactory(username="otto")
+    watcher = phone("vera")
+    sender = phone("otto")
+    for page in (watcher, sender):
+        _open(page, show)
+    text = '<script>window.injected = 1</script><b>bold</b> <img src=x onerror="window.injected=2">'
+
+    _say(sender, text)
+
+    expect(watcher.locator("#messages .text")).to_have_text([text])
+    assert watcher.locator("#messages script, #messages b, #messages img").count() == 0
+    assert watcher.evaluate("window.injected") is None
+    screenshot(watcher, "viewer-html-as-text")
+
+
+def test_anonymous_viewers_are_asked_to_sign_in_and_a_missing_show_says_so(phone):
+    show = _live_show(title="Open house")
+    chat_message_create(
+        show_id=show.pk,
+        user=factories.UserFactory(),
+        text="hello from earlier",
+        client_msg_id=uuid.uuid4(),
+    )
+    anonymous = phone()
+    _open(anonymous, show)
+    expect(anonymous.locator("#messages .text")).to_have_text(["hello from earlier"])
+    expect(anonymous.locator("#sign-in-to-chat")).to_have_text("Sign in to chat.")
+    expect(anonymous.locator("#send-form")).to_be_hidden()
+
+    anonymous.goto("/shows/NoSuchShow12/")
+
+    expect(anonymous.locator("#show-title")).to_have_text("Show not found")
+    expect(anonymous.locator("#connection")).to_have_text(
+        "This show does not exist or is not public."
+    )
+    screenshot(anonymous, "viewer-show-not-found")
+
+
+def test_before_the_start_a_countdown_and_remind_me(phone):
+    show = factories.ShowFactory(
+        title="Spring preview", scheduled_start=timezone.now() + dt.timedelta(hours=2, minutes=5)
+    )
+    vera = factories.UserFactory(username="vera")
+    viewer = phone("vera")
+    _open(viewer, show)
+    expect(viewer.locator("#show")).to_have_attribute("data-mode", "scheduled")
+    expect(viewer.locator("#countdown")).to_have_text("2 h 4 min")
+
+    viewer.get_by_role("button", name="Remind me").click()
+
+    expect(viewer.get_by_role("button", name="Reminder set")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    assert ShowReminder.objects.filter(show=show, user=vera).count() == 1
+    screenshot(viewer, "viewer-before-start")
+
+
+@pytest.fixture
+def media_server(settings):
+    """nginx serving a real replay: a test pattern remuxed by recording_process."""
+    # Not pytest's tmp_path: nginx's workers run as nobody and must reach the folder.
+    media_dir = Path(tempfile.mkdtemp(prefix="liveshop-web-"))
+    media_dir.chmod(0o755)
+    config = MediaServerConfig(
+        media_dir=media_dir,
+        hook_url="http://127.0.0.1:9/hooks/rtmp",
+        hook_secret=secrets.token_urlsafe(16),
+        rtmp_port=port_free_pick(),
+        http_port=port_free_pick(),
+    )
+    settings.LIVESHOP_VIDEO_DIR = media_dir
+    settings.LIVESHOP_VIDEO_HTTP_URL = config.http_url
+    server = MediaServer(config)
+    server.start()
+    try:
+        yield config
+    finally:
+        server.stop()
+        shutil.rmtree(media_dir, ignore_errors=True)
+
+
+def _test_pattern(path: Path, seconds: int) -> None:
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+         f"testsrc=size=320x180:rate=10:duration={seconds}", "-c:v", "libx264",
+         "-pix_fmt", "yuv420p", "-g", "10", str(path)],
+        check=True, timeout=60,
+    )  # fmt: skip
+
+
+@pytest.mark.media
+class TestReplay:
+    @pytest.fixture
+    def site_environment(self, media_server):
+        return {"LIVESHOP_VIDEO_HTTP_URL": media_server.http_url}
+
+    def test_a_product_marker_seeks_the_replay_to_its_pin(self, phone, media_server):
+        # Given an ended show whose moderator pinned two products, and its replay
+        started = timezone.now() - dt.timedelta(minutes=5)
+        show = _live_show(title="Scarves replay", actual_start=started)
+        moderator = factories.UserFactory()
+        factories.ShowMemberFactory(show=show, user=moderator, role=ShowMember.Role.MODERATOR)
+        scarf = factories.VariantFactory(product__title="Wool scarf").product
+        beanie = factories.VariantFactory(product__title="Knit beanie").product
+        at = lambda seconds: started + dt.timedelta(seconds=seconds)  # noqa: E731
+        first = show_product_pin(show=show, product_id=scarf.pk, actor=moderator, now=at(2))
+        show_product_unpin(show=show, pin_id=first.pk, actor=moderator, now=at(4))
+        second = show_product_pin(show=show, product_id=beanie.pk, actor=moderator, now=at(5))
+        show_end(show=show, now=at(8))
+        source = media_server.media_dir / "upload.mp4"
+        _test_pattern(source, seconds=8)
+        recording = factories.RecordingFactory(
+            show=show, provider="upload", source=str(source), status=Recording.Status.PENDING
+        )
+        assert recording_process(recording_id=recording.pk).status == Recording.Status.READY
+        viewer = phone()
+        _open(viewer, show)
+        expect(viewer.locator("#show")).to_have_attribute("data-mode", "replay")
+        expect(viewer.locator("#video")).to_have_attribute("data-loaded", "true")
+        expect(viewer.locator("#markers button")).to_have_text(
+            ["0:02 Wool scarf", "0:05 Knit beanie"]
+        )
+
+        # When the viewer jumps to the beanie
+        viewer.get_by_role("button", name="Jump to Knit beanie at 0:05").click()
+
+        # Then the video is at the pin's start and the beanie's card shows, alone
+        viewer.wait_for_function("document.getElementById('video').currentTime === 5")
+        expect(viewer.locator(".product-card")).to_have_count(1)
+        expect(viewer.locator(f'.product-card[data-pin-id="{second.pk}"] h3')).to_have_text(
+            "Knit beanie"
+        )
+        screenshot(viewer, "viewer-replay-marker")
+
+        viewer.get_by_role("button", name="Jump to Wool scarf at 0:02").click()
+        viewer.wait_for_function("document.getElementById('video').currentTime === 2")
+        expect(viewer.locator(".product-card h3")).to_have_text(["Wool scarf"])
