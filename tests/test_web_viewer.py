@@ -54,6 +54,16 @@ def _open(page, show: Show) -> None:
     expect(page.locator("#connection")).to_have_attribute("data-state", "open")
 
 
+def _two_viewers(phone, show: Show):
+    """vera and otto, signed in on their own phones, on the show's page."""
+    pages = []
+    for username in ("vera", "otto"):
+        factories.UserFactory(username=username)
+        pages.append(phone(username))
+        _open(pages[-1], show)
+    return pages
+
+
 def _say(page, text: str) -> None:
     page.get_by_label("Message").fill(text)
     page.get_by_role("button", name="Send").click()
@@ -61,12 +71,7 @@ def _say(page, text: str) -> None:
 
 def test_viewer_sees_a_second_viewers_message_within_a_second(phone):
     show = factories.ShowFactory(status=Show.Status.LIVE, title="Autumn layers")
-    factories.UserFactory(username="vera")
-    factories.UserFactory(username="otto")
-    watcher = phone("vera")
-    sender = phone("otto")
-    for page in (watcher, sender):
-        _open(page, show)
+    watcher, sender = _two_viewers(phone, show)
     expect(watcher.locator("#show-title")).to_have_text("Autumn layers")
 
     _say(sender, "Does the coat come in green?")
@@ -124,12 +129,7 @@ def test_a_pinned_product_appears_with_live_stock_and_add_to_cart_reaches_the_de
 def test_a_message_a_moderator_hides_disappears_for_the_viewer(phone, site):
     show = _live_show()
     moderator = _moderator_api(site, show)
-    factories.UserFactory(username="vera")
-    factories.UserFactory(username="otto")
-    watcher = phone("vera")
-    spammer = phone("otto")
-    for page in (watcher, spammer):
-        _open(page, show)
+    watcher, spammer = _two_viewers(phone, show)
     _say(spammer, "Cheap watches, ask me")
     _say(spammer, "Is the scarf itchy?")
     expect(watcher.locator("#messages .text")).to_have_text(
@@ -144,17 +144,18 @@ def test_a_message_a_moderator_hides_disappears_for_the_viewer(phone, site):
     assert answer.status_code == 200
     expect(watcher.locator("#messages .text")).to_have_text(["Is the scarf itchy?"])
     expect(spammer.locator("#messages .text")).to_have_text(["Is the scarf itchy?"])
+
+    # The moderator pins the good question over the chat
+    question = ChatMessage.objects.get(show=show, text="Is the scarf itchy?")
+    answer = moderator.post(f"shows/{show.public_id}/messages/{question.pk}/pin")
+    assert answer.status_code == 200
+    expect(watcher.locator("#pinned-message")).to_have_text("Pinned otto: Is the scarf itchy?")
     screenshot(watcher, "viewer-after-hide")
 
 
 def test_after_the_network_drops_every_message_arrives_once_and_in_order(phone):
     show = _live_show()
-    factories.UserFactory(username="vera")
-    factories.UserFactory(username="otto")
-    watcher = phone("vera")
-    sender = phone("otto")
-    for page in (watcher, sender):
-        _open(page, show)
+    watcher, sender = _two_viewers(phone, show)
     _say(sender, "before the tunnel")
     expect(watcher.locator("#messages .text")).to_have_text(["before the tunnel"])
 
@@ -181,22 +182,34 @@ def test_after_the_network_drops_every_message_arrives_once_and_in_order(phone):
     screenshot(watcher, "viewer-after-reconnect")
 
 
-def test_a_message_with_html_shows_as_text(phone):
+def test_a_message_with_html_shows_as_text_in_the_chat_and_in_replies(phone):
     show = _live_show()
-    factories.UserFactory(username="vera")
-    factories.UserFactory(username="otto")
-    watcher = phone("vera")
-    sender = phone("otto")
-    for page in (watcher, sender):
-        _open(page, show)
+    watcher, sender = _two_viewers(phone, show)
     text = '<script>window.injected = 1</script><b>bold</b> <img src=x onerror="window.injected=2">'
 
     _say(sender, text)
 
     expect(watcher.locator("#messages .text")).to_have_text([text])
-    assert watcher.locator("#messages script, #messages b, #messages img").count() == 0
-    assert watcher.evaluate("window.injected") is None
-    screenshot(watcher, "viewer-html-as-text")
+    # A reply quotes it, as text too; the reply is a question for the team.
+    watcher.get_by_role("button", name="Reply to otto").click()
+    expect(watcher.locator("#replying-text")).to_have_text("Replying to otto")
+    watcher.get_by_label("Ask the team a question").check()
+    _say(watcher, "What does this mean?")
+    reply = sender.locator("#messages .message").nth(1)
+    expect(reply.locator(".quote")).to_have_text(f"↪ otto: {text}")
+    expect(reply.locator(".text")).to_have_text("What does this mean?")
+    expect(reply.locator(".message-note")).to_have_text("Question")
+    for page in (watcher, sender):
+        assert page.locator("#messages script, #messages b, #messages img").count() == 0
+        assert page.evaluate("window.injected") is None
+    question = ChatMessage.objects.get(show=show, text="What does this mean?")
+    assert (question.is_question, question.reply_to.text) == (True, text)
+    screenshot(sender, "viewer-html-as-text")
+
+    # Reactions are counted for everyone
+    assert sender.evaluate("document.documentElement.scrollWidth") == 390
+    sender.get_by_role("button", name="Heart").click()
+    expect(watcher.locator('[data-count-for="heart"]')).to_have_text("1")
 
 
 def test_anonymous_viewers_are_asked_to_sign_in_and_a_missing_show_says_so(phone):
@@ -222,23 +235,36 @@ def test_anonymous_viewers_are_asked_to_sign_in_and_a_missing_show_says_so(phone
     screenshot(anonymous, "viewer-show-not-found")
 
 
-def test_before_the_start_a_countdown_and_remind_me(phone):
+def test_the_schedule_and_the_show_page_count_down_and_remind_me(phone):
+    # Given a show in two hours, another one live and one over
     show = factories.ShowFactory(
         title="Spring preview", scheduled_start=timezone.now() + dt.timedelta(hours=2, minutes=5)
     )
+    _live_show(title="On air", channel=show.channel)
     vera = factories.UserFactory(username="vera")
     viewer = phone("vera")
-    _open(viewer, show)
+
+    # When vera opens the channel's schedule and asks for a reminder
+    viewer.goto(f"/channels/{show.channel.slug}/")
+    expect(viewer.locator("#channel-title")).to_have_text(show.channel.name)
+    expect(viewer.locator("#live .show-link")).to_have_text(["On air"])
+    upcoming = viewer.locator(f'#upcoming [data-public-id="{show.public_id}"]')
+    expect(upcoming.locator(".countdown")).to_have_text("Starts in 2 h 4 min")
+    screenshot(viewer, "schedule")
+    upcoming.get_by_role("button", name="Remind me of Spring preview").click()
+    expect(upcoming.locator(".remind")).to_have_attribute("aria-pressed", "true")
+    assert ShowReminder.objects.filter(show=show, user=vera).count() == 1
+
+    # Then the show page counts down and knows the reminder; it can be withdrawn there
+    upcoming.get_by_role("link", name="Spring preview").click()
     expect(viewer.locator("#show")).to_have_attribute("data-mode", "scheduled")
     expect(viewer.locator("#countdown")).to_have_text("2 h 4 min")
-
-    viewer.get_by_role("button", name="Remind me").click()
-
-    expect(viewer.get_by_role("button", name="Reminder set")).to_have_attribute(
-        "aria-pressed", "true"
-    )
-    assert ShowReminder.objects.filter(show=show, user=vera).count() == 1
     screenshot(viewer, "viewer-before-start")
+    viewer.get_by_role("button", name="Reminder set").click()
+    expect(viewer.get_by_role("button", name="Remind me")).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    assert ShowReminder.objects.filter(show=show, user=vera).count() == 0
 
 
 @pytest.fixture
