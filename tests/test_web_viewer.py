@@ -153,7 +153,7 @@ def test_a_message_a_moderator_hides_disappears_for_the_viewer(phone, site):
     screenshot(watcher, "viewer-after-hide")
 
 
-def test_after_the_network_drops_every_message_arrives_once_and_in_order(phone):
+def test_after_the_network_drops_or_the_phone_sleeps_every_message_arrives_once_in_order(phone):
     show = _live_show()
     watcher, sender = _two_viewers(phone, show)
     _say(sender, "before the tunnel")
@@ -180,6 +180,16 @@ def test_after_the_network_drops_every_message_arrives_once_and_in_order(phone):
     expect(watcher.locator("#show")).to_have_attribute("data-resyncs", "0")
     assert ChatMessage.objects.filter(show=show, text="sent in the tunnel").count() == 1
     screenshot(watcher, "viewer-after-reconnect")
+
+    # When the phone sleeps (the page is frozen) the chat goes on, and on waking
+    # the page catches up, still exactly once
+    lifecycle = watcher.context.new_cdp_session(watcher)
+    lifecycle.send("Page.setWebLifecycleState", {"state": "frozen"})
+    _say(sender, "while you slept")
+    expect(sender.locator("#messages .text")).to_have_text([*expected, "while you slept"])
+    lifecycle.send("Page.setWebLifecycleState", {"state": "active"})
+    expect(watcher.locator("#messages .text")).to_have_text([*expected, "while you slept"])
+    expect(watcher.locator("#connection")).to_have_attribute("data-state", "open")
 
 
 def test_a_message_with_html_shows_as_text_in_the_chat_and_in_replies(phone):

@@ -51,8 +51,10 @@ export class ShowChannel {
     // and resume from the last seq when the network is back.
     window.addEventListener("offline", () => this.drop());
     document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible") this.reconnectNow();
+      if (document.visibilityState === "visible") this.wake();
     });
+    // Chrome on Android freezes background pages and fires "resume" on return.
+    document.addEventListener("resume", () => this.wake());
   }
 
   on(kind, listener) {
@@ -167,6 +169,22 @@ export class ShowChannel {
     this.emit("status", { state: "offline", retryIn: seconds, code: event.code });
     // Offline: the "online" event reconnects; no point in retrying before it.
     if (navigator.onLine) this.retryTimer = setTimeout(() => this.connect(), seconds * 1000);
+  }
+
+  // The page is shown again, maybe after the phone slept: timers did not run
+  // meanwhile, so a socket that still looks open may be dead. It must answer a
+  // ping within PONG_WITHIN_MS or it is dropped and resumed.
+  wake() {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      this.reconnectNow();
+      return;
+    }
+    const askedAt = Date.now();
+    socket.send(JSON.stringify({ type: "ping" }));
+    setTimeout(() => {
+      if (socket === this.socket && this.lastFrameAt < askedAt) this.drop();
+    }, PONG_WITHIN_MS);
   }
 
   // After the network comes back or the page is shown again, do not wait for the backoff.
