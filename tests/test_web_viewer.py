@@ -34,6 +34,17 @@ from video.services import recording_process
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.browser]
 
 
+# Chromium reports every layout shift of the page (the Layout Instability API).
+LAYOUT_SHIFTS_RECORD = """
+window.layoutShifts = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if (!entry.hadRecentInput) window.layoutShifts.push(entry.value);
+  }
+}).observe({ type: "layout-shift" });
+"""
+
+
 def _live_show(**fields) -> Show:
     fields.setdefault("actual_start", timezone.now())
     return factories.ShowFactory(status=Show.Status.LIVE, **fields)
@@ -74,12 +85,25 @@ def test_viewer_sees_a_second_viewers_message_within_a_second(phone):
     watcher, sender = _two_viewers(phone, show)
     expect(watcher.locator("#show-title")).to_have_text("Autumn layers")
 
+    watcher.evaluate(LAYOUT_SHIFTS_RECORD)
+
     _say(sender, "Does the coat come in green?")
     # The issue's bar: the other viewer sees it within a second.
     expect(watcher.locator("#messages .text")).to_have_text(
         ["Does the coat come in green?"], timeout=1_000
     )
+    for number in range(2, 5):
+        _say(sender, f"message {number}")
+    expect(watcher.locator("#messages .text")).to_have_count(4)
+    # Arriving messages scroll inside the chat: nothing else on the page moves.
+    assert watcher.evaluate("window.layoutShifts") == []
     screenshot(watcher, "viewer-live-chat")
+
+    # Readable at 200% zoom: a 390 px phone then lays out 195 CSS px, with no
+    # sideways scrolling.
+    watcher.set_viewport_size({"width": 195, "height": 422})
+    assert watcher.evaluate("document.documentElement.scrollWidth") == 195
+    screenshot(watcher, "viewer-live-chat-zoom-200")
 
 
 def test_a_pinned_product_appears_with_live_stock_and_add_to_cart_reaches_the_demo_cart(
