@@ -28,7 +28,7 @@ from shows.services import show_end, show_product_pin, show_product_unpin
 from tests import factories
 from tests.browser import screenshot
 from video.mediaserver import MediaServer, MediaServerConfig, port_free_pick
-from video.models import Recording
+from video.models import IngestSession, Recording
 from video.services import recording_process
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.browser]
@@ -325,20 +325,54 @@ def media_server(settings):
         shutil.rmtree(media_dir, ignore_errors=True)
 
 
-def _test_pattern(path: Path, seconds: int) -> None:
+def _test_pattern(path: Path, seconds: int, *output: str) -> None:
     subprocess.run(
         ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
          f"testsrc=size=320x180:rate=10:duration={seconds}", "-c:v", "libx264",
-         "-pix_fmt", "yuv420p", "-g", "10", str(path)],
+         "-pix_fmt", "yuv420p", "-g", "10", *output, str(path)],
         check=True, timeout=60,
     )  # fmt: skip
 
 
 @pytest.mark.media
-class TestReplay:
+class TestVideo:
     @pytest.fixture
     def site_environment(self, media_server):
         return {"LIVESHOP_VIDEO_HTTP_URL": media_server.http_url}
+
+    def test_the_player_waits_for_a_live_playlist_that_is_not_there_yet(self, phone, media_server):
+        # Given a live stream announced playable whose playlist nginx does not have yet
+        show = _live_show(title="Live from the studio")
+        IngestSession.objects.create(
+            show=show,
+            provider="nginx_rtmp",
+            client_id="1",
+            state=IngestSession.State.LIVE,
+            started_at=show.actual_start,
+            playable_at=show.actual_start,
+        )
+        viewer = phone()
+        _open(viewer, show)
+        expect(viewer.locator("#player-status")).to_have_text("Waiting for the stream…")
+        assert viewer.locator("#video").get_attribute("data-loaded") is None
+
+        # When the media server's segments and playlist appear (playlist last, as nginx does)
+        building = media_server.media_dir / "building"
+        building.mkdir()
+        _test_pattern(building / "live.m3u8", 4, "-f", "hls", "-hls_time", "1",
+                      "-hls_list_size", "0", "-hls_segment_filename",
+                      str(building / f"{show.public_id}-%d.ts"))  # fmt: skip
+        hls = media_server.media_dir / "hls"
+        hls.mkdir(exist_ok=True)
+        for segment in building.glob("*.ts"):
+            segment.rename(hls / segment.name)
+        (building / "live.m3u8").rename(hls / f"{show.public_id}.m3u8")
+
+        # Then the player retries on its own and plays, muted as autoplay requires
+        expect(viewer.locator("#video")).to_have_attribute("data-loaded", "true")
+        viewer.wait_for_function("document.getElementById('video').currentTime > 0")
+        expect(viewer.locator("#player-status")).to_have_text("")
+        screenshot(viewer, "viewer-live-video")
 
     def test_a_product_marker_seeks_the_replay_to_its_pin(self, phone, media_server):
         # Given an ended show whose moderator pinned two products, and its replay
