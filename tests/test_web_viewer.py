@@ -374,6 +374,27 @@ class TestVideo:
         expect(viewer.locator("#player-status")).to_have_text("")
         screenshot(viewer, "viewer-live-video")
 
+    def test_a_premiere_joins_its_video_where_the_airing_is(self, phone, media_server):
+        # Given a recorded show whose processed video has been airing for 3 s
+        show = factories.ShowFactory(kind=Show.Kind.RECORDED, title="Premiere")
+        source = media_server.media_dir / "premiere.mp4"
+        _test_pattern(source, seconds=8)
+        recording = factories.RecordingFactory(
+            show=show, provider="upload", source=str(source), status=Recording.Status.PENDING
+        )
+        assert recording_process(recording_id=recording.pk).status == Recording.Status.READY
+        Show.objects.filter(pk=show.pk).update(
+            status=Show.Status.LIVE, actual_start=timezone.now() - dt.timedelta(seconds=3)
+        )
+
+        viewer = phone()
+        _open(viewer, show)
+
+        # Then it plays from 3 s in (or later: time went on), not from the beginning
+        expect(viewer.locator("#video")).to_have_attribute("data-loaded", "true")
+        viewer.wait_for_function("document.getElementById('video').played.length > 0")
+        assert viewer.evaluate("document.getElementById('video').played.start(0)") >= 3
+
     def test_a_product_marker_seeks_the_replay_to_its_pin(self, phone, media_server):
         # Given an ended show whose moderator pinned two products, and its replay
         started = timezone.now() - dt.timedelta(minutes=5)
@@ -415,3 +436,5 @@ class TestVideo:
         viewer.get_by_role("button", name="Jump to Wool scarf at 0:02").click()
         viewer.wait_for_function("document.getElementById('video').currentTime === 2")
         expect(viewer.locator(".product-card h3")).to_have_text(["Wool scarf"])
+        viewer.set_viewport_size({"width": 1280, "height": 800})
+        screenshot(viewer, "viewer-replay-desktop")

@@ -39,17 +39,27 @@ export class Player {
     this.video.load();
   }
 
-  load(url, { live }) {
+  // ``startAt`` (a function, seconds) joins a video at a moment that moves with
+  // the clock: a premiere plays for everyone at the same position.
+  load(url, { live, startAt = null }) {
     if (this.url === url) return;
     this.stop();
     this.url = url;
     this.live = live;
+    this.startAt = startAt;
     this.say(live ? "Loading the stream…" : "Loading the replay…");
     if (window.Hls && window.Hls.isSupported()) {
       this.hlsStart();
     } else if (this.video.canPlayType("application/vnd.apple.mpegurl")) {
       this.video.src = url;
-      this.video.addEventListener("loadedmetadata", () => this.ready(), { once: true });
+      this.video.addEventListener(
+        "loadedmetadata",
+        () => {
+          if (this.startAt) this.video.currentTime = this.startAt();
+          this.ready();
+        },
+        { once: true },
+      );
       this.video.addEventListener("error", () => this.retryLater(), { once: true });
     } else {
       this.say("This browser cannot play the video.");
@@ -57,7 +67,11 @@ export class Player {
   }
 
   hlsStart() {
-    const hls = new window.Hls({ manifestLoadingMaxRetry: 2, levelLoadingMaxRetry: 4 });
+    const hls = new window.Hls({
+      manifestLoadingMaxRetry: 2,
+      levelLoadingMaxRetry: 4,
+      startPosition: this.startAt ? this.startAt() : -1,
+    });
     this.hls = hls;
     hls.on(window.Hls.Events.MANIFEST_PARSED, () => this.ready());
     hls.on(window.Hls.Events.ERROR, (_event, data) => {
@@ -93,7 +107,7 @@ export class Player {
     this.retryTimer = setTimeout(() => {
       if (this.url !== url) return;
       this.url = null;
-      this.load(url, { live: this.live });
+      this.load(url, { live: this.live, startAt: this.startAt });
     }, seconds * 1000);
   }
 

@@ -351,7 +351,11 @@ function modeSet(mode) {
 }
 
 function livePlay(playback) {
-  if (playback.hls_url && playback.playable) {
+  if (playback.hls_url && playback.playable && playback.state === "premiere") {
+    // A premiere is a VOD that everyone watches at the same moment (docs/video.md).
+    const startedAt = Date.parse(state.show.started_at);
+    player.load(playback.hls_url, { live: true, startAt: () => Math.max(0, (Date.now() - startedAt) / 1000) });
+  } else if (playback.hls_url && playback.playable) {
     player.load(playback.hls_url, { live: true });
   } else {
     player.waiting("The stream starts in a moment…");
