@@ -5,6 +5,7 @@ for messages, and for pinned products the page's own show channel
 (``window.liveshopChannel``), whose ``product.pinned`` events the test records.
 """
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from chat.models import ChatMessage
+from chat.models import ChatMessage, ChatSanction, ShowRoom
 from chat.services import chat_message_create
 from liveshop.accounts.models import User
 from shows.models import Show, ShowMember, ShowPin
@@ -133,6 +134,8 @@ def test_moderator_hides_a_viewers_message_and_it_disappears_for_the_viewer(phon
     studio_open(studio, show)
 
     studio.get_by_text("Actions for message from vera").click()
+    # Nothing wider than the phone: no sideways scrolling (nor at 200 % zoom on a laptop).
+    assert studio.evaluate("() => document.documentElement.scrollWidth") == 390
     screenshot(studio, "studio-phone-moderator")
     studio.get_by_role("button", name="Hide message from vera").click()
 
@@ -140,6 +143,46 @@ def test_moderator_hides_a_viewers_message_and_it_disappears_for_the_viewer(phon
     expect(studio.locator("#studio-messages li")).to_have_count(0)
     message.refresh_from_db()
     assert message.state == ChatMessage.State.HIDDEN
+
+
+def test_moderator_sets_slow_mode_times_out_a_viewer_and_pins_a_message(desktop, phone):
+    show = live_show()
+    member(show, "mo", ShowMember.Role.MODERATOR)
+    message = message_post(show, "vera", "First!")
+    viewer = phone("vera")
+    viewer_open(viewer, show)
+    studio = desktop("mo")
+    studio_open(studio, show)
+
+    studio.get_by_label("Slow mode").select_option("30")
+    studio.get_by_role("button", name="Set slow mode").click()
+    expect(viewer.locator("#messages .text")).to_have_text(
+        ["First!", "Slow mode is on: one message every 30 s."]
+    )
+    studio.get_by_text("Actions for message from vera").click()
+    studio.get_by_label("Time-out length for vera").select_option("600")
+    studio.get_by_role("button", name="Time out vera").click()
+    expect(studio.locator("#studio-notice")).to_contain_text("vera is timed out until")
+    sanction = ChatSanction.objects.get(user=message.author)
+    assert (sanction.kind, sanction.show_id, sanction.created_by.username) == (
+        ChatSanction.Kind.TIMEOUT,
+        show.pk,
+        "mo",
+    )
+    assert (sanction.expires_at - sanction.created_at).total_seconds() == pytest.approx(600, abs=1)
+    viewer.get_by_label("Message").fill("Why so slow?")
+    viewer.get_by_role("button", name="Send").click()
+    clock = sanction.expires_at.astimezone(dt.UTC).strftime("%H:%M:%S UTC")
+    expect(viewer.locator("#send-error")).to_have_text(
+        f"You are timed out in this chat until {clock}."
+    )
+
+    studio.get_by_role("button", name="Pin message from vera").click()
+    expect(studio.locator("#pinned-text")).to_have_text("vera: First!")
+    assert ShowRoom.objects.get(show=show).pinned_message_id == message.pk
+    studio.get_by_role("button", name="Unpin message").click()
+    expect(studio.locator("#pinned-message")).to_be_hidden()
+    assert ShowRoom.objects.get(show=show).pinned_message_id is None
 
 
 def test_a_link_from_a_viewer_waits_for_review_and_approve_publishes_it(desktop, phone):

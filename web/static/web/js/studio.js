@@ -118,15 +118,21 @@ async function lineupLoad() {
   lineupRender();
 }
 
+function priceLabel(item) {
+  if (item.show_price_applies) return `${item.show_price} ${item.currency} show price (from ${item.price_min})`;
+  if (item.price_min === null) return null;
+  const range = item.price_max !== item.price_min ? `${item.price_min}–${item.price_max}` : item.price_min;
+  return `${range} ${item.currency}`;
+}
+
 function lineupRender() {
   const list = $("lineup");
   const live = state.status === "live";
   const items = state.lineup.map((item) => {
     const pin = state.pins.get(item.product_id);
     const counts = state.productCounts.get(item.product_id) || { clicks: 0, orders: 0 };
-    const price = item.show_price_applies && item.show_price ? item.show_price : item.price_min;
     const meta = [
-      price ? `${price} ${item.currency}` : null,
+      priceLabel(item),
       `${counts.clicks} clicks`,
       `${counts.orders} orders`,
       pin ? "pinned" : null,
@@ -215,7 +221,7 @@ function messageActions(message) {
       act(click.currentTarget, () => post(`messages/${message.id}/delete`, {}), () => messageRemove(message.id))),
   ];
   if (message.visibility === "public") {
-    controls.push(button("Pin message", context, (click) =>
+    controls.push(button("Pin message", `from ${who}`, (click) =>
       act(click.currentTarget, () => post(`messages/${message.id}/pin`), pinnedMessageShow)));
   }
   if (message.author.role === "viewer") controls.push(...sanctionControls(message));
