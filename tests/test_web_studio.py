@@ -176,6 +176,11 @@ def test_moderator_sets_slow_mode_times_out_a_viewer_and_pins_a_message(desktop,
     expect(viewer.locator("#send-error")).to_have_text(
         f"You are timed out in this chat until {clock}."
     )
+    expect(studio.locator("#sanctions .text")).to_have_text(["vera: timed out"])
+    studio.get_by_role("button", name="Lift vera's time-out").click()
+    expect(studio.locator("#sanctions li")).to_have_count(0)
+    sanction.refresh_from_db()
+    assert sanction.revoked_at is not None
 
     studio.get_by_role("button", name="Pin message from vera").click()
     expect(studio.locator("#pinned-text")).to_have_text("vera: First!")
@@ -183,6 +188,16 @@ def test_moderator_sets_slow_mode_times_out_a_viewer_and_pins_a_message(desktop,
     studio.get_by_role("button", name="Unpin message").click()
     expect(studio.locator("#pinned-message")).to_be_hidden()
     assert ShowRoom.objects.get(show=show).pinned_message_id is None
+    studio.get_by_text("Moderation log").click()
+    expect(studio.locator("#moderation-log .what")).to_have_text(
+        [
+            "mo unpinned a message from vera",
+            "mo pinned a message from vera",
+            "mo lifted a sanction of vera",
+            "mo timed out vera",
+            "mo changed slow mode",
+        ]
+    )
 
 
 def test_a_link_from_a_viewer_waits_for_review_and_approve_publishes_it(desktop, phone):

@@ -82,6 +82,8 @@ function statusShow(status) {
   state.status = status;
   $("show-status").textContent = status;
   $("end-show").hidden = status !== "live";
+  // The chat is open while the show is scheduled or live (docs/protocol.md 2.5, chat_closed).
+  $("team-send-form").hidden = !["scheduled", "live"].includes(status);
   lineupRender();
 }
 
@@ -153,12 +155,23 @@ function lineupRender() {
     }
     return node(
       "li",
-      { class: "lineup-item", dataset: { productId: item.product_id, pinned: String(Boolean(pin)) } },
+      {
+        class: "lineup-item",
+        dataset: { productId: item.product_id, pinned: String(Boolean(pin)), pinId: pin ? pin.id : "" },
+      },
       node("span", { class: "title", text: item.title }),
       node("span", { class: "meta", text: meta }),
       control,
     );
   });
+  // The report poll re-renders every few seconds: leave the rows alone when
+  // nothing they show changed, so focus and screen readers are not disturbed.
+  $("pin-count").textContent = live
+    ? `${state.pins.size} pinned now.`
+    : "Products can be pinned while the show is live.";
+  const signature = JSON.stringify([live, items.map((item) => [item.dataset.pinId, item.textContent])]);
+  if (signature === list.dataset.signature) return;
+  list.dataset.signature = signature;
   // Focus stays on the row's new button after a pin or an unpin.
   const focused = document.activeElement && list.contains(document.activeElement)
     ? document.activeElement.closest("li").dataset.productId
@@ -168,9 +181,6 @@ function lineupRender() {
     const again = list.querySelector(`li[data-product-id="${focused}"] button`);
     if (again) again.focus();
   }
-  $("pin-count").textContent = live
-    ? `${state.pins.size} pinned now.`
-    : "Products can be pinned while the show is live.";
 }
 
 function pinsReplace(pins) {
@@ -201,7 +211,10 @@ function sanctionControls(message) {
   length.value = "600";
   const sanction = (kind, label, body) => button(label, who, (click) =>
     act(click.currentTarget, () => post("sanctions", { user_id: message.author.id, kind, ...body() }),
-      (sanctioned) => notice(sanctionSummary(who, sanctioned))));
+      (sanctioned) => {
+        notice(sanctionSummary(who, sanctioned));
+        sanctionsLoad();
+      }));
   return [
     length,
     sanction("timeout", "Time out", () => ({ duration_seconds: Number(length.value) })),
@@ -322,6 +335,83 @@ async function heldLoad() {
   for (const message of messages) heldAdd(message);
   heldRender();
 }
+
+// --- Sanctions in force ----------------------------------------------------------------------
+
+const SANCTION_NAMES = { timeout: "timed out", ban: "banned", shadow: "shadow-hidden" };
+const SANCTION_NOUNS = { timeout: "time-out", ban: "ban", shadow: "shadow-hide" };
+
+function sanctionElement(sanction) {
+  const who = sanction.user.name;
+  const until = sanction.expires_at ? `until ${new Date(sanction.expires_at).toLocaleTimeString()}` : "until lifted";
+  return node(
+    "li",
+    { class: "queue-item", dataset: { id: sanction.id, kind: sanction.kind } },
+    node("span", { class: "text", text: `${who}: ${SANCTION_NAMES[sanction.kind]}` }),
+    node("span", { class: "meta", text: [until, sanction.reason].filter(Boolean).join(" · ") }),
+    node(
+      "div",
+      { class: "buttons" },
+      button("Lift", `${who}'s ${SANCTION_NOUNS[sanction.kind]}`, (click) =>
+        act(click.currentTarget, () => api(`${base}/sanctions/${sanction.id}`, { method: "DELETE" }), () => {
+          notice(`${who} is no longer ${SANCTION_NAMES[sanction.kind]}.`);
+          sanctionsLoad();
+        })),
+    ),
+  );
+}
+
+let sanctionsTimer = null;
+
+// user.sanctioned and user.unsanctioned carry no sanction id: the list has them.
+function sanctionsReloadSoon() {
+  clearTimeout(sanctionsTimer);
+  sanctionsTimer = setTimeout(sanctionsLoad, 150);
+}
+
+async function sanctionsLoad() {
+  const sanctions = await apiList(`${base}/sanctions`);
+  $("sanctions").replaceChildren(...sanctions.map(sanctionElement));
+  $("sanctions-count").textContent = sanctions.length ? `(${sanctions.length})` : "";
+}
+
+// --- Moderation log ------------------------------------------------------------------------------
+
+const LOG_WORDS = {
+  hide: "hid a message from",
+  delete: "deleted a message from",
+  approve: "approved a message from",
+  deny: "denied a message from",
+  pin: "pinned a message from",
+  unpin: "unpinned a message from",
+  timeout: "timed out",
+  ban: "banned",
+  shadow: "shadow-hid",
+  revoke: "lifted a sanction of",
+  slow_mode: "changed slow mode",
+  hold_links: "changed holding links",
+  term_add: "blocked a term",
+  term_remove: "unblocked a term",
+};
+
+// The first page only: the newest actions, read when the log is opened.
+async function logLoad() {
+  const page = await api(`${base}/moderation-log?page_size=30`);
+  $("moderation-log").replaceChildren(...page.results.map((entry) => node(
+    "li",
+    {},
+    node("time", { datetime: entry.created_at, text: new Date(entry.created_at).toLocaleTimeString() }),
+    node("span", {
+      class: "what",
+      text: [entry.actor ? entry.actor.name : "liveshop", LOG_WORDS[entry.action] || entry.action,
+        entry.target_user ? entry.target_user.name : null].filter(Boolean).join(" "),
+    }),
+  )));
+}
+
+$("log-details").addEventListener("toggle", () => {
+  if ($("log-details").open) logLoad().catch(failure);
+});
 
 // --- Question queue ---------------------------------------------------------------------------
 
@@ -507,11 +597,13 @@ channel.on("snapshot", (snapshot) => {
   const loads = [];
   if (snapshot.me.can_moderate) {
     pinsReplace(snapshot.pins);
-    loads.push(lineupLoad(), heldLoad(), reportRefresh());
+    loads.push(lineupLoad(), heldLoad(), sanctionsLoad(), reportRefresh());
   }
   if (snapshot.me.can_answer) loads.push(questionsLoad());
   if (snapshot.me.role === "host") loads.push(ingestLoad());
-  Promise.all(loads).then(() => root.dataset.ready = "true", failure);
+  Promise.all(loads).then(() => {
+    root.dataset.ready = "true";
+  }, failure);
 });
 
 function eventApply({ type, data }) {
@@ -533,6 +625,10 @@ function eventApply({ type, data }) {
       break;
     case "message.unpinned":
       pinnedMessageShow(null);
+      break;
+    case "user.sanctioned":
+    case "user.unsanctioned":
+      if (state.me.can_moderate) sanctionsReloadSoon();
       break;
     case "chat.settings":
       slowModeShow(data.slow_mode_seconds);
