@@ -25,11 +25,17 @@ from video.providers import video_provider_get
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.browser]
 
 # Installed in a viewer page once its channel is open: records the product
-# events it receives, as "pinned <title>" and "unpinned <product id>".
+# events it receives, as "pinned <title>" and "unpinned <product id>", and the
+# path of the last card's add-to-cart link.
 PRODUCT_RECORDER = """() => {
   window.productEvents = [];
   window.liveshopChannel.on("event", ({ type, data }) => {
-    if (type === "product.pinned") window.productEvents.push(`pinned ${data.product.title}`);
+    if (type === "product.pinned") {
+      window.productEvents.push(`pinned ${data.product.title}`);
+      // The link names the configured public host; the test server has its own port.
+      const link = new URL(data.product.variants[0].add_to_cart_url);
+      window.cartPath = link.pathname + link.search;
+    }
     if (type === "product.unpinned") window.productEvents.push(`unpinned ${data.product_id}`);
   });
 }"""
@@ -105,6 +111,13 @@ def test_moderator_pins_unpins_and_ends_the_show_as_the_viewer_sees_it(desktop, 
     assert list(ShowPin.objects.filter(show=show).values_list("product_id", "unpinned_at")) == [
         (boots.pk, None)
     ]
+    # The viewer taps the card's add-to-cart link: the studio's numbers follow.
+    cart = viewer.request.get(viewer.evaluate("() => window.cartPath"), max_redirects=0)
+    assert cart.status == 302
+    expect(studio.locator("#stat-clicks")).to_have_text("1")
+    expect(row.locator(".meta")).to_have_text("49.00 EUR · 1 click · 0 orders · pinned")
+    # The viewer's phone; the team's own sockets are not viewers.
+    expect(studio.locator("#stat-viewers")).to_have_text("1")
     screenshot(studio, "studio-desktop-pinned")
 
     row.get_by_role("button", name="Unpin Lined boots").click()
@@ -200,7 +213,7 @@ def test_moderator_sets_slow_mode_times_out_a_viewer_and_pins_a_message(desktop,
     )
 
 
-def test_a_link_from_a_viewer_waits_for_review_and_approve_publishes_it(desktop, phone):
+def test_links_from_a_viewer_wait_for_review_approve_publishes_deny_removes(desktop, phone):
     show = live_show()
     member(show, "mo", ShowMember.Role.MODERATOR)
     factories.UserFactory(username="vera")
@@ -208,24 +221,33 @@ def test_a_link_from_a_viewer_waits_for_review_and_approve_publishes_it(desktop,
         phone, desktop, show, viewer="vera", team="mo"
     )
 
-    author.get_by_label("Message").fill("Cheaper here: https://example.com/deal")
-    author.get_by_role("button", name="Send").click()
+    for text in ("Cheaper here: https://example.com/deal", "And https://example.com/spam"):
+        author.get_by_label("Message").fill(text)
+        author.get_by_role("button", name="Send").click()
 
     held = studio.locator("#held li")
-    expect(held.locator(".text")).to_have_text(["Cheaper here: https://example.com/deal"])
+    expect(held.locator(".text")).to_have_text(
+        ["Cheaper here: https://example.com/deal", "And https://example.com/spam"]
+    )
     expect(bystander.locator("#messages .text")).to_have_count(0)
     screenshot(studio, "studio-desktop-held")
-    held.get_by_role("button", name="Approve message from vera").click()
+    held.filter(has_text="Cheaper").get_by_role("button", name="Approve message from vera").click()
+    held.filter(has_text="spam").get_by_role("button", name="Deny message from vera").click()
 
     expect(bystander.locator("#messages .text")).to_have_text(
         ["Cheaper here: https://example.com/deal"]
     )
-    expect(held).to_have_count(0)
-    message = ChatMessage.objects.get(show=show)
-    assert (message.visibility, message.state) == (
-        ChatMessage.Visibility.PUBLIC,
-        ChatMessage.State.VISIBLE,
+    # The denied message also leaves its author's chat.
+    expect(author.locator("#messages .text")).to_have_text(
+        ["Cheaper here: https://example.com/deal"]
     )
+    expect(held).to_have_count(0)
+    assert list(
+        ChatMessage.objects.filter(show=show).order_by("pk").values_list("visibility", "state")
+    ) == [
+        (ChatMessage.Visibility.PUBLIC, ChatMessage.State.VISIBLE),
+        (ChatMessage.Visibility.HELD, ChatMessage.State.DENIED),
+    ]
     # A viewer's link stays text, also for the team.
     expect(studio.locator("#studio-messages a")).to_have_count(0)
 

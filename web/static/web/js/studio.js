@@ -120,6 +120,10 @@ async function lineupLoad() {
   lineupRender();
 }
 
+function counted(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 function priceLabel(item) {
   if (item.show_price_applies) return `${item.show_price} ${item.currency} show price (from ${item.price_min})`;
   if (item.price_min === null) return null;
@@ -135,8 +139,8 @@ function lineupRender() {
     const counts = state.productCounts.get(item.product_id) || { clicks: 0, orders: 0 };
     const meta = [
       priceLabel(item),
-      `${counts.clicks} clicks`,
-      `${counts.orders} orders`,
+      counted(counts.clicks, "click"),
+      counted(counts.orders, "order"),
       pin ? "pinned" : null,
     ].filter(Boolean).join(" · ");
     let control = null;
@@ -415,29 +419,20 @@ $("log-details").addEventListener("toggle", () => {
 
 // --- Question queue ---------------------------------------------------------------------------
 
+// One row per question, built once: a refresh of the queue updates its status
+// line and controls in place, so an answer being typed is never lost.
 function questionElement(question) {
   const asker = question.author ? question.author.name : "a viewer whose account is gone";
-  const claimer = question.claimed_by;
-  const mine = claimer && claimer.id === state.me.user_id;
-  const status = question.question_status === "claimed"
-    ? `claimed by ${mine ? "you" : claimer ? claimer.name : "someone"}`
-    : question.question_status;
   const item = node(
     "li",
-    { class: "queue-item", dataset: { id: question.id, status: question.question_status } },
+    { class: "queue-item", dataset: { id: question.id } },
     node("span", { class: "text", text: question.text }),
-    node("span", { class: "meta", text: `from ${asker} · ${status}` }),
+    node("span", { class: "meta" }),
   );
-  // A question someone else claimed is theirs: the server refuses it (409 claimed).
-  if (claimer && !mine) return item;
-  const buttons = node("div", { class: "buttons" });
-  if (question.question_status === "open") {
-    buttons.append(button("Claim", `question from ${asker}`, (click) =>
-      act(click.currentTarget, () => post(`questions/${question.id}/claim`), questionPut), "primary"));
-  }
-  buttons.append(button("Answered on air", `question from ${asker}`, (click) =>
-    act(click.currentTarget, () => post(`questions/${question.id}/resolve`), () => questionRemove(question.id))));
-  item.append(buttons);
+  const claim = button("Claim", `question from ${asker}`, (click) =>
+    act(click.currentTarget, () => post(`questions/${question.id}/claim`), questionPut), "primary");
+  const resolve = button("Answered on air", `question from ${asker}`, (click) =>
+    act(click.currentTarget, () => post(`questions/${question.id}/resolve`), () => questionRemove(question.id)));
   const fieldId = `answer-${question.id}`;
   const text = node("textarea", { id: fieldId, name: "text", maxlength: "500", required: true });
   const privately = node("input", { type: "checkbox", name: "private", id: `${fieldId}-private` });
@@ -458,8 +453,23 @@ function questionElement(question) {
       questionRemove(question.id);
     });
   });
-  item.append(form);
-  return item;
+  item.append(node("div", { class: "buttons" }, claim, resolve), form);
+  return { item, asker, claim, resolve, form };
+}
+
+function questionRefresh(row, question) {
+  const claimer = question.claimed_by;
+  const mine = Boolean(claimer) && claimer.id === state.me.user_id;
+  const status = question.question_status === "claimed"
+    ? `claimed by ${mine ? "you" : claimer ? claimer.name : "someone"}`
+    : question.question_status;
+  row.item.dataset.status = question.question_status;
+  row.item.querySelector(".meta").textContent = `from ${row.asker} · ${status}`;
+  // A question someone else claimed is theirs: the server refuses it (409 claimed).
+  const theirs = Boolean(claimer) && !mine;
+  row.claim.hidden = theirs || question.question_status !== "open";
+  row.resolve.hidden = theirs;
+  row.form.hidden = theirs;
 }
 
 function questionPut(question) {
@@ -467,23 +477,20 @@ function questionPut(question) {
     questionRemove(question.id);
     return;
   }
-  const element = questionElement(question);
-  const existing = state.questions.get(question.id);
-  // An answer being typed survives a refresh of its own question.
-  if (existing && existing.contains(document.activeElement)) {
-    const typed = existing.querySelector("textarea");
-    if (typed) element.querySelector("textarea")?.replaceWith(typed);
+  let row = state.questions.get(question.id);
+  if (!row) {
+    row = questionElement(question);
+    $("questions").append(row.item);
+    state.questions.set(question.id, row);
   }
-  if (existing) existing.replaceWith(element);
-  else $("questions").append(element);
-  state.questions.set(question.id, element);
+  questionRefresh(row, question);
   $("questions-count").textContent = `(${state.questions.size})`;
 }
 
 function questionRemove(id) {
-  const element = state.questions.get(id);
-  if (!element) return;
-  element.remove();
+  const row = state.questions.get(id);
+  if (!row) return;
+  row.item.remove();
   state.questions.delete(id);
   $("questions-count").textContent = state.questions.size ? `(${state.questions.size})` : "";
 }
