@@ -98,6 +98,7 @@ async function reportRefresh() {
   try {
     report = await api(`${base}/report`);
   } catch (error) {
+    // The numbers stay as they were; the next poll tries again.
     return;
   }
   $("stat-clicks").textContent = String(report.totals.clicks);
@@ -125,7 +126,7 @@ function counted(count, noun) {
 }
 
 function priceLabel(item) {
-  if (item.show_price_applies) return `${item.show_price} ${item.currency} show price (from ${item.price_min})`;
+  if (item.show_price_applies) return `${item.show_price} ${item.currency} show price (regular ${item.price_min})`;
   if (item.price_min === null) return null;
   const range = item.price_max !== item.price_min ? `${item.price_min}–${item.price_max}` : item.price_min;
   return `${range} ${item.currency}`;
@@ -168,11 +169,11 @@ function lineupRender() {
       control,
     );
   });
-  // The report poll re-renders every few seconds: leave the rows alone when
-  // nothing they show changed, so focus and screen readers are not disturbed.
   $("pin-count").textContent = live
     ? `${state.pins.size} pinned now.`
     : "Products can be pinned while the show is live.";
+  // The report poll re-renders every few seconds: leave the rows alone when
+  // nothing they show changed, so focus and screen readers are not disturbed.
   const signature = JSON.stringify([live, items.map((item) => [item.dataset.pinId, item.textContent])]);
   if (signature === list.dataset.signature) return;
   list.dataset.signature = signature;
@@ -217,7 +218,7 @@ function sanctionControls(message) {
     act(click.currentTarget, () => post("sanctions", { user_id: message.author.id, kind, ...body() }),
       (sanctioned) => {
         notice(sanctionSummary(who, sanctioned));
-        sanctionsLoad();
+        sanctionsLoad().catch(failure);
       }));
   return [
     length,
@@ -359,7 +360,7 @@ function sanctionElement(sanction) {
       button("Lift", `${who}'s ${SANCTION_NOUNS[sanction.kind]}`, (click) =>
         act(click.currentTarget, () => api(`${base}/sanctions/${sanction.id}`, { method: "DELETE" }), () => {
           notice(`${who} is no longer ${SANCTION_NAMES[sanction.kind]}.`);
-          sanctionsLoad();
+          sanctionsLoad().catch(failure);
         })),
     ),
   );
@@ -370,7 +371,7 @@ let sanctionsTimer = null;
 // user.sanctioned and user.unsanctioned carry no sanction id: the list has them.
 function sanctionsReloadSoon() {
   clearTimeout(sanctionsTimer);
-  sanctionsTimer = setTimeout(sanctionsLoad, 150);
+  sanctionsTimer = setTimeout(() => sanctionsLoad().catch(failure), 150);
 }
 
 async function sanctionsLoad() {
@@ -500,7 +501,7 @@ let questionsTimer = null;
 // question.updated carries only the status; the queue has who claimed it.
 function questionsReloadSoon() {
   clearTimeout(questionsTimer);
-  questionsTimer = setTimeout(questionsLoad, 150);
+  questionsTimer = setTimeout(() => questionsLoad().catch(failure), 150);
 }
 
 async function questionsLoad() {
@@ -530,7 +531,11 @@ $("stream-key-toggle").addEventListener("click", (click) => {
   click.currentTarget.setAttribute("aria-pressed", String(!showing));
 });
 
-$("end-show").addEventListener("click", () => $("end-dialog").showModal());
+$("end-show").addEventListener("click", () => {
+  // Escape closes the dialog without a new returnValue: start from none.
+  $("end-dialog").returnValue = "";
+  $("end-dialog").showModal();
+});
 $("end-dialog").addEventListener("close", () => {
   if ($("end-dialog").returnValue !== "end") return;
   act($("end-show"), () => post("video/end"), (show) => statusShow(show.status));
@@ -646,6 +651,10 @@ function eventApply({ type, data }) {
     case "product.pinned":
     case "product.updated":
       state.pins.set(data.product.id, data);
+      // A product pinned from elsewhere (the API, a premiere's plan) joins the lineup.
+      if (state.me.can_moderate && !state.lineup.some((item) => item.product_id === data.product.id)) {
+        lineupLoad().catch(failure);
+      }
       lineupRender();
       break;
     case "product.unpinned":
