@@ -18,7 +18,7 @@ from chat.services import chat_message_create
 from liveshop.accounts.models import User
 from shows.models import Show, ShowMember, ShowPin
 from tests import factories
-from tests.browser import screenshot
+from tests.browser import DESKTOP, screenshot
 from video.models import ShowStream
 from video.providers import video_provider_get
 
@@ -119,6 +119,11 @@ def test_moderator_pins_unpins_and_ends_the_show_as_the_viewer_sees_it(desktop, 
     # The viewer's phone; the team's own sockets are not viewers.
     expect(studio.locator("#stat-viewers")).to_have_text("1")
     screenshot(studio, "studio-desktop-pinned")
+    # The laptop at 200 % zoom: half the CSS pixels, one column, no sideways scrolling.
+    studio.set_viewport_size({"width": 640, "height": 450})
+    assert studio.evaluate("() => document.documentElement.scrollWidth") == 640
+    screenshot(studio, "studio-desktop-zoom-200")
+    studio.set_viewport_size(DESKTOP["viewport"])
 
     row.get_by_role("button", name="Unpin Lined boots").click()
     viewer.wait_for_function("() => window.productEvents.length === 2")
