@@ -40,7 +40,7 @@ CLOSED = 2
 
 GAP_WAIT_SECONDS = 0.15
 # Sockets written per loop turn during a flush (see ShowFeed._flush_part).
-FLUSH_PART_SOCKETS = 500
+FLUSH_PART_SOCKETS = settings.LIVESHOP_FANOUT_PART_SOCKETS
 
 
 class HubConnection:
