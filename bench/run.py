@@ -458,6 +458,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--viewers", type=int, help="override N of every chosen scenario")
     parser.add_argument("--rate", type=float, help="override R (messages/s)")
+    parser.add_argument(
+        "--processes", type=int, help="override the liveshop server processes of every scenario"
+    )
     parser.add_argument("--seconds", type=float, help="override how long chat is sent")
     parser.add_argument(
         "--window", type=float, default=0.1, help="coalescing window, seconds (default 0.1)"
@@ -500,6 +503,7 @@ def _scenarios(arguments: argparse.Namespace) -> list[Scenario]:
                 ("viewers", arguments.viewers),
                 ("rate", arguments.rate),
                 ("seconds", arguments.seconds),
+                ("processes", arguments.processes),
             )
             if value is not None
         }

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import redis
 import redis.asyncio
+import redis.connection
 from django.conf import settings
 
 logger = logging.getLogger("liveshop.chat")
@@ -29,12 +30,25 @@ MessageHandler = Callable[[int, bytes], None]
 TopicHandler = Callable[[bytes], None]
 
 
+def topic_prefix() -> str:
+    """The start of every pub/sub topic name: the key prefix and the Redis database.
+
+    Pub/sub ignores the database a client selected, so two deployments (or two
+    test runs) sharing one Redis server on different databases would otherwise
+    hear each other's shows.
+    """
+    database = (
+        redis.connection.parse_url(settings.REDIS_URL).get("db", 0) if settings.REDIS_URL else 0
+    )
+    return f"{settings.LIVESHOP_REDIS_PREFIX}:{database}"
+
+
 def show_topic(show_id: int) -> str:
-    return f"{settings.LIVESHOP_REDIS_PREFIX}:show:{show_id}"
+    return f"{topic_prefix()}:show:{show_id}"
 
 
 def channel_topic(channel_id: int) -> str:
-    return f"{settings.LIVESHOP_REDIS_PREFIX}:channel:{channel_id}"
+    return f"{topic_prefix()}:channel:{channel_id}"
 
 
 def _show_id_from_topic(topic: bytes) -> int:
@@ -141,7 +155,7 @@ class RedisSubscriber:
         self._reader_lock = asyncio.Lock()
         self._topic_handlers: dict[bytes, TopicHandler] = {}
         # A process-wide topic keeps the reader alive while no show is subscribed.
-        self._idle_topic = f"{settings.LIVESHOP_REDIS_PREFIX}:hub"
+        self._idle_topic = f"{topic_prefix()}:hub"
 
     async def _ensure_reader(self) -> None:
         async with self._reader_lock:

@@ -40,7 +40,7 @@ CLOSED = 2
 
 GAP_WAIT_SECONDS = 0.15
 # Sockets written per loop turn during a flush (see ShowFeed._flush_part).
-FLUSH_PART_SOCKETS = 500
+FLUSH_PART_SOCKETS = settings.LIVESHOP_FANOUT_PART_SOCKETS
 
 
 class HubConnection:
@@ -365,10 +365,24 @@ class ShowFeed:
         # Events still waiting in the outbox were received before this socket went
         # live; the floor keeps it from seeing those its snapshot already holds.
 
-    def broadcast_text(self, text: str) -> None:
-        for connection in self.connections:
+    def broadcast_text(
+        self, text: str, connections: list[HubConnection] | None = None, position: int = 0
+    ) -> None:
+        """Write an aggregate frame (presence, reactions) to every live socket.
+
+        In parts of ``FLUSH_PART_SOCKETS`` per loop turn, like a flush: written in one
+        turn, a presence frame to thousands of sockets held up every event that
+        arrived meanwhile. These frames carry no seq, so their order against the
+        batches does not matter.
+        """
+        if connections is None:
+            connections = list(self.connections)
+        for connection in connections[position : position + FLUSH_PART_SOCKETS]:
             if connection.state == LIVE:
                 connection.push(text)
+        position += FLUSH_PART_SOCKETS
+        if position < len(connections):
+            asyncio.get_running_loop().call_soon(self.broadcast_text, text, connections, position)
 
 
 class Hub:

@@ -80,64 +80,94 @@ class ChatSendContext:
     hold_links: bool
     role: ShowChatRole
     sanctions: list[ChatSanction]
+    blocked_terms: list[tuple[str, str]]  # (term, action) of the show's channel
+
+
+def _sanction_in_force_where(*, alias: str, channel: str) -> str:
+    """The SQL rule for a sanction in force, for both queries that need it.
+
+    Parameters: ``%(user)s``, ``%(show)s`` and ``%(now)s``; ``channel`` is the SQL
+    of the channel's id (a parameter or a column).
+    """
+    return (
+        f"{alias}.user_id = %(user)s AND {alias}.channel_id = {channel}"
+        f" AND {alias}.revoked_at IS NULL"
+        f" AND ({alias}.show_id IS NULL OR {alias}.show_id = %(show)s)"
+        f" AND ({alias}.expires_at IS NULL OR {alias}.expires_at > %(now)s)"
+    )
+
+
+def _now_for_sql():
+    return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
 def chat_send_context(*, show_id: int, user: User) -> ChatSendContext | None:
-    """The show's chat settings, ``user``'s role and sanctions in force, in two queries.
+    """The show's chat settings, ``user``'s roles, sanctions in force and the channel's
+    blocked terms, in one query.
 
-    None if the show has no room row yet. This runs for every chat message, so it is
-    written in SQL: the equivalent ORM querysets spent about 2.5 ms of CPU per message
-    building their SQL, against 0.4 ms here (docs/benchmarks.md), on the thread that
-    all of a server process's database work shares. ``show_chat_role`` is the same
-    rule for every other caller.
+    None if the show has no room row yet. This runs for every chat message, on the
+    thread that all of a server process's database work shares, so it is one round
+    trip written in SQL: the equivalent ORM querysets spent about 2.5 ms of CPU per
+    message building their SQL (docs/benchmarks.md), and every round trip makes the
+    thread wait for the interpreter lock again while the event loop fans out.
+    ``show_chat_role`` and ``sanctions_active`` are the same rules for other callers.
     """
     room, show, member = ShowRoom._meta, Show._meta, ShowMember._meta
+    in_force = _sanction_in_force_where(alias="x", channel="s.channel_id")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT s.status, s.channel_id, r.slow_mode_seconds, r.hold_links, m.role"
+            f"SELECT s.status, s.channel_id, r.slow_mode_seconds, r.hold_links,"
+            f" ARRAY(SELECT m.role FROM {member.db_table} m"
+            f"   WHERE m.show_id = r.show_id AND m.user_id = %(user)s),"
+            f" x.ids, x.kinds, x.reasons, x.expires, x.shows,"
+            f" ARRAY(SELECT ARRAY[b.term, b.action] FROM {BlockedTerm._meta.db_table} b"
+            f"   WHERE b.channel_id = s.channel_id ORDER BY b.id)"
             f" FROM {room.db_table} r JOIN {show.db_table} s ON s.id = r.show_id"
-            f" LEFT JOIN {member.db_table} m ON m.show_id = r.show_id AND m.user_id = %s"
-            f" WHERE r.show_id = %s",
-            [user.pk, show_id],
+            f" CROSS JOIN LATERAL (SELECT array_agg(x.id ORDER BY x.id) ids,"
+            f"   array_agg(x.kind ORDER BY x.id) kinds, array_agg(x.reason ORDER BY x.id) reasons,"
+            f"   array_agg(x.expires_at ORDER BY x.id) expires,"
+            f"   array_agg(x.show_id ORDER BY x.id) shows"
+            f"   FROM {ChatSanction._meta.db_table} x WHERE {in_force}) x"
+            f" WHERE r.show_id = %(show)s",
+            {"user": user.pk, "show": show_id, "now": _now_for_sql()},
         )
-        rows = cursor.fetchall()
-    if not rows:
+        row = cursor.fetchone()
+    if row is None:
         return None
-    status, channel_id, slow_mode_seconds, hold_links, _ = rows[0]
-    sanctions = sanctions_active(user=user, channel_id=channel_id, show_id=show_id)
+    status, channel_id, slow_mode_seconds, hold_links, roles = row[:5]
+    ids, kinds, reasons, expires, shows, terms = row[5:]
+    sanctions = [
+        ChatSanction(
+            id=sanction_id,
+            user_id=user.pk,
+            channel_id=channel_id,
+            show_id=sanction_show_id,
+            kind=kind,
+            reason=reason,
+            expires_at=expires_at,
+        )
+        for sanction_id, kind, reason, expires_at, sanction_show_id in zip(
+            ids or (), kinds or (), reasons or (), expires or (), shows or (), strict=True
+        )
+    ]
     return ChatSendContext(
         status=status,
         channel_id=channel_id,
         slow_mode_seconds=slow_mode_seconds,
         hold_links=bool(hold_links),
-        role=_chat_role_from({row[4] for row in rows if row[4] is not None}, user=user),
+        role=_chat_role_from(set(roles), user=user),
         sanctions=sanctions,
+        blocked_terms=[(term, action) for term, action in terms],
     )
 
 
-def blocked_terms_of_channel(*, channel_id: int) -> list[tuple[str, str]]:
-    """(term, action) of every blocked term of the channel; SQL for the chat send path."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT term, action FROM {BlockedTerm._meta.db_table} WHERE channel_id = %s",
-            [channel_id],
-        )
-        return cursor.fetchall()
-
-
 def sanctions_active(*, user: User, channel_id: int, show_id: int) -> list[ChatSanction]:
-    """The sanctions in force now for ``user`` in this show (its own and its channel's).
-
-    In SQL, as every chat message checks them: the equivalent queryset spent about
-    1 ms of CPU building its query (docs/benchmarks.md).
-    """
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    """The sanctions in force now for ``user`` in this show (its own and its channel's)."""
+    in_force = _sanction_in_force_where(alias="x", channel="%(channel)s")
     return list(
         ChatSanction.objects.raw(
-            f"SELECT * FROM {ChatSanction._meta.db_table} WHERE user_id = %s AND channel_id = %s"
-            " AND revoked_at IS NULL AND (show_id IS NULL OR show_id = %s)"
-            " AND (expires_at IS NULL OR expires_at > %s)",
-            [user.pk, channel_id, show_id, now],
+            f"SELECT * FROM {ChatSanction._meta.db_table} x WHERE {in_force} ORDER BY x.id",
+            {"user": user.pk, "channel": channel_id, "show": show_id, "now": _now_for_sql()},
         )
     )
 

@@ -20,7 +20,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from chat.events import show_event_append, show_room_ensure, show_seq_allocate
+from chat.events import (
+    message_with_event_insert,
+    show_event_append,
+    show_room_ensure,
+    show_seq_allocate,
+)
 from chat.models import (
     Audience,
     BlockedTerm,
@@ -33,7 +38,6 @@ from chat.models import (
 from chat.selectors import (
     ShowChatRole,
     blocked_term_editor_require,
-    blocked_terms_of_channel,
     chat_answerer_require,
     chat_moderator_require,
     chat_send_context,
@@ -122,11 +126,11 @@ def _slow_mode_key(show_id: int, user_id: int) -> str:
     return f"chat:slow:{show_id}:{user_id}"
 
 
-def _blocked_term_action(*, channel_id: int, text: str) -> str | None:
+def _blocked_term_action(*, terms: list[tuple[str, str]], text: str) -> str | None:
     """``reject`` if ``text`` holds a rejected term, else ``hold`` if it holds a held one."""
     lowered = text.casefold()
     found = None
-    for term, action in blocked_terms_of_channel(channel_id=channel_id):
+    for term, action in terms:
         if term.casefold() in lowered:
             if action == BlockedTerm.Action.REJECT:
                 return action
@@ -193,23 +197,28 @@ def chat_message_create(
             raise
         return MessageCreateResult(existing, "duplicate", message_payload(existing))
 
+    message = ChatMessage(
+        show_id=show_id,
+        author=user,
+        author_role=role.role,
+        text=text,
+        visibility=visibility,
+        reply_to_id=reply_to_id,
+        links_clickable=role.is_team,
+        is_question=is_question,
+        question_status=ChatMessage.QuestionStatus.OPEN if is_question else None,
+        client_msg_id=client_msg_id,
+    )
+    audience, audience_user_id = _message_audience(message)
     try:
-        with transaction.atomic():
-            message = ChatMessage(
-                show_id=show_id,
-                author=user,
-                author_role=role.role,
-                text=text,
-                visibility=visibility,
-                reply_to_id=reply_to_id,
-                links_clickable=role.is_team,
-                is_question=is_question,
-                question_status=ChatMessage.QuestionStatus.OPEN if is_question else None,
-                client_msg_id=client_msg_id,
-                seq=show_seq_allocate(show_id=show_id),
-            )
-            message.save()
-            message_event_append(message=message)
+        # One statement for the message, its seq and its event: this is the hot path
+        # (chat.events.message_with_event_insert says why).
+        message_with_event_insert(
+            message=message,
+            payload=message_payload,
+            audience=audience,
+            audience_user_id=audience_user_id,
+        )
     except IntegrityError:
         # The unique (show, author, client_msg_id) constraint is the duplicate check:
         # a retry, or a concurrent send with the same id that won.
@@ -286,7 +295,7 @@ def _message_rules_apply(
 
     visibility = ChatMessage.Visibility.PUBLIC
     if not role.is_team:
-        action = _blocked_term_action(channel_id=state.channel_id, text=text)
+        action = _blocked_term_action(terms=state.blocked_terms, text=text)
         if action == BlockedTerm.Action.REJECT:
             raise ChatRefusal(
                 "Your message contains a term that is not allowed in this chat.",

@@ -31,6 +31,8 @@ PHONE = {
     "is_mobile": True,
     "has_touch": True,
 }
+# A laptop: the studio console is used on both.
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PASSWORD = "correct horse battery staple"
 
 
@@ -79,13 +81,11 @@ def site(transactional_db, site_environment) -> Iterator[str]:
         yield base_url
 
 
-@pytest.fixture
-def phone(browser, site, request) -> Iterator:
-    """A factory of phone-sized pages, each in its own browser context (its own cookies)."""
+def _page_factory(browser, site, options: dict) -> Iterator:
     contexts = []
 
     def open_page(username: str | None = None):
-        context = browser.new_context(base_url=site, **PHONE)
+        context = browser.new_context(base_url=site, **options)
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
@@ -96,6 +96,18 @@ def phone(browser, site, request) -> Iterator:
     yield open_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def phone(browser, site) -> Iterator:
+    """A factory of phone-sized pages, each in its own browser context (its own cookies)."""
+    yield from _page_factory(browser, site, PHONE)
+
+
+@pytest.fixture
+def desktop(browser, site) -> Iterator:
+    """A factory of laptop-sized pages, each in its own browser context."""
+    yield from _page_factory(browser, site, DESKTOP)
 
 
 def sign_in(page, username: str, password: str = PASSWORD) -> None:

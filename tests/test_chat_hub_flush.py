@@ -137,3 +137,25 @@ async def test_embedded_mode_delivers_events_other_processes_wrote(settings):
         await viewer.disconnect()
     finally:
         await hub_shutdown()
+
+
+@pytest.mark.asyncio
+async def test_an_aggregate_frame_goes_out_in_parts_to_live_sockets_only(monkeypatch):
+    monkeypatch.setattr(hub_module, "FLUSH_PART_SOCKETS", 2)
+    feed = ShowFeed(None, show_id=1)
+    inboxes = [[] for _ in range(5)]
+    for inbox in inboxes:
+        feed.connections.add(_connection(inbox))
+    joining = []
+    feed.connections.add(_connection(joining, state=JOINING))
+    presence = {"type": "presence", "viewers": 5, "peak": 5}
+
+    feed.broadcast_text(orjson.dumps(presence).decode())
+    written_in_first_turn = sum(len(inbox) for inbox in (*inboxes, joining))
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+    # Six sockets in parts of two: at most two written before the loop turns.
+    assert 1 <= written_in_first_turn <= 2
+    assert inboxes == [[presence]] * 5
+    assert joining == []

@@ -3,6 +3,7 @@
 import datetime as dt
 import uuid
 
+import orjson
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connection, transaction
@@ -12,7 +13,8 @@ from rest_framework.authtoken.models import Token
 
 from chat import broker
 from chat.events import show_event_append
-from chat.models import Audience, ShowEvent, ShowRoom
+from chat.models import Audience, ChatMessage, ShowEvent, ShowRoom
+from chat.selectors import message_payload
 from chat.services import chat_message_create, system_message_post
 from shows.models import Show
 from tests import factories
@@ -206,12 +208,67 @@ def test_no_publish_on_rollback_and_exactly_one_after_commit(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_chat_send_query_count():
+def test_chat_send_query_count_inside_a_transaction():
     show = factories.ShowFactory(status=Show.Status.LIVE)
     user = factories.UserFactory()
     chat_message_create(show_id=show.pk, user=user, text="warm up", client_msg_id=uuid.uuid4())
     with CaptureQueriesContext(connection) as queries:
         chat_message_create(show_id=show.pk, user=user, text="hello", client_msg_id=uuid.uuid4())
-    # room, show and role; sanctions; blocked terms; savepoint, seq, message, event,
-    # savepoint release. The duplicate check is the unique constraint.
-    assert len(queries) == 8, [query["sql"] for query in queries]
+    # Settings, roles, sanctions and blocked terms in one query; the seq, the message
+    # and its event in one statement, in a savepoint because the test holds a
+    # transaction open. The duplicate check is the unique constraint.
+    assert len(queries) == 4, [query["sql"] for query in queries]
+    assert queries[1]["sql"].startswith("SAVEPOINT")
+    assert queries[3]["sql"].startswith("RELEASE SAVEPOINT")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chat_send_is_two_statements_in_autocommit_and_publishes_after_each(monkeypatch):
+    show = factories.ShowFactory(status=Show.Status.LIVE)
+    user = factories.UserFactory()
+    published = []
+    monkeypatch.setattr(
+        broker, "broker_publish", lambda *, show_id, payload: published.append(payload)
+    )
+    chat_message_create(show_id=show.pk, user=user, text="warm up", client_msg_id=uuid.uuid4())
+    with CaptureQueriesContext(connection) as queries:
+        result = chat_message_create(
+            show_id=show.pk, user=user, text="hello", client_msg_id=uuid.uuid4()
+        )
+
+    assert len(queries) == 2, [query["sql"] for query in queries]
+    assert [orjson.loads(payload)["seq"] for payload in published] == [1, 2]
+    event = ShowEvent.objects.get(show=show, seq=2)
+    stored = ChatMessage.objects.select_related("author").get(pk=result.message.pk)
+    assert (stored.seq, event.message_id, event.type) == (2, stored.pk, "message.created")
+    # The one-statement insert stores what the ORM path stored: the payload of the
+    # message as read back, in the event row, in the published event and in the ack.
+    assert event.data == message_payload(stored)
+    assert orjson.loads(published[1]) == {
+        "seq": 2,
+        "type": "message.created",
+        "data": message_payload(stored),
+        "aud": Audience.PUBLIC,
+        "uid": None,
+    }
+    assert result.payload == message_payload(stored)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_repeated_client_msg_id_allocates_no_seq_and_publishes_nothing(monkeypatch):
+    show = factories.ShowFactory(status=Show.Status.LIVE)
+    user = factories.UserFactory()
+    client_msg_id = uuid.uuid4()
+    first = chat_message_create(show_id=show.pk, user=user, text="hi", client_msg_id=client_msg_id)
+    published = []
+    monkeypatch.setattr(
+        broker, "broker_publish", lambda *, show_id, payload: published.append(payload)
+    )
+
+    again = chat_message_create(show_id=show.pk, user=user, text="hi", client_msg_id=client_msg_id)
+
+    assert (again.status, again.message.pk) == ("duplicate", first.message.pk)
+    assert published == []
+    assert ShowRoom.objects.get(show=show).last_seq == 1
+    assert ShowEvent.objects.filter(show=show).count() == 1
+    assert ChatMessage.objects.filter(show=show).count() == 1

@@ -1,5 +1,6 @@
 """Demo data and `make run`'s launcher, as a new user meets them."""
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zoneinfo
 from pathlib import Path
 
 import httpx
@@ -46,6 +48,24 @@ def test_demo_seed_twice_creates_nothing_new():
     assert Show.objects.filter(status=Show.Status.LIVE).count() == 1
     assert Show.objects.filter(status=Show.Status.ENDED).count() == 2
     assert Show.objects.filter(status=Show.Status.SCHEDULED).count() >= 10
+
+
+@pytest.mark.django_db
+def test_demo_seed_again_after_midnight_with_the_demo_show_still_live():
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    demo_seed(now=dt.datetime(2026, 11, 23, 23, 40, tzinfo=berlin))
+    live = Show.objects.get(status=Show.Status.LIVE)
+
+    demo_seed(now=dt.datetime(2026, 11, 24, 0, 10, tzinfo=berlin))
+
+    assert Show.objects.get(status=Show.Status.LIVE) == live
+    yesterday = Show.objects.get(slug="replay-2026-11-23")
+    assert yesterday.status == Show.Status.ENDED
+    assert (yesterday.actual_start, yesterday.actual_end) == (
+        dt.datetime(2026, 11, 23, 19, 0, tzinfo=berlin),
+        dt.datetime(2026, 11, 23, 20, 0, tzinfo=berlin),
+    )
+    assert Show.objects.filter(status=Show.Status.ENDED).count() == 3
 
 
 @pytest.mark.django_db

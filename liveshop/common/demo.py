@@ -199,11 +199,20 @@ def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
             products=products[days_ago : days_ago + 3],
             users=users,
         )
-        if show is not None and show.status == Show.Status.SCHEDULED:
-            show_go_live(show=show)
-            Show.objects.filter(pk=show.pk).update(actual_start=start)
-            show_end(show=show)
-            Show.objects.filter(pk=show.pk).update(actual_end=start + hour)
+        if show is None or show.status != Show.Status.SCHEDULED:
+            continue
+        if Show.objects.filter(channel=channel, status=Show.Status.LIVE).exists():
+            # Seeded again after midnight while the earlier run's demo show is still
+            # live: the channel carries one live show, so this past one cannot go
+            # live now. It is written as it would have ended.
+            Show.objects.filter(pk=show.pk).update(
+                status=Show.Status.ENDED, actual_start=start, actual_end=start + hour
+            )
+            continue
+        show_go_live(show=show)
+        Show.objects.filter(pk=show.pk).update(actual_start=start)
+        show_end(show=show)
+        Show.objects.filter(pk=show.pk).update(actual_end=start + hour)
 
     if not Show.objects.filter(channel=channel, status=Show.Status.LIVE).exists():
         start = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=10)
