@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -37,10 +38,14 @@ def topic_prefix() -> str:
     test runs) sharing one Redis server on different databases would otherwise
     hear each other's shows.
     """
-    database = (
-        redis.connection.parse_url(settings.REDIS_URL).get("db", 0) if settings.REDIS_URL else 0
-    )
-    return f"{settings.LIVESHOP_REDIS_PREFIX}:{database}"
+    return _topic_prefix(settings.REDIS_URL, settings.LIVESHOP_REDIS_PREFIX)
+
+
+# Every published event names its topic: the URL is parsed once, not per event.
+@functools.lru_cache(maxsize=8)
+def _topic_prefix(redis_url: str, prefix: str) -> str:
+    database = redis.connection.parse_url(redis_url).get("db", 0) if redis_url else 0
+    return f"{prefix}:{database}"
 
 
 def show_topic(show_id: int) -> str:
