@@ -255,7 +255,8 @@ def _message_rules_apply(
         show_room_ensure(show_id=show_id)
         state = chat_send_context(show_id=show_id, user=user)
     if state.status not in CHAT_OPEN_STATUSES:
-        raise ChatRefusal(f"The chat of a {state.status} show is closed.", code="chat_closed")
+        why = "was cancelled" if state.status == Show.Status.CANCELLED else "has ended"
+        raise ChatRefusal(f"The chat is closed: this show {why}.", code="chat_closed")
 
     role = state.role
     sanctions = state.sanctions

@@ -833,3 +833,16 @@ def test_a_retry_after_a_ban_returns_the_message_stored_before_it(show, moderato
     with pytest.raises(ChatRefusal) as refusal:
         chat_message_create(show_id=show.pk, user=author, text="after", client_msg_id=uuid.uuid4())
     assert refusal.value.code == "banned"
+
+
+def test_the_chat_of_a_cancelled_show_is_closed(author):
+    show = ShowFactory(status=Show.Status.CANCELLED)
+
+    with pytest.raises(ChatRefusal) as refusal:
+        post(show, author)
+
+    assert (refusal.value.code, refusal.value.message) == (
+        "chat_closed",
+        "The chat is closed: this show was cancelled.",
+    )
+    assert ChatMessage.objects.filter(show=show).count() == 0

@@ -305,7 +305,11 @@ async def test_ended_show_chat_is_closed():
         socket = await socket_open(show.public_id, token=token)
         await frame_receive(socket)
         await socket.send_json_to(send_frame("late"))
-        assert (await frame_receive(socket))["code"] == "chat_closed"
+        refusal = await frame_receive(socket)
+        assert (refusal["code"], refusal["detail"]) == (
+            "chat_closed",
+            "The chat is closed: this show has ended.",
+        )
         assert await _message_count(show) == 0
         await socket.disconnect()
     finally:
