@@ -22,7 +22,7 @@ from rest_framework.authtoken.models import Token
 from catalog.models import CartAddition, LinkClick
 from catalog.services import variant_stock_adjust
 from chat.models import ChatMessage
-from chat.services import chat_message_create
+from chat.services import chat_message_create, message_pin
 from shows.models import Show, ShowMember, ShowReminder
 from shows.services import show_end, show_product_pin, show_product_unpin
 from tests import factories
@@ -75,34 +75,66 @@ def _two_viewers(phone, show: Show):
     return pages
 
 
+# A 1×1 GIF: the card has its image without a request leaving the machine.
+PIXEL_URL = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="
+
+
 def _say(page, text: str) -> None:
     page.get_by_label("Message").fill(text)
     page.get_by_role("button", name="Send").click()
 
 
 def test_viewer_sees_a_second_viewers_message_within_a_second(phone):
-    show = factories.ShowFactory(status=Show.Status.LIVE, title="Autumn layers")
+    # Given the page at its fullest: a long chat with a pinned message, and a
+    # pinned product with a long title and three variants
+    show = _live_show(title="Autumn layers")
+    moderator = factories.UserFactory(username="mo")
+    factories.ShowMemberFactory(show=show, user=moderator, role=ShowMember.Role.MODERATOR)
+    earlier = [
+        chat_message_create(
+            show_id=show.pk,
+            user=factories.UserFactory(username=f"early{number}"),
+            text=f"Earlier message {number}",
+            client_msg_id=uuid.uuid4(),
+        ).message
+        for number in range(20)
+    ]
+    message_pin(actor=moderator, show=show, message_id=earlier[0].pk)
+    jacket = factories.ProductFactory(title="Denim jacket with detachable shearling collar")
+    factories.ProductImageFactory(product=jacket, url=PIXEL_URL)
+    for size in ("Small", "Medium", "Large"):
+        factories.VariantFactory(product=jacket, title=size)
+    show_product_pin(show=show, product_id=jacket.pk, actor=moderator)
     watcher, sender = _two_viewers(phone, show)
     expect(watcher.locator("#show-title")).to_have_text("Autumn layers")
+    expect(watcher.locator(".add-to-cart")).to_have_count(3)
 
     watcher.evaluate(LAYOUT_SHIFTS_RECORD)
 
     _say(sender, "Does the coat come in green?")
     # The bar: the other viewer sees it within a second.
-    expect(watcher.locator("#messages .text")).to_have_text(
-        ["Does the coat come in green?"], timeout=1_000
+    expect(watcher.locator("#messages .text").last).to_have_text(
+        "Does the coat come in green?", timeout=1_000
     )
     for number in range(2, 5):
         _say(sender, f"message {number}")
-    expect(watcher.locator("#messages .text")).to_have_count(4)
+    expect(watcher.locator("#messages .text")).to_have_count(24)
     # Arriving messages scroll inside the chat: nothing else on the page moves.
     assert watcher.evaluate("window.layoutShifts") == []
     screenshot(watcher, "viewer-live-chat")
 
-    # Readable at 200% zoom: a 390 px phone then lays out 195 CSS px, with no
-    # sideways scrolling.
-    watcher.set_viewport_size({"width": 195, "height": 422})
-    assert watcher.evaluate("document.documentElement.scrollWidth") == 195
+    # On a phone, a small phone and at 200% zoom (a 390 px phone then lays out
+    # 195 CSS px): no sideways scrolling, every add-to-cart button on the
+    # screen, and the pinned message whole above the long chat.
+    pinned = watcher.locator("#pinned-message")
+    expect(pinned).to_have_text("Pinned early0: Earlier message 0")
+    for width, height in ((390, 844), (360, 780), (195, 422)):
+        watcher.set_viewport_size({"width": width, "height": height})
+        assert watcher.evaluate("document.documentElement.scrollWidth") == width
+        for link in watcher.locator(".add-to-cart").all():
+            box = link.bounding_box()
+            assert 0 <= box["x"] <= box["x"] + box["width"] <= width, (width, box)
+        assert pinned.evaluate("box => box.scrollHeight - box.clientHeight") == 0
     screenshot(watcher, "viewer-live-chat-zoom-200")
 
 
