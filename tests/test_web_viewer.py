@@ -298,6 +298,12 @@ def test_anonymous_viewers_are_asked_to_sign_in_and_a_missing_show_says_so(phone
     expect(anonymous.locator("#connection")).to_have_text(
         "This show does not exist or is not public."
     )
+    # Nothing of a show is left: only the way back
+    expect(anonymous.get_by_role("link", name="Back to the schedule")).to_have_attribute(
+        "href", "/"
+    )
+    for part in (".stage", ".products", ".chat", ".show-meta"):
+        expect(anonymous.locator(part)).to_be_hidden()
     screenshot(anonymous, "viewer-show-not-found")
 
 

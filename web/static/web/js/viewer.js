@@ -456,6 +456,7 @@ channel.on("status", ({ state: connectionState, detail, code }) => {
     document.title = "Show not found · liveshop";
     modeSet("missing");
     player.waiting("");
+    $("not-found").hidden = false;
   }
 });
 
