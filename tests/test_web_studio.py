@@ -76,7 +76,8 @@ def test_moderator_pins_unpins_and_ends_the_show_as_the_viewer_sees_it(desktop, 
     member(show, "mo", ShowMember.Role.MODERATOR)
     boots = lineup_product(show, "Lined boots")
     lineup_product(show, "Wool scarf")
-    viewer = phone()
+    factories.UserFactory(username="vera")
+    viewer = phone("vera")
     viewer_open(viewer, show)
     cards = viewer.locator("#products .product-card")
     studio = desktop("mo")
@@ -119,6 +120,10 @@ def test_moderator_pins_unpins_and_ends_the_show_as_the_viewer_sees_it(desktop, 
     expect(studio.locator("#show-status")).to_have_text("ended")
     expect(studio.get_by_role("button", name="End show")).to_be_hidden()
     expect(studio.get_by_role("button", name="Pin Lined boots")).to_have_count(0)
+    # The chat closes with the show: the viewer is told, and offered no form
+    expect(viewer.locator("#chat-closed")).to_have_text("The chat is closed.")
+    expect(viewer.locator("#chat-closed")).to_be_visible()
+    expect(viewer.locator("#send-form")).to_be_hidden()
     show.refresh_from_db()
     assert show.status == Show.Status.ENDED
 

@@ -313,6 +313,9 @@ def test_the_schedule_and_the_show_page_count_down_and_remind_me(phone):
         title="Spring preview", scheduled_start=timezone.now() + dt.timedelta(hours=2, minutes=5)
     )
     _live_show(title="On air", channel=show.channel)
+    cancelled = factories.ShowFactory(
+        title="Called off", channel=show.channel, status=Show.Status.CANCELLED
+    )
     vera = factories.UserFactory(username="vera")
     viewer = phone("vera")
 
@@ -337,6 +340,13 @@ def test_the_schedule_and_the_show_page_count_down_and_remind_me(phone):
         "aria-pressed", "false"
     )
     assert ShowReminder.objects.filter(show=show, user=vera).count() == 0
+
+    # The chat of a cancelled show is closed: a note instead of the form
+    viewer.goto(f"/shows/{cancelled.public_id}/")
+    expect(viewer.locator("#chat-closed")).to_be_visible()
+    expect(viewer.locator("#chat-closed")).to_have_text("The chat is closed.")
+    expect(viewer.locator("#send-form")).to_be_hidden()
+    expect(viewer.locator("#sign-in-to-chat")).to_be_hidden()
 
 
 @pytest.fixture

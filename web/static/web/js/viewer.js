@@ -175,10 +175,18 @@ function chatNote(text) {
   $("chat-note").textContent = text;
 }
 
+// The server refuses messages once a show has ended or was cancelled
+// (chat_closed): the page says so instead of offering a form that can only fail.
+const CHAT_OPEN_STATUSES = ["draft", "scheduled", "live"];
+
 function chatAllow() {
+  const open = CHAT_OPEN_STATUSES.includes(state.show.status);
   const canPost = state.me.can_post && state.me.user_id !== null;
-  sendForm.hidden = !canPost;
-  $("sign-in-to-chat").hidden = state.me.user_id !== null;
+  sendForm.hidden = !canPost || !open;
+  $("sign-in-to-chat").hidden = state.me.user_id !== null || !open;
+  $("chat-closed").hidden = open;
+  // Slow mode and time-outs no longer matter.
+  $("chat-note").hidden = !open;
   for (const button of document.querySelectorAll(".reaction")) {
     button.disabled = !canPost || !state.show || state.show.status !== "live";
   }
@@ -501,7 +509,7 @@ const EVENT_HANDLERS = {
     if (was !== data.status && data.status === "live") {
       modeSet("live");
       livePlay(state.show.playback);
-    } else if (was !== data.status && data.status === "ended") {
+    } else if (was !== data.status && ["ended", "cancelled"].includes(data.status)) {
       player.stop();
       playbackShow(state.show);
     }
