@@ -62,6 +62,16 @@ def viewer_open(page, show: Show) -> None:
     expect(page.locator("#connection")).to_have_attribute("data-state", "open")
 
 
+def inside(inner: dict, outer: dict) -> bool:
+    """Whether bounding box ``inner`` lies within ``outer``."""
+    return (
+        outer["x"] <= inner["x"]
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"]
+        and outer["y"] <= inner["y"]
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"]
+    )
+
+
 def viewer_bystander_studio(phone, desktop, show: Show, *, viewer: str, team: str) -> tuple:
     """A signed-in viewer's page, an anonymous viewer's page and a team member's studio."""
     pages = (phone(viewer), phone(), desktop(team))
@@ -86,6 +96,7 @@ def test_moderator_pins_unpins_and_ends_the_show_as_the_viewer_sees_it(desktop, 
 
     studio.get_by_role("button", name="Pin Lined boots").click()
 
+    expect(studio.locator("#studio-notice")).to_have_text("Pinned Lined boots.")
     expect(cards.locator(".product-title")).to_have_text(["Lined boots"])
     row = studio.locator("#lineup li", has_text="Lined boots")
     expect(row).to_have_attribute("data-pinned", "true")
@@ -113,6 +124,8 @@ def test_moderator_pins_unpins_and_ends_the_show_as_the_viewer_sees_it(desktop, 
     row.get_by_role("button", name="Unpin Lined boots").click()
     expect(cards).to_have_count(0)
     expect(row).to_have_attribute("data-pinned", "false")
+    expect(studio.locator("#studio-notice")).to_have_text("Unpinned Lined boots.")
+    expect(viewer.locator("#send-form")).to_be_visible()
 
     studio.get_by_role("button", name="End show").click()
     studio.get_by_role("button", name="Yes, end the show").click()
@@ -145,6 +158,7 @@ def test_moderator_hides_a_viewers_message_and_it_disappears_for_the_viewer(phon
     screenshot(studio, "studio-phone-moderator")
     studio.get_by_role("button", name="Hide message from vera").click()
 
+    expect(studio.locator("#studio-notice")).to_have_text("Message from vera hidden.")
     expect(viewer.locator("#messages .text")).to_have_count(0)
     expect(studio.locator("#studio-messages li")).to_have_count(0)
     message.refresh_from_db()
@@ -190,9 +204,17 @@ def test_moderator_sets_slow_mode_times_out_a_viewer_and_pins_a_message(desktop,
 
     studio.get_by_role("button", name="Pin message from vera").click()
     expect(studio.locator("#pinned-text")).to_have_text("vera: First!")
+    expect(studio.locator("#studio-notice")).to_have_text("Message from vera pinned.")
     assert ShowRoom.objects.get(show=show).pinned_message_id == message.pk
-    studio.get_by_role("button", name="Unpin message").click()
+    # The unpin button is whole inside its box, on the laptop and on a phone
+    unpin = studio.get_by_role("button", name="Unpin message")
+    for viewport in ({"width": 390, "height": 844}, DESKTOP["viewport"]):
+        studio.set_viewport_size(viewport)
+        expect(unpin).to_be_visible()
+        assert inside(unpin.bounding_box(), studio.locator("#pinned-message").bounding_box())
+    unpin.click()
     expect(studio.locator("#pinned-message")).to_be_hidden()
+    expect(studio.locator("#studio-notice")).to_have_text("Message unpinned.")
     assert ShowRoom.objects.get(show=show).pinned_message_id is None
     studio.get_by_text("Moderation log").click()
     expect(studio.locator("#moderation-log .what")).to_have_text(
@@ -225,7 +247,9 @@ def test_links_from_a_viewer_wait_for_review_approve_publishes_deny_removes(desk
     expect(bystander.locator("#messages .text")).to_have_count(0)
     screenshot(studio, "studio-desktop-held")
     held.filter(has_text="Cheaper").get_by_role("button", name="Approve message from vera").click()
+    expect(studio.locator("#studio-notice")).to_have_text("Message from vera approved.")
     held.filter(has_text="spam").get_by_role("button", name="Deny message from vera").click()
+    expect(studio.locator("#studio-notice")).to_have_text("Message from vera denied.")
 
     expect(bystander.locator("#messages .text")).to_have_text(
         ["Cheaper here: https://example.com/deal"]

@@ -150,12 +150,14 @@ function lineupRender() {
         act(click.currentTarget, () => api(`${base}/pins/${pin.id}`, { method: "DELETE" }), () => {
           state.pins.delete(item.product_id);
           lineupRender();
+          notice(`Unpinned ${item.title}.`);
         }));
     } else if (live) {
       control = button("Pin", item.title, (click) =>
         act(click.currentTarget, () => post("pins", { product_id: item.product_id }), (created) => {
           state.pins.set(item.product_id, created);
           lineupRender();
+          notice(`Pinned ${item.title}.`);
         }), "primary");
     }
     return node(
@@ -228,19 +230,28 @@ function sanctionControls(message) {
   ];
 }
 
+// Hide, delete, deny: the message leaves the console and the notice confirms it.
+function messageModerate(click, message, action, done) {
+  return act(click.currentTarget, () => post(`messages/${message.id}/${action}`, {}), () => {
+    messageRemove(message.id);
+    notice(`Message from ${authorName(message)} ${done}.`);
+  });
+}
+
 function messageActions(message) {
   if (!state.me.can_moderate || !message.author) return null;
   const who = authorName(message);
   const context = `message from ${who}`;
   const controls = [
-    button("Hide", context, (click) =>
-      act(click.currentTarget, () => post(`messages/${message.id}/hide`, {}), () => messageRemove(message.id))),
-    button("Delete", context, (click) =>
-      act(click.currentTarget, () => post(`messages/${message.id}/delete`, {}), () => messageRemove(message.id))),
+    button("Hide", context, (click) => messageModerate(click, message, "hide", "hidden")),
+    button("Delete", context, (click) => messageModerate(click, message, "delete", "deleted")),
   ];
   if (message.visibility === "public") {
     controls.push(button("Pin message", `from ${who}`, (click) =>
-      act(click.currentTarget, () => post(`messages/${message.id}/pin`), pinnedMessageShow)));
+      act(click.currentTarget, () => post(`messages/${message.id}/pin`), (pinned) => {
+        pinnedMessageShow(pinned);
+        notice(`Message from ${who} pinned.`);
+      })));
   }
   if (message.author.role === "viewer") controls.push(...sanctionControls(message));
   return node(
@@ -313,9 +324,11 @@ function heldAdd(message) {
       "div",
       { class: "buttons" },
       button("Approve", context, (click) =>
-        act(click.currentTarget, () => post(`messages/${message.id}/approve`), () => heldRemove(message.id)), "primary"),
-      button("Deny", context, (click) =>
-        act(click.currentTarget, () => post(`messages/${message.id}/deny`, {}), () => messageRemove(message.id))),
+        act(click.currentTarget, () => post(`messages/${message.id}/approve`), () => {
+          heldRemove(message.id);
+          notice(`Message from ${who} approved.`);
+        }), "primary"),
+      button("Deny", context, (click) => messageModerate(click, message, "deny", "denied")),
     ),
   );
   const existing = state.held.get(message.id);
@@ -542,7 +555,10 @@ $("end-dialog").addEventListener("close", () => {
 });
 
 $("unpin-message").addEventListener("click", (click) =>
-  act(click.currentTarget, () => api(`${base}/pinned-message`, { method: "DELETE" }), () => pinnedMessageShow(null)));
+  act(click.currentTarget, () => api(`${base}/pinned-message`, { method: "DELETE" }), () => {
+    pinnedMessageShow(null);
+    notice("Message unpinned.");
+  }));
 
 $("slow-mode-form").addEventListener("submit", (submit) => {
   submit.preventDefault();
