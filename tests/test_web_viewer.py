@@ -119,6 +119,10 @@ def test_viewer_sees_a_second_viewers_message_within_a_second(phone):
     for number in range(2, 5):
         _say(sender, f"message {number}")
     expect(watcher.locator("#messages .text")).to_have_count(24)
+    # The long chat follows the newest message
+    assert watcher.locator("#messages").evaluate(
+        "list => list.scrollHeight - list.scrollTop - list.clientHeight < 1"
+    )
     # Arriving messages scroll inside the chat: nothing else on the page moves.
     assert watcher.evaluate("window.layoutShifts") == []
     screenshot(watcher, "viewer-live-chat")

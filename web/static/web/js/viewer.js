@@ -482,13 +482,15 @@ channel.on("snapshot", (snapshot) => {
   list.replaceChildren();
   state.messages.clear();
   for (const message of snapshot.messages) messageShow(message);
-  list.scrollTop = list.scrollHeight;
   pinnedMessageShow(snapshot.pinned_message);
   cardsClear();
   for (const pin of snapshot.pins) cardShow(pin);
   chatNote(snapshot.chat.slow_mode_seconds ? `Slow mode: one message every ${snapshot.chat.slow_mode_seconds} s.` : "");
   if (snapshot.me.muted_until) sanctionShow({ user_id: snapshot.me.user_id, kind: snapshot.me.mute_reason, until: snapshot.me.muted_until });
   chatAllow();
+  // Only now: the pinned message and the send form above shrink the list, and a
+  // list left short of its bottom would not follow the messages that arrive.
+  list.scrollTop = list.scrollHeight;
   viewersShow(snapshot.viewers.count);
   playbackShow(snapshot.show);
 });
