@@ -116,8 +116,9 @@ def message_with_event_insert(
 ) -> ShowEvent:
     """Store a new chat message and its ``message.created`` event in one statement.
 
-    The chat send path's version of ``show_seq_allocate`` + ``save()`` +
-    ``show_event_append``, with the same rows and the same guarantees: the seq is
+    On PostgreSQL, the chat send path's version of ``show_seq_allocate`` +
+    ``save()`` + ``show_event_append`` (which it falls back to elsewhere), with the
+    same rows and the same guarantees: the seq is
     allocated under the room row's lock, the message and the event share it, and
     the event is published after commit. One statement is one round trip and, in
     autocommit, its own transaction (no BEGIN and COMMIT round trips); a server
@@ -129,6 +130,21 @@ def message_with_event_insert(
     (and writes nothing, allocates no seq) when the message breaks a constraint,
     e.g. a repeated ``client_msg_id``.
     """
+    if connection.vendor != "postgresql":
+        # SQLite (the embedded mode) has no data-modifying CTEs: the same rows in
+        # three statements in one transaction.
+        with transaction.atomic():
+            message.seq = _seq_allocate(message.show_id)
+            message.save()
+            return show_event_append(
+                show_id=message.show_id,
+                type="message.created",
+                data=payload(message),
+                audience=audience,
+                audience_user_id=audience_user_id,
+                message_id=message.pk,
+                seq=message.seq,
+            )
     event = ShowEvent(
         show_id=message.show_id,
         type="message.created",

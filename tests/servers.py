@@ -41,14 +41,15 @@ def server_environment(**extra: str) -> dict[str, str]:
     """The environment of a server process on this test's database and Redis."""
     url = urllib.parse.urlsplit(settings.DATABASE_URL)
     test_database_url = url._replace(path="/" + connection.settings_dict["NAME"]).geturl()
-    return dict(
+    environment = dict(
         os.environ,
         DATABASE_URL=test_database_url,
         REDIS_URL=settings.REDIS_URL,
         DJANGO_SETTINGS_MODULE="liveshop.settings.test",
         LIVESHOP_LOG_LEVEL="WARNING",
-        **extra,
     )
+    environment.update(extra)
+    return environment
 
 
 @contextmanager

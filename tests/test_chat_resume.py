@@ -207,6 +207,7 @@ def test_no_publish_on_rollback_and_exactly_one_after_commit(monkeypatch):
     assert b'"seq":1' in published[0][1]
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db
 def test_chat_send_query_count_inside_a_transaction():
     show = factories.ShowFactory(status=Show.Status.LIVE)
@@ -222,6 +223,7 @@ def test_chat_send_query_count_inside_a_transaction():
     assert queries[3]["sql"].startswith("RELEASE SAVEPOINT")
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_chat_send_is_two_statements_in_autocommit_and_publishes_after_each(monkeypatch):
     show = factories.ShowFactory(status=Show.Status.LIVE)
