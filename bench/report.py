@@ -94,11 +94,12 @@ def verdicts(results: list) -> list[dict[str, Any]]:
             continue
         scenario = _get(result, "scenario")
         complete = _get(result, "viewers") == _get(result, "viewers_requested")
-        if scenario in ("fanout-3000", "scale-10000", "smoke", "pin-1000"):
+        fanout = scenario in ("fanout-3000", "fanout-3000-2proc")
+        if fanout or scenario in ("scale-10000", "smoke", "pin-1000"):
             lost = _get(result, "lost")
             ok = lost == 0 and complete and _get(result, "expected") > 0
             out.append(_verdict(result, "0 lost, every viewer connected", f"{lost:,} lost", ok))
-        if scenario == "fanout-3000":
+        if fanout:
             after = _get(result, "duplicates_after_dedupe")
             disorder = _get(result, "out_of_order")
             out.append(

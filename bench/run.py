@@ -88,6 +88,15 @@ SCENARIOS = {
             description="3,000 viewers, 20 msg/s on one show",
         ),
         Scenario(
+            "fanout-3000-2proc",
+            viewers=3000,
+            rate=20,
+            seconds=20,
+            processes=2,
+            servers=("uvicorn", "reference"),
+            description="3,000 viewers over 2 server processes (one per core), 20 msg/s",
+        ),
+        Scenario(
             "scale-10000",
             viewers=10000,
             rate=5,
@@ -115,7 +124,13 @@ SCENARIOS = {
         ),
     )
 }
-DEFAULT_SCENARIOS = ("fanout-3000", "scale-10000", "idle-memory", "pin-1000")
+DEFAULT_SCENARIOS = (
+    "fanout-3000",
+    "fanout-3000-2proc",
+    "scale-10000",
+    "idle-memory",
+    "pin-1000",
+)
 
 # The chat rate limit per user ("count/seconds", docs/protocol.md section 6) is lifted so a
 # few senders can carry the whole rate: the benchmark measures fan-out, not the limiter.
