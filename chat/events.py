@@ -49,6 +49,17 @@ def event_wire_format(event: ShowEvent) -> dict:
     }
 
 
+def _publish_after_commit(event: ShowEvent) -> None:
+    """Publish ``event`` to every server process once the transaction commits."""
+    transaction.on_commit(
+        functools.partial(
+            broker.broker_publish,
+            show_id=event.show_id,
+            payload=orjson.dumps(event_wire_format(event)),
+        )
+    )
+
+
 def show_event_append(
     *,
     show_id: int,
@@ -77,11 +88,7 @@ def show_event_append(
         audience_user_id=audience_user_id if audience == Audience.USER else None,
         message_id=message_id,
     )
-    transaction.on_commit(
-        functools.partial(
-            broker.broker_publish, show_id=show_id, payload=orjson.dumps(event_wire_format(event))
-        )
-    )
+    _publish_after_commit(event)
     return event
 
 
@@ -116,9 +123,8 @@ def message_with_event_insert(
 ) -> ShowEvent:
     """Store a new chat message and its ``message.created`` event in one statement.
 
-    On PostgreSQL, the chat send path's version of ``show_seq_allocate`` +
-    ``save()`` + ``show_event_append`` (which it falls back to elsewhere), with the
-    same rows and the same guarantees: the seq is
+    PostgreSQL only. The chat send path's version of ``show_seq_allocate`` +
+    ``save()`` + ``show_event_append``, with the same rows and the same guarantees: the seq is
     allocated under the room row's lock, the message and the event share it, and
     the event is published after commit. One statement is one round trip and, in
     autocommit, its own transaction (no BEGIN and COMMIT round trips); a server
@@ -130,21 +136,6 @@ def message_with_event_insert(
     (and writes nothing, allocates no seq) when the message breaks a constraint,
     e.g. a repeated ``client_msg_id``.
     """
-    if connection.vendor != "postgresql":
-        # SQLite (the embedded mode) has no data-modifying CTEs: the same rows in
-        # three statements in one transaction.
-        with transaction.atomic():
-            message.seq = _seq_allocate(message.show_id)
-            message.save()
-            return show_event_append(
-                show_id=message.show_id,
-                type="message.created",
-                data=payload(message),
-                audience=audience,
-                audience_user_id=audience_user_id,
-                message_id=message.pk,
-                seq=message.seq,
-            )
     event = ShowEvent(
         show_id=message.show_id,
         type="message.created",
@@ -183,11 +174,5 @@ def message_with_event_insert(
     message._state.db = connection.alias
     data["id"], data["seq"] = message.pk, message.seq
     event.message_id, event.seq, event.data = message.pk, message.seq, data
-    transaction.on_commit(
-        functools.partial(
-            broker.broker_publish,
-            show_id=message.show_id,
-            payload=orjson.dumps(event_wire_format(event)),
-        )
-    )
+    _publish_after_commit(event)
     return event

@@ -23,26 +23,6 @@ export function button(label, context, onclick, className = "secondary") {
   return element;
 }
 
-const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/g;
-
-// The message text as nodes: URLs become links only for messages the server
-// marks links_clickable (the show's team); everything stays plain text.
-export function messageText(message) {
-  const span = node("span", { class: "text" });
-  if (!message.links_clickable) {
-    span.textContent = message.text;
-    return span;
-  }
-  let last = 0;
-  for (const match of message.text.matchAll(URL_PATTERN)) {
-    span.append(message.text.slice(last, match.index));
-    span.append(node("a", { href: match[0], rel: "noopener nofollow ugc", target: "_blank", text: match[0] }));
-    last = match.index + match[0].length;
-  }
-  span.append(message.text.slice(last));
-  return span;
-}
-
 export function durationLabel(seconds) {
   if (seconds % 86400 === 0) return `${seconds / 86400} d`;
   if (seconds % 3600 === 0) return `${seconds / 3600} h`;

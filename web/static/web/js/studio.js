@@ -4,7 +4,8 @@
 // allows, and shows the server's `detail` when it refuses anyway.
 import { api, apiList, ApiError } from "./api.js";
 import { ShowChannel } from "./channel.js";
-import { button, durationLabel, messageText, node } from "./studio-dom.js";
+import { messageText } from "./message-text.js";
+import { button, durationLabel, node } from "./studio-dom.js";
 
 const root = document.getElementById("studio");
 const publicId = root.dataset.publicId;

@@ -4,6 +4,7 @@
 // product timeline.
 import { api, ApiError } from "./api.js";
 import { ShowChannel } from "./channel.js";
+import { messageText } from "./message-text.js";
 import { Player } from "./player.js";
 import { countdownText, dateTimeText, offsetText } from "./time.js";
 
@@ -44,24 +45,6 @@ function element(tag, className, text) {
   return node;
 }
 
-// Only the team's messages get links (docs/protocol.md 3.1, links_clickable).
-const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/g;
-
-function textWithLinks(container, text) {
-  let last = 0;
-  for (const match of text.matchAll(URL_PATTERN)) {
-    container.append(text.slice(last, match.index));
-    const link = document.createElement("a");
-    link.href = match[0];
-    link.rel = "noopener noreferrer nofollow";
-    link.target = "_blank";
-    link.textContent = match[0];
-    container.append(link);
-    last = match.index + match[0].length;
-  }
-  container.append(text.slice(last));
-}
-
 function messageElement(message) {
   const item = element("li", `message message-${message.kind}`);
   item.dataset.id = message.id;
@@ -86,11 +69,7 @@ function messageElement(message) {
     }
     item.append(" ");
   }
-  const text = element("span", "text");
-  // Plain text, never HTML (docs/protocol.md 3.1).
-  if (message.links_clickable) textWithLinks(text, message.text);
-  else text.textContent = message.text;
-  item.append(text);
+  item.append(messageText(message));
   const notes = [];
   if (message.is_question) notes.push(message.question_status === "answered" ? "Question · answered" : "Question");
   if (message.visibility === "held") notes.push("Waiting for review");
