@@ -47,6 +47,63 @@ def _timezone_choices() -> list[tuple[str, str]]:
     return [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
+# --- channel time -------------------------------------------------------------
+#
+# One rule for the whole admin: every time a merchandiser sees or types is in
+# the zone of the show's channel, and says which zone it is. The helpers below
+# are the only place that turns an instant into a channel's wall time.
+
+
+def channel_zone(channel: Channel | None) -> zoneinfo.ZoneInfo:
+    """The zone ``channel``'s times are shown and typed in; UTC without a channel."""
+    if channel is None:
+        return zoneinfo.ZoneInfo("UTC")
+    try:
+        return zoneinfo.ZoneInfo(channel.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def channel_time(moment: dt.datetime, channel: Channel | None) -> dt.datetime:
+    """``moment`` as the wall time of ``channel``'s zone (aware, in that zone)."""
+    return timezone.localtime(moment, channel_zone(channel))
+
+
+def channel_time_label(moment: dt.datetime, channel: Channel | None) -> str:
+    """``moment`` as "Mon 6 Jul 2099 15:00 CEST": channel time with its zone's abbreviation."""
+    local = channel_time(moment, channel)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M %Z}"
+
+
+def channel_label(channel: Channel) -> str:
+    """A channel with its zone, so a form that reads times in it says which zone that is."""
+    return f"{channel.name} ({channel.timezone})"
+
+
+def channel_time_display(
+    name: str, *, description: str, channel_of: Any = lambda obj: obj.channel
+) -> Any:
+    """A list column or read-only field showing the datetime ``name`` in channel time.
+
+    ``channel_of`` finds the channel of a row (a show's own by default).
+    """
+
+    @admin.display(description=description, ordering=name)
+    def display(model_admin: admin.ModelAdmin, obj: Any) -> str:
+        # obj is None on an add form's read-only fields.
+        moment = getattr(obj, name, None)
+        if moment is None:
+            return model_admin.get_empty_value_display()
+        return channel_time_label(moment, channel_of(obj))
+
+    display.__name__ = f"{name}_in_channel_time"
+    return display
+
+
+def _show_channel(show: Show) -> Channel | None:
+    return show.channel if show.channel_id is not None else None
+
+
 class ChannelAdminForm(forms.ModelForm):
     timezone = forms.ChoiceField(
         choices=_timezone_choices,
@@ -62,10 +119,13 @@ class ChannelAdminForm(forms.ModelForm):
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
     form = ChannelAdminForm
-    list_display = ("name", "slug", "timezone", "created_at")
+    list_display = ("name", "slug", "timezone", "created")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("created_at",)
+    readonly_fields = ("created",)
+    created = channel_time_display(
+        "created_at", description="Created", channel_of=lambda channel: channel
+    )
 
 
 class ShowProductInlineForm(forms.ModelForm):
@@ -106,13 +166,6 @@ class ShowMemberInline(admin.TabularInline):
     verbose_name_plural = "team"
 
 
-def _zone(name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
 class ShowAdminForm(forms.ModelForm):
     cover_image_url = forms.URLField(
         max_length=500, required=False, assume_scheme="https", label="Cover image URL"
@@ -133,13 +186,20 @@ class ShowAdminForm(forms.ModelForm):
             channel_field.help_text = (
                 "A show stays on its channel; duplicate it to schedule it on another."
             )
+        if "channel" in self.fields:
+            self.fields["channel"].label_from_instance = channel_label
         if "slug" in self.fields and self.instance.pk is None:
             self.fields["slug"].required = False
             self.fields["slug"].help_text = "Leave empty to derive it from the title."
-        zone = timezone.get_current_timezone_name()
+        # The admin reads and shows these in the channel's zone (ShowAdmin.changeform_view).
+        if self.instance.pk is not None:
+            zone = channel_zone(_show_channel(self.instance)).key
+            help_text = f"In {zone} time, the channel's time zone."
+        else:
+            help_text = "In the time zone of the channel chosen above (shown after its name)."
         for name in ("scheduled_start", "scheduled_end"):
             if name in self.fields:
-                self.fields[name].help_text = f"In {zone} time."
+                self.fields[name].help_text = help_text
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -192,7 +252,7 @@ class ShowDuplicateForm(forms.Form):
     def __init__(self, *args: Any, show: Show, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.show = show
-        self.zone = _zone(show.channel.timezone)
+        self.zone = channel_zone(show.channel)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -249,15 +309,7 @@ class ShowCancelForm(forms.Form):
 class ShowAdmin(admin.ModelAdmin):
     form = ShowAdminForm
     inlines = (ShowProductInline, ShowMemberInline)
-    list_display = (
-        "title",
-        "channel",
-        "status",
-        "scheduled_start",
-        "scheduled_end",
-        "is_test",
-        "is_private",
-    )
+    list_display = ("title", "channel", "status", "starts", "ends", "is_test", "is_private")
     list_filter = ("status", "channel", "kind", "is_test", "is_private", "scheduled_start")
     list_select_related = ("channel",)
     search_fields = ("title", "slug", "public_id", "channel__name")
@@ -279,7 +331,23 @@ class ShowAdmin(admin.ModelAdmin):
     )
     base_readonly_fields = ("status", "public_id", *HISTORY_FIELDS)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Show | None = None) -> tuple:
+    starts = channel_time_display("scheduled_start", description="Starts (channel time)")
+    ends = channel_time_display("scheduled_end", description="Ends (channel time)")
+    # Read-only times are shown by these, in channel time with the zone, instead
+    # of by the model field (which would print them unlabelled); see _shown_as.
+    scheduled_start_in_channel_time = channel_time_display(
+        "scheduled_start", description="Scheduled start"
+    )
+    scheduled_end_in_channel_time = channel_time_display(
+        "scheduled_end", description="Scheduled end"
+    )
+    actual_start_in_channel_time = channel_time_display("actual_start", description="Went live")
+    actual_end_in_channel_time = channel_time_display("actual_end", description="Ended")
+    cancelled_at_in_channel_time = channel_time_display("cancelled_at", description="Cancelled")
+    created_at_in_channel_time = channel_time_display("created_at", description="Created")
+    updated_at_in_channel_time = channel_time_display("updated_at", description="Updated")
+
+    def _read_only_names(self, request: HttpRequest, obj: Show | None) -> tuple:
         readonly = self.base_readonly_fields
         if obj is not None and obj.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
             # show_update moves only drafts and scheduled shows; offer no
@@ -287,26 +355,41 @@ class ShowAdmin(admin.ModelAdmin):
             readonly = (*readonly, "scheduled_start", "scheduled_end")
         return readonly
 
+    def _shown_as(self, name: str, readonly: tuple) -> str:
+        display = f"{name}_in_channel_time"
+        return display if name in readonly and hasattr(self, display) else name
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Show | None = None) -> tuple:
+        readonly = self._read_only_names(request, obj)
+        return tuple(self._shown_as(name, readonly) for name in readonly)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Show | None = None) -> list:
+        readonly = self._read_only_names(request, obj)
+        return [
+            (title, {**options, "fields": [self._shown_as(f, readonly) for f in options["fields"]]})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+
     # --- add and change through the services ---------------------------------
 
-    def _form_zone(self, request: HttpRequest, object_id: str | None) -> zoneinfo.ZoneInfo:
-        """The zone the form's times are shown and read in: the channel's.
+    def _form_channel(self, request: HttpRequest, object_id: str | None) -> Channel | None:
+        """The channel whose zone the form's times are shown and read in.
 
-        On add it comes from ``?channel=`` (kept in the form's POST address),
-        never from the posted channel, so the times are read in the zone the
-        form said it used.
+        On change, the show's (a show never changes channel). On add, the
+        channel the show is being added to: the one posted, as the form's help
+        text says; before that, the one preselected by ``?channel=``.
         """
-        show_id = _row_id(object_id or "")
-        if show_id is not None:
-            show = Show.objects.select_related("channel").filter(pk=show_id).first()
-            if show is not None:
-                return _zone(show.channel.timezone)
-        channel_id = _row_id(request.GET.get("channel", ""))
-        if channel_id is not None:
-            channel = Channel.objects.filter(pk=channel_id).first()
-            if channel is not None:
-                return _zone(channel.timezone)
-        return zoneinfo.ZoneInfo("UTC")
+        if object_id is not None:
+            show_id = _row_id(object_id)
+            show = (
+                Show.objects.select_related("channel").filter(pk=show_id).first()
+                if show_id is not None
+                else None
+            )
+            return show.channel if show is not None else None
+        chosen = request.POST.get("channel", "") if request.method == "POST" else ""
+        channel_id = _row_id(chosen or request.GET.get("channel", ""))
+        return Channel.objects.filter(pk=channel_id).first() if channel_id is not None else None
 
     def changeform_view(
         self,
@@ -315,9 +398,9 @@ class ShowAdmin(admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict | None = None,
     ) -> HttpResponse:
-        with timezone.override(self._form_zone(request, object_id)):
+        with timezone.override(channel_zone(self._form_channel(request, object_id))):
             try:
-                return super().changeform_view(request, object_id, form_url, extra_context)
+                response = super().changeform_view(request, object_id, form_url, extra_context)
             except (ValidationError, ShowTransitionError) as error:
                 # The slot or status changed between the form check and the
                 # save (another merchandiser, or the show went live); the
@@ -327,6 +410,12 @@ class ShowAdmin(admin.ModelAdmin):
                     request, f"Nothing was saved: {' '.join(_as_list(text))}", messages.ERROR
                 )
                 return HttpResponseRedirect(request.get_full_path())
+            # A TemplateResponse renders after the view returns, by default
+            # outside this block: the form would show its times in UTC and read
+            # them back in the channel's zone, moving the show on every save.
+            if isinstance(response, TemplateResponse):
+                response.render()
+            return response
 
     def save_model(self, request: HttpRequest, obj: Show, form: forms.ModelForm, change: bool):
         if change:
@@ -419,8 +508,8 @@ class ShowAdmin(admin.ModelAdmin):
             "entries": [
                 ScheduleEntry(
                     show=show,
-                    starts=timezone.localtime(show.scheduled_start, _zone(show.channel.timezone)),
-                    ends=timezone.localtime(show.scheduled_end, _zone(show.channel.timezone)),
+                    starts=channel_time(show.scheduled_start, show.channel),
+                    ends=channel_time(show.scheduled_end, show.channel),
                     change_url=reverse("admin:shows_show_change", args=[show.pk]),
                 )
                 for show in shows
@@ -447,7 +536,7 @@ class ShowAdmin(admin.ModelAdmin):
         if show_id is None:
             raise Http404("No such show.")
         show = get_object_or_404(Show.objects.select_related("channel"), pk=show_id)
-        zone = _zone(show.channel.timezone)
+        zone = channel_zone(show.channel)
         if request.method == "POST":
             form = ShowDuplicateForm(request.POST, show=show)
             if form.is_valid():
@@ -473,7 +562,7 @@ class ShowAdmin(admin.ModelAdmin):
                         )
                     )
         else:
-            next_week = timezone.localtime(show.scheduled_start, zone) + dt.timedelta(weeks=1)
+            next_week = channel_time(show.scheduled_start, show.channel) + dt.timedelta(weeks=1)
             form = ShowDuplicateForm(
                 initial={
                     "repeat": ShowDuplicateForm.ONCE,
@@ -488,8 +577,8 @@ class ShowAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": f'Duplicate "{show.title}"',
             "show": show,
-            "show_starts": timezone.localtime(show.scheduled_start, zone),
-            "show_ends": timezone.localtime(show.scheduled_end, zone),
+            "show_starts": channel_time(show.scheduled_start, show.channel),
+            "show_ends": channel_time(show.scheduled_end, show.channel),
             "zone": zone.key,
             "form": form,
             "lineup_count": show.lineup.count(),
@@ -534,11 +623,11 @@ class ShowAdmin(admin.ModelAdmin):
                 raise Http404("No such channel.")
         else:
             channel = channels[0]
-        zone = _zone(channel.timezone)
+        zone = channel_zone(channel)
         view = request.GET.get("view", "week")
         if view not in ("day", "week"):
             view = "week"
-        today = timezone.localtime(timezone.now(), zone).date()
+        today = channel_time(timezone.now(), channel).date()
         try:
             day = dt.date.fromisoformat(request.GET.get("date", ""))
         except ValueError:
@@ -557,7 +646,7 @@ class ShowAdmin(admin.ModelAdmin):
         range_end = dt.datetime.combine(first + dt.timedelta(days=length), dt.time.min, tzinfo=zone)
         by_date = {each.date: each for each in days}
         for show in show_schedule_list(channel_id=channel.pk, start=range_start, end=range_end):
-            starts = timezone.localtime(show.scheduled_start, zone)
+            starts = channel_time(show.scheduled_start, channel)
             # A show that began the evening before still belongs on the
             # first day of the range it is visible in.
             column = by_date.get(starts.date(), days[0])
@@ -565,7 +654,7 @@ class ShowAdmin(admin.ModelAdmin):
                 ScheduleEntry(
                     show=show,
                     starts=starts,
-                    ends=timezone.localtime(show.scheduled_end, zone),
+                    ends=channel_time(show.scheduled_end, channel),
                     change_url=reverse("admin:shows_show_change", args=[show.pk]),
                 )
             )

@@ -155,13 +155,17 @@ def show_update(*, show: Show, data: dict) -> Show:
     """Change a show's editable fields (``EDITABLE_FIELDS``), re-checking its slot.
 
     A live, ended or cancelled show cannot be moved. Raises
-    ``ValidationError`` and writes nothing on bad data.
+    ``ValidationError`` and writes nothing on bad data. Data equal to what is
+    stored writes nothing either (``updated_at`` stays).
     """
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     _channel_lock(channel_id=show.channel_id)
     current = Show.objects.select_for_update().get(pk=show.pk)
+    if all(getattr(current, field) == value for field, value in data.items()):
+        # A form saved as it was: the row stays as it is, updated_at included.
+        return current
     moves = any(
         field in data and data[field] != getattr(current, field)
         for field in ("scheduled_start", "scheduled_end")

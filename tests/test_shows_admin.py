@@ -117,7 +117,7 @@ def test_merchandiser_creates_a_show_with_lineup_and_team_in_channel_time(
     assert list(show.members.values_list("user_id", "role")) == [(host.pk, "host")]
 
 
-def test_add_form_without_channel_in_address_reads_times_in_utc(
+def test_add_form_without_channel_in_address_reads_times_in_the_posted_channels_zone(
     merchandiser_client, berlin_channel
 ):
     day = monday_in_berlin(weeks_ahead=2)
@@ -131,7 +131,7 @@ def test_add_form_without_channel_in_address_reads_times_in_utc(
 
     assert response.status_code == 302
     show = Show.objects.get()
-    assert show.scheduled_start == dt.datetime.combine(day, dt.time(20), tzinfo=dt.UTC)
+    assert show.scheduled_start == berlin_at(day, 20)
 
 
 def test_overlapping_show_is_refused_with_the_clash_in_channel_time(
@@ -499,7 +499,9 @@ def test_add_page_survives_a_garbage_channel_parameter(merchandiser_client, chan
     response = merchandiser_client.get(ADD_URL, {"channel": channel_param})
 
     assert response.status_code == 200
-    assert response.context["adminform"].form.fields["scheduled_start"].help_text == "In UTC time."
+    assert response.context["adminform"].form.fields["scheduled_start"].help_text == (
+        "In the time zone of the channel chosen above (shown after its name)."
+    )
 
 
 def test_a_show_price_edited_while_pinned_reaches_viewers(merchandiser_client, berlin_channel):

@@ -11,18 +11,28 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from liveshop.common.exceptions import ApplicationError
-from shows.admin import ShowAdmin
+from shows.admin import ShowAdmin, channel_time_display
 from shows.models import Show
 from video.models import ChannelRotationEntry, IngestSession, PlannedPin, Recording, ShowStream
 from video.services import planned_pin_create, planned_pin_delete, planned_pin_update
 
 
+def _show_channel(obj: Any):
+    return obj.show.channel
+
+
+def _in_show_time(name: str, description: str) -> Any:
+    """``name`` in the show's channel time, labelled with the zone (as on the show admin)."""
+    return channel_time_display(name, description=description, channel_of=_show_channel)
+
+
 @admin.register(ShowStream)
 class ShowStreamAdmin(admin.ModelAdmin):
-    list_display = ["show", "backstage", "rotated_at"]
-    list_select_related = ["show"]
-    fields = ["show", "backstage", "rotated_at"]
-    readonly_fields = ["show", "rotated_at"]
+    list_display = ["show", "backstage", "rotated"]
+    list_select_related = ["show__channel"]
+    fields = ["show", "backstage", "rotated"]
+    readonly_fields = ["show", "rotated"]
+    rotated = _in_show_time("rotated_at", "Key rotated")
     search_fields = ["show__title", "show__public_id"]
 
     def has_add_permission(self, request) -> bool:
@@ -42,17 +52,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(IngestSession)
 class IngestSessionAdmin(ReadOnlyAdmin):
-    list_display = [
-        "show",
-        "provider",
-        "client_id",
-        "state",
-        "started_at",
-        "playable_at",
-        "ended_at",
-    ]
+    list_display = ["show", "provider", "client_id", "state", "started", "playable", "ended"]
     list_filter = ["state", "provider"]
-    list_select_related = ["show"]
+    list_select_related = ["show__channel"]
+    started = _in_show_time("started_at", "Started")
+    playable = _in_show_time("playable_at", "Playable")
+    ended = _in_show_time("ended_at", "Ended")
 
 
 @admin.register(Recording)
@@ -63,10 +68,11 @@ class RecordingAdmin(ReadOnlyAdmin):
         "duration_seconds",
         "size_bytes",
         "failure_reason",
-        "ready_at",
+        "ready",
     ]
     list_filter = ["status"]
-    list_select_related = ["show"]
+    list_select_related = ["show__channel"]
+    ready = _in_show_time("ready_at", "Ready")
 
 
 @admin.register(ChannelRotationEntry)

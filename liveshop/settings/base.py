@@ -170,6 +170,9 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
 
 LOGIN_URL = "admin:login"
+# Where /login/ leads without ?next=: the viewer schedule, a page everyone has
+# (Django's default, /accounts/profile/, does not exist here).
+LOGIN_REDIRECT_URL = "web-schedule"
 
 # --- Security ----------------------------------------------------------------
 
