@@ -9,6 +9,12 @@ durable log (``chat.hub``), so the broker only has to be fast.
 
 Other topics (a channel's ``now_playing``, ``chat.topics``) share the same
 connection: ``subscribe_topic`` routes a topic's payloads to its own handler.
+
+Redis may go away. A publish that fails is logged, never raised into the writer:
+the event is committed in the log. The subscriber never raises either: it keeps
+the topics it was asked for, reconnects by itself and then calls its reconnect
+handlers, which read from the log what the outage kept from them
+(docs/realtime.md, "When Redis is down").
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from collections.abc import Callable
 
 import redis
 import redis.asyncio
+import redis.asyncio.retry
+import redis.backoff
 import redis.connection
 from django.conf import settings
 
@@ -29,6 +37,13 @@ logger = logging.getLogger("liveshop.chat")
 
 MessageHandler = Callable[[int, bytes], None]
 TopicHandler = Callable[[bytes], None]
+ReconnectHandler = Callable[[], None]
+
+# An unreachable Redis must cost a writer a moment, not a hung request.
+REDIS_CONNECT_TIMEOUT_SECONDS = 2
+# How often a subscriber that lost Redis tries again: delivery resumes this soon
+# after Redis is back.
+RECONNECT_INTERVAL_SECONDS = 0.25
 
 
 def topic_prefix() -> str:
@@ -69,18 +84,30 @@ _redis_client: redis.Redis | None = None
 def _redis() -> redis.Redis:
     global _redis_client
     if _redis_client is None:
-        _redis_client = redis.Redis.from_url(settings.REDIS_URL)
+        _redis_client = redis.Redis.from_url(
+            settings.REDIS_URL,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+        )
     return _redis_client
 
 
 def broker_publish(*, show_id: int, payload: bytes) -> None:
-    """Send ``payload`` to every process's hub for ``show_id``; callable from any thread."""
+    """Send ``payload`` to every process's hub for ``show_id``; callable from any thread.
+
+    Never raises for Redis: the event is already committed in the log, and every
+    hub reads from the log what no publish brought it (on reconnecting, on a seq
+    gap, and on its periodic log check).
+    """
     if settings.REDIS_URL:
         try:
             _redis().publish(show_topic(show_id), payload)
-        except redis.RedisError:
-            # The write is committed and in the log; hubs fetch what they missed.
-            logger.exception("publishing show %s event to Redis failed", show_id)
+        except (redis.RedisError, OSError) as error:
+            logger.warning(
+                "publishing show %s event to Redis failed (%s); hubs read it from the log",
+                show_id,
+                error,
+            )
         return
     with _local_lock:
         handlers = list(_local_handlers)
@@ -96,8 +123,9 @@ def broker_topic_publish(*, topic: str, payload: bytes) -> None:
     if settings.REDIS_URL:
         try:
             _redis().publish(topic, payload)
-        except redis.RedisError:
-            logger.exception("publishing to Redis topic %s failed", topic)
+        except (redis.RedisError, OSError) as error:
+            # Topic feeds check their state again when their subscription reconnects.
+            logger.warning("publishing to Redis topic %s failed (%s)", topic, error)
         return
     with _local_lock:
         subscribers = list(_local_subscribers)
@@ -130,6 +158,9 @@ class LocalSubscriber:
     async def unsubscribe_topic(self, topic: str) -> None:
         self._topic_handlers.pop(topic, None)
 
+    def add_reconnect_handler(self, handler: ReconnectHandler) -> None:
+        """In-process delivery never disconnects: nothing to call."""
+
     async def subscribe(self, show_id: int) -> None:
         return None
 
@@ -148,37 +179,97 @@ class LocalSubscriber:
 
 
 class RedisSubscriber:
-    """One Redis pub/sub connection per process, one SUBSCRIBE per show."""
+    """One Redis pub/sub connection per process, one SUBSCRIBE per show.
+
+    ``subscribe`` and ``unsubscribe`` record the topics this process wants and never
+    raise for Redis: while Redis is down the reader retries every
+    ``RECONNECT_INTERVAL_SECONDS`` on a fresh connection, subscribes every wanted
+    topic again, then calls the reconnect handlers (they read from the log what
+    was published, or failed to be, in between).
+    """
 
     def __init__(self, handler: MessageHandler) -> None:
         self._handler = handler
-        self._client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        # No retries inside redis-py: a reconnect it made by itself would go
+        # unnoticed, and what was published meanwhile would not be read from the log.
+        self._client = redis.asyncio.Redis.from_url(
+            settings.REDIS_URL,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+            retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0),
+        )
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._reader: asyncio.Task | None = None
         # Sockets of two shows can subscribe at once; without the lock both
         # would start a reader, and two readers of one connection fail.
         self._reader_lock = asyncio.Lock()
         self._topic_handlers: dict[bytes, TopicHandler] = {}
+        self._reconnect_handlers: list[ReconnectHandler] = []
         # A process-wide topic keeps the reader alive while no show is subscribed.
         self._idle_topic = f"{topic_prefix()}:hub"
+        self._wanted: set[str] = {self._idle_topic}
+        # True from a failed Redis call until the reader has subscribed again.
+        self.broken = False
+
+    def add_reconnect_handler(self, handler: ReconnectHandler) -> None:
+        """Call ``handler`` (on the loop) each time the subscription is back after a loss."""
+        self._reconnect_handlers.append(handler)
 
     async def _ensure_reader(self) -> None:
         async with self._reader_lock:
             if self._reader is None or self._reader.done():
-                await self._pubsub.subscribe(self._idle_topic)
+                try:
+                    await self._pubsub.subscribe(self._idle_topic)
+                except (redis.RedisError, OSError) as error:
+                    self._lost(error)
                 self._reader = asyncio.get_running_loop().create_task(
                     self._read(), context=contextvars.Context()
                 )
 
+    def _lost(self, error: BaseException) -> None:
+        if not self.broken:
+            logger.warning("Redis pub/sub connection lost (%s); reconnecting", error)
+        self.broken = True
+
+    async def _reconnect(self) -> None:
+        """A fresh connection subscribed to every wanted topic; raises while Redis is down."""
+        stale, self._pubsub = self._pubsub, self._client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await stale.aclose()
+        except Exception:
+            pass
+        subscribed: set[str] = set()
+        # A topic wanted while SUBSCRIBE was on its way is subscribed in the next turn.
+        while missing := self._wanted - subscribed:
+            await self._pubsub.subscribe(*sorted(missing))
+            subscribed |= missing
+        self.broken = False
+
+    def _reconnected(self) -> None:
+        logger.warning("Redis pub/sub connection is back; reading what was missed from the log")
+        for handler in list(self._reconnect_handlers):
+            try:
+                handler()
+            except Exception:
+                logger.exception("a reconnect handler failed")
+
     async def _read(self) -> None:
         while True:
+            if self.broken:
+                try:
+                    await self._reconnect()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    await asyncio.sleep(RECONNECT_INTERVAL_SECONDS)
+                    continue
+                self._reconnected()
             try:
                 message = await self._pubsub.get_message(timeout=5.0)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("Redis pub/sub read failed; retrying")
-                await asyncio.sleep(0.5)
+            except Exception as error:
+                self._lost(error)
                 continue
             if message is None or message["type"] != "message":
                 continue
@@ -192,30 +283,53 @@ class RedisSubscriber:
                 except Exception:
                     logger.exception("failed to handle a message on %s", topic)
                 continue
+            if b":show:" not in topic:
+                continue  # a topic left while its UNSUBSCRIBE was on its way
             try:
                 self._handler(_show_id_from_topic(topic), message["data"])
             except Exception:
                 logger.exception("hub failed to handle a show event")
 
-    async def subscribe(self, show_id: int) -> None:
+    async def _subscribe(self, topic: str) -> None:
+        self._wanted.add(topic)
         await self._ensure_reader()
-        await self._pubsub.subscribe(show_topic(show_id))
+        if self.broken:
+            return  # the reader subscribes it when Redis is back
+        try:
+            await self._pubsub.subscribe(topic)
+        except (redis.RedisError, OSError) as error:
+            self._lost(error)
+
+    async def _unsubscribe(self, topic: str) -> None:
+        self._wanted.discard(topic)
+        if self.broken:
+            return  # not subscribed again on reconnecting
+        try:
+            await self._pubsub.unsubscribe(topic)
+        except (redis.RedisError, OSError) as error:
+            self._lost(error)
+
+    async def subscribe(self, show_id: int) -> None:
+        await self._subscribe(show_topic(show_id))
 
     async def unsubscribe(self, show_id: int) -> None:
-        await self._pubsub.unsubscribe(show_topic(show_id))
+        await self._unsubscribe(show_topic(show_id))
 
     async def subscribe_topic(self, topic: str, handler: TopicHandler) -> None:
         """Route ``topic``'s payloads to ``handler`` (on this connection, not a show's)."""
         self._topic_handlers[topic.encode()] = handler
-        await self._ensure_reader()
-        await self._pubsub.subscribe(topic)
+        await self._subscribe(topic)
 
     async def unsubscribe_topic(self, topic: str) -> None:
         self._topic_handlers.pop(topic.encode(), None)
-        await self._pubsub.unsubscribe(topic)
+        await self._unsubscribe(topic)
 
     async def publish(self, show_id: int, payload: bytes) -> None:
-        await self._client.publish(show_topic(show_id), payload)
+        """Publish an aggregate (reaction taps); dropped with a warning while Redis is down."""
+        try:
+            await self._client.publish(show_topic(show_id), payload)
+        except (redis.RedisError, OSError) as error:
+            logger.warning("publishing to show %s on Redis failed (%s)", show_id, error)
 
     async def close(self) -> None:
         if self._reader is not None:

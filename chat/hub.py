@@ -39,6 +39,10 @@ LIVE = 1
 CLOSED = 2
 
 GAP_WAIT_SECONDS = 0.15
+# With Redis, each show's log is also read every few seconds: a publish that failed
+# while this process's subscription stayed up (the writer lost Redis, not this
+# process) would otherwise wait for the show's next event.
+LOG_CHECK_TICKS = 5
 # Sockets written per loop turn during a flush (see ShowFeed._flush_part).
 FLUSH_PART_SOCKETS = settings.LIVESHOP_FANOUT_PART_SOCKETS
 
@@ -257,8 +261,9 @@ class ShowFeed:
     async def log_catch_up(self) -> None:
         """Receive what the log holds after the last delivered event (one query).
 
-        For events no broker carried to this process; what did arrive is
-        skipped by ``receive``, so running it any time is harmless.
+        For events no broker carried to this process (a Celery worker's in
+        embedded mode, a publish that failed while Redis was down); what did
+        arrive is skipped by ``receive``, so running it any time is harmless.
         """
         if self.delivered_seq is None or self.gap_task is not None:
             return
@@ -391,8 +396,24 @@ class Hub:
     def __init__(self) -> None:
         self.feeds: dict[int, ShowFeed] = {}
         self.subscriber = broker.subscriber_create(self._on_message)
+        self.subscriber.add_reconnect_handler(self._on_reconnect)
         self.ticker: asyncio.Task | None = None
+        self.catch_up: asyncio.Task | None = None
         self.presence = presence.presence_store_create()
+
+    def _on_reconnect(self) -> None:
+        """The subscription is back after losing Redis: read what it missed from the log."""
+        if self.catch_up is None or self.catch_up.done():
+            self.catch_up = asyncio.get_running_loop().create_task(
+                self._log_catch_up_all(), context=contextvars.Context()
+            )
+
+    async def _log_catch_up_all(self) -> None:
+        for feed in list(self.feeds.values()):
+            try:
+                await feed.log_catch_up()
+            except Exception:
+                logger.exception("reading show %s's log after a reconnect failed", feed.show_id)
 
     def _on_message(self, show_id: int, payload: bytes) -> None:
         feed = self.feeds.get(show_id)
@@ -438,6 +459,8 @@ class Hub:
         """Stop the ticker and the broker subscription (server shutdown, tests)."""
         if self.ticker is not None:
             self.ticker.cancel()
+        if self.catch_up is not None:
+            self.catch_up.cancel()
         for feed in self.feeds.values():
             if feed.flush_handle is not None:
                 feed.flush_handle.cancel()
@@ -456,7 +479,8 @@ class Hub:
         """Once a second: share reaction taps, send reaction counts; every 5 s presence.
 
         In embedded mode also read the log for events that other processes (the
-        Celery worker) wrote: the in-process broker cannot carry them here.
+        Celery worker) wrote: the in-process broker cannot carry them here. With
+        Redis, every ``LOG_CHECK_TICKS`` seconds, for a publish that failed.
         """
         tick = 0
         embedded = isinstance(self.subscriber, broker.LocalSubscriber)
@@ -465,7 +489,7 @@ class Hub:
             tick += 1
             for feed in list(self.feeds.values()):
                 try:
-                    if embedded:
+                    if embedded or tick % LOG_CHECK_TICKS == 0:
                         await feed.log_catch_up()
                     if feed.reaction_taps:
                         taps, feed.reaction_taps = feed.reaction_taps, collections.Counter()

@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core import signing
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -50,7 +50,12 @@ from chat.selectors import (
     show_status_payload,
 )
 from liveshop.accounts.models import User
-from liveshop.common.cache import cache_counter_increment
+from liveshop.common.cache import (
+    cache_counter_increment,
+    cache_value_add,
+    cache_value_get,
+    cache_value_set,
+)
 from liveshop.common.exceptions import (
     ApplicationError,
     ConflictError,
@@ -90,7 +95,8 @@ def chat_rate_limit_hit(*, user_id: int, is_team: bool) -> None:
     """Count one message against the user's limit across all their connections.
 
     Raises ``ChatRefusal`` (``rate_limited``) over the limit. The counter lives in
-    the cache, which is Redis when configured, so all processes share it.
+    the cache, which is Redis when configured, so all processes share it; while
+    Redis is down each process counts on its own (the limit holds per process).
     """
     limit, window = _rate_parse(
         settings.LIVESHOP_CHAT_TEAM_RATE if is_team else settings.LIVESHOP_CHAT_RATE
@@ -235,7 +241,9 @@ def chat_message_create(
         return MessageCreateResult(existing, "duplicate", message_payload(existing))
 
     if slow_mode_seconds and not role.is_team:
-        cache.set(_slow_mode_key(show_id, user.pk), time.time(), timeout=slow_mode_seconds)
+        cache_value_set(
+            key=_slow_mode_key(show_id, user.pk), value=time.time(), timeout=slow_mode_seconds
+        )
     status = "held" if visibility == ChatMessage.Visibility.HELD else "published"
     return MessageCreateResult(message, status, message_payload(message))
 
@@ -291,7 +299,7 @@ def _message_rules_apply(
 
     slow_mode_seconds = state.slow_mode_seconds
     if slow_mode_seconds and not role.is_team:
-        last_sent = cache.get(_slow_mode_key(show_id, user.pk))
+        last_sent = cache_value_get(key=_slow_mode_key(show_id, user.pk))
         if last_sent is not None and time.time() < last_sent + slow_mode_seconds:
             until = datetime.fromtimestamp(last_sent + slow_mode_seconds, tz=UTC)
             raise ChatRefusal(
@@ -372,21 +380,37 @@ def show_reactions_record(*, show_id: int, count: int) -> None:
 REACTION_KINDS = ("heart", "fire", "laugh", "wow", "clap")
 
 
+_TICKET_SALT = "liveshop.realtime.ticket"
+TICKET_MAX_LENGTH = 200
+
+
 def realtime_ticket_create(*, user: User) -> str:
-    """A one-time websocket ticket for ``user``, valid ``LIVESHOP_WS_TICKET_SECONDS``."""
-    ticket = secrets.token_urlsafe(24)
-    cache.set(f"chat:ticket:{ticket}", user.pk, timeout=settings.LIVESHOP_WS_TICKET_SECONDS)
-    return ticket
+    """A one-time websocket ticket for ``user``, valid ``LIVESHOP_WS_TICKET_SECONDS``.
+
+    The ticket is signed with the secret key (the user id, a random nonce and the
+    time), so redeeming it needs no shared store: tickets work while Redis is down.
+    Writes nothing.
+    """
+    return signing.dumps([user.pk, secrets.token_urlsafe(12)], salt=_TICKET_SALT)
 
 
 def realtime_ticket_redeem(*, ticket: str) -> int | None:
-    """The user id of ``ticket`` if it is valid; a ticket redeems once."""
-    if not ticket or len(ticket) > 64:
+    """The user id of ``ticket`` if it is genuine, fresh and not used yet; a ticket redeems once.
+
+    Side effect: marks the ticket's nonce used in the cache until the ticket
+    expires. The cache's atomic ``add`` decides which of two concurrent uses wins;
+    while Redis is down that is decided per process.
+    """
+    if not ticket or len(ticket) > TICKET_MAX_LENGTH:
         return None
-    key = f"chat:ticket:{ticket}"
-    user_id = cache.get(key)
-    # Only the caller whose delete removed the key wins a concurrent double use.
-    if user_id is None or not cache.delete(key):
+    lifetime = settings.LIVESHOP_WS_TICKET_SECONDS
+    try:
+        user_id, nonce = signing.loads(ticket, salt=_TICKET_SALT, max_age=lifetime)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if type(user_id) is not int or not isinstance(nonce, str):
+        return None
+    if not cache_value_add(key=f"chat:ticket:{nonce}", value=user_id, timeout=lifetime + 1):
         return None
     return user_id
 

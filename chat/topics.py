@@ -7,37 +7,56 @@ then goes live; the feed writes each newer frame, the text exactly as published
 (encoded once, by the publisher), to every live socket of this process. A frame
 that arrived while a socket was joining is sent after its snapshot when it is newer.
 Nothing is replayed: a reconnecting client gets a fresh snapshot.
+
+A frame the broker did not bring (written by another process in embedded mode, or
+published while Redis was down) is caught up from the database: a topic joined with
+a ``catch_up`` function is checked with it once a second in embedded mode, every
+``LOG_CHECK_TICKS`` seconds with Redis, and at once when the subscription is back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import weakref
+from collections.abc import Callable
 
 import orjson
+from channels.db import database_sync_to_async
 
+from chat import broker
 from chat import hub as hub_module
 from chat.hub import CLOSED, LIVE, HubConnection
 
 logger = logging.getLogger("liveshop.chat")
 
+# ``catch_up(version)``, run in a database thread: the topic's current frame
+# (encoded, as published) if its version is past ``version``, else None.
+CatchUp = Callable[[int], bytes | None]
+EMBEDDED_CHECK_SECONDS = 1.0
+
 
 class TopicFeed:
     """One topic's sockets in this process and the newest frame it received."""
 
-    def __init__(self, topic: str) -> None:
+    def __init__(self, topic: str, catch_up: CatchUp | None = None) -> None:
         self.topic = topic
+        self.catch_up = catch_up
         self.connections: set[HubConnection] = set()
         self.ready: asyncio.Future | None = None
         self.latest_version = 0
         self.latest_text: str | None = None
+        # The newest version any socket here has (a frame or a snapshot): a catch-up
+        # builds a frame only when the topic is past it.
+        self.known_version = 0
 
     def receive(self, payload: bytes) -> None:
         version = orjson.loads(payload)["version"]
         if version <= self.latest_version:
             return
         self.latest_version, self.latest_text = version, payload.decode()
+        self.known_version = max(self.known_version, version)
         for connection in self.connections:
             if connection.state == LIVE and connection.floor < version:
                 connection.floor = version
@@ -47,6 +66,7 @@ class TopicFeed:
         """Go live after a snapshot of ``floor``; send a newer frame received meanwhile."""
         connection.state = LIVE
         connection.floor = floor
+        self.known_version = max(self.known_version, floor)
         if self.latest_text is not None and self.latest_version > floor:
             connection.floor = self.latest_version
             connection.push(self.latest_text)
@@ -58,13 +78,27 @@ class TopicFeeds:
     def __init__(self, hub: hub_module.Hub) -> None:
         self.subscriber = hub.subscriber
         self.feeds: dict[str, TopicFeed] = {}
+        self.ticker: asyncio.Task | None = None
+        self.catch_up_task: asyncio.Task | None = None
+        self.subscriber.add_reconnect_handler(self._on_reconnect)
+        embedded = isinstance(self.subscriber, broker.LocalSubscriber)
+        self.check_seconds = EMBEDDED_CHECK_SECONDS if embedded else hub_module.LOG_CHECK_TICKS
 
-    async def join(self, topic: str, connection: HubConnection) -> TopicFeed:
-        """Add ``connection`` (joining) to the topic's feed; subscribed when this returns."""
+    async def join(
+        self, topic: str, connection: HubConnection, *, catch_up: CatchUp | None = None
+    ) -> TopicFeed:
+        """Add ``connection`` (joining) to the topic's feed; subscribed when this returns.
+
+        ``catch_up`` (see ``CatchUp``) lets the feed fetch a frame no broker brought.
+        """
         feed = self.feeds.get(topic)
         if feed is None:
-            feed = self.feeds[topic] = TopicFeed(topic)
+            feed = self.feeds[topic] = TopicFeed(topic, catch_up)
         feed.connections.add(connection)
+        if feed.catch_up is not None and (self.ticker is None or self.ticker.done()):
+            self.ticker = asyncio.get_running_loop().create_task(
+                self._tick(), context=contextvars.Context()
+            )
         try:
             if feed.ready is None:
                 feed.ready = asyncio.get_running_loop().create_future()
@@ -90,7 +124,33 @@ class TopicFeeds:
         feed.connections.discard(connection)
         if not feed.connections:
             del self.feeds[topic]
+            if not self.feeds and self.ticker is not None:
+                self.ticker.cancel()
             await self.subscriber.unsubscribe_topic(topic)
+
+    async def catch_up_all(self) -> None:
+        """Fetch, for every feed that can, the frame newer than its sockets have."""
+        for feed in list(self.feeds.values()):
+            if feed.catch_up is None:
+                continue
+            try:
+                payload = await database_sync_to_async(feed.catch_up)(feed.known_version)
+            except Exception:
+                logger.exception("catching up topic %s failed", feed.topic)
+                continue
+            if payload is not None:
+                feed.receive(payload)
+
+    async def _tick(self) -> None:
+        while self.feeds:
+            await asyncio.sleep(self.check_seconds)
+            await self.catch_up_all()
+
+    def _on_reconnect(self) -> None:
+        if self.catch_up_task is None or self.catch_up_task.done():
+            self.catch_up_task = asyncio.get_running_loop().create_task(
+                self.catch_up_all(), context=contextvars.Context()
+            )
 
 
 _registries: weakref.WeakKeyDictionary[hub_module.Hub, TopicFeeds] = weakref.WeakKeyDictionary()

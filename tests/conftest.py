@@ -51,6 +51,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError("CI=true needs DATABASE_URL and REDIS_URL (see .ci/run).")
 
 
+@pytest.fixture
+def throwaway_redis(request):
+    """A redis-server of this test's own (tests.servers.RedisServer), started; stopped after.
+
+    For tests that stop Redis mid-test: the suite's Redis is shared and stays up.
+    """
+    from tests.servers import RedisServer, redis_server_installed
+
+    if not redis_server_installed():
+        _engine_missing(request.node, "needs redis-server: apt-get install redis-server")
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()

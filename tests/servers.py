@@ -5,12 +5,14 @@ A server started here serves the current test's database (the test must use
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
@@ -54,21 +56,31 @@ def server_environment(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def servers_running(
-    names: tuple[str, ...], ports: dict[str, int] | None = None, **environment: str
+    names: tuple[str, ...],
+    ports: dict[str, int] | None = None,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
+    **environment: str,
 ) -> Iterator[dict[str, int]]:
     """Start one process per server name; yields {name: port} once all listen.
 
     ``ports`` fixes the port of some servers, for settings that must name it.
+    ``log`` receives the servers' stderr (their log), for tests that read it.
+    ``env`` replaces the whole environment (``server_environment`` by default).
     """
     started: dict[str, int] = {}
     processes: list[subprocess.Popen] = []
-    env = server_environment(**environment)
+    env = env if env is not None else server_environment(**environment)
+    log_file = open(log, "ab") if log is not None else None  # noqa: SIM115
     try:
         for name in names:
             port = (ports or {}).get(name) or free_port()
             command = asgi_server_command(server=name, host="127.0.0.1", port=port)
             process = subprocess.Popen(
-                command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                command,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file if log_file is not None else subprocess.PIPE,
             )
             processes.append(process)
             started[name] = port
@@ -83,3 +95,44 @@ def servers_running(
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if log_file is not None:
+            log_file.close()
+
+
+def redis_server_installed() -> bool:
+    return shutil.which("redis-server") is not None
+
+
+class RedisServer:
+    """A redis-server of one test's own on a free port, saving nothing: stop and start it
+    to see what liveshop does while Redis is down. The port stays the same."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        port_wait(self.port, self.process, timeout=10)
+
+    def stop(self) -> None:
+        """Kill it, as a crash would; returns once the port is closed."""
+        if self.process is None:
+            return
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = None

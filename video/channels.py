@@ -175,6 +175,26 @@ def channel_air_snapshot(*, slug: str, now: dt.datetime | None = None) -> Channe
     return ChannelAirSnapshot(channel.pk, version, channel_air_frame(version=version, wire=wire))
 
 
+def channel_air_frame_newer(*, channel_id: int, version: int) -> bytes | None:
+    """The channel socket's current ``now_playing`` frame, encoded, if the channel
+    announced a version past ``version``; else None (one query).
+
+    For a server process whose broker did not bring an announcement: one made by
+    the Celery worker in embedded mode, or published while Redis was down.
+    """
+    current = (
+        ChannelAir.objects.filter(channel_id=channel_id).values_list("version", flat=True).first()
+    )
+    if current is None or current <= version:
+        return None
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        return None
+    playing = channel_now_playing_get(channel=channel, user=AnonymousUser())
+    wire = now_playing_json(playing=playing)
+    return orjson.dumps(channel_air_frame(version=current, wire=wire))
+
+
 def channel_programme_get(*, channel: Channel, user: User, day: dt.date) -> list[dict]:
     """The channel's programme for its local ``day``: scheduled shows, replays in the gaps.
 

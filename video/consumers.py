@@ -7,6 +7,8 @@ go live. Changes never pass through this class: the topic feed writes them.
 
 from __future__ import annotations
 
+import functools
+
 import orjson
 from channels.db import database_sync_to_async
 
@@ -24,7 +26,7 @@ from chat.hub import HubConnection
 from chat.topics import topic_feeds_get
 from liveshop.common.exceptions import NotFoundError
 from shows.selectors import channel_get
-from video.channels import channel_air_snapshot
+from video.channels import channel_air_frame_newer, channel_air_snapshot
 
 # The show socket's codes; 4004 names the channel.
 CLOSE_REASONS = {
@@ -39,6 +41,10 @@ CLOSE_REASONS = {
 
 def _encode(frame: dict) -> str:
     return orjson.dumps(frame).decode()
+
+
+def _frame_newer(channel_id: int, version: int) -> bytes | None:
+    return channel_air_frame_newer(channel_id=channel_id, version=version)
 
 
 class ChannelNowPlayingConsumer(GuardedSocketConsumer):
@@ -67,7 +73,11 @@ class ChannelNowPlayingConsumer(GuardedSocketConsumer):
         )
         self.topic = broker.channel_topic(channel.pk)
         feeds = topic_feeds_get()
-        feed = await feeds.join(self.topic, self.connection)
+        # What the broker does not bring (the Celery worker's announcements in
+        # embedded mode, those published while Redis was down) is read from the
+        # channel's ChannelAir row.
+        catch_up = functools.partial(_frame_newer, channel.pk)
+        feed = await feeds.join(self.topic, self.connection, catch_up=catch_up)
         try:
             snapshot = await database_sync_to_async(channel_air_snapshot)(slug=slug)
         except NotFoundError:

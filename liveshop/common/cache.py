@@ -6,11 +6,21 @@ on the chat send path, that was more CPU than the Redis round trips themselves. 
 ``redis.Redis`` over a connection pool is safe to share between threads, so one per
 pool is kept. ``counter_increment`` counts in one round trip where Django's ``add``
 then ``incr`` take three.
+
+While Redis is down the ``cache_*`` helpers below keep their values in this process
+instead of raising: a rate limit, slow mode or a ticket's single use is then
+enforced per process until Redis is back (docs/realtime.md, "When Redis is down").
 """
 
 from __future__ import annotations
 
+import logging
+import time
+
+import redis
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 
@@ -45,19 +55,72 @@ class RedisCache(DjangoRedisCache):
         return self._cache.counter_increment(self.make_and_validate_key(key), timeout)
 
 
+logger = logging.getLogger("liveshop.cache")
+
+# What the cache helpers fall back to while Redis does not answer.
+_CACHE_DOWN_ERRORS = (redis.RedisError, OSError)
+_local = LocMemCache("liveshop-while-redis-is-down", {})
+_WARN_EVERY_SECONDS = 10.0
+_last_warning = 0.0
+
+
+def _fallback(error: BaseException) -> BaseCache:
+    """The in-process cache, with one warning per ``_WARN_EVERY_SECONDS``, not one per call."""
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= _WARN_EVERY_SECONDS:
+        _last_warning = now
+        logger.warning("the Redis cache failed (%s); keeping values in this process", error)
+    return _local
+
+
+def _local_increment(store: BaseCache, key: str, timeout: int) -> int:
+    store.add(key, 0, timeout=timeout)
+    try:
+        return store.incr(key)
+    except ValueError:
+        # Expired between add and incr.
+        store.set(key, 1, timeout=timeout)
+        return 1
+
+
 def cache_counter_increment(*, key: str, timeout: int) -> int:
     """Add one to the counter ``key`` (created with ``timeout`` seconds to live); its new value.
 
     Atomic across processes on Redis; on the embedded in-process cache, within this
-    process, which is all there is.
+    process, which is all there is. While Redis is down, counted in this process.
     """
     increment = getattr(cache, "counter_increment", None)
-    if increment is not None:
-        return increment(key, timeout)
-    cache.add(key, 0, timeout=timeout)
+    if increment is None:
+        return _local_increment(cache, key, timeout)
     try:
-        return cache.incr(key)
-    except ValueError:
-        # Expired between add and incr.
-        cache.set(key, 1, timeout=timeout)
-        return 1
+        return increment(key, timeout)
+    except _CACHE_DOWN_ERRORS as error:
+        return _local_increment(_fallback(error), key, timeout)
+
+
+def cache_value_get(*, key: str):
+    """The value of ``key``, or None; while Redis is down, what this process set."""
+    try:
+        return cache.get(key)
+    except _CACHE_DOWN_ERRORS as error:
+        return _fallback(error).get(key)
+
+
+def cache_value_set(*, key: str, value, timeout: int) -> None:
+    """Store ``value`` for ``timeout`` seconds; in this process while Redis is down."""
+    try:
+        cache.set(key, value, timeout=timeout)
+    except _CACHE_DOWN_ERRORS as error:
+        _fallback(error).set(key, value, timeout=timeout)
+
+
+def cache_value_add(*, key: str, value, timeout: int) -> bool:
+    """Store ``value`` under ``key`` unless it is there (atomic on Redis); whether it stored.
+
+    While Redis is down, decided in this process.
+    """
+    try:
+        return cache.add(key, value, timeout=timeout)
+    except _CACHE_DOWN_ERRORS as error:
+        return _fallback(error).add(key, value, timeout=timeout)

@@ -135,6 +135,9 @@ if REDIS_URL:
             "BACKEND": "liveshop.common.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": LIVESHOP_REDIS_PREFIX,
+            # An unreachable Redis costs a request two seconds at most, not a hang:
+            # liveshop.common.cache then keeps values in the process.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:

@@ -1,0 +1,110 @@
+"""The pieces that keep the chat working while Redis is down, one at a time.
+
+The whole outage under a real server is tests/test_chat_redis_down.py.
+"""
+
+import asyncio
+import time
+
+import pytest
+import redis
+from django.core import signing
+
+from chat import broker
+from chat.services import (
+    ChatRefusal,
+    chat_rate_limit_hit,
+    realtime_ticket_create,
+    realtime_ticket_redeem,
+)
+from liveshop.common import cache as cache_module
+from liveshop.common.cache import cache_value_add, cache_value_get, cache_value_set
+
+
+class _DownCache:
+    """A cache whose every call fails as the Redis cache does with Redis down."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+
+        return fail
+
+
+@pytest.fixture
+def cache_down(monkeypatch):
+    monkeypatch.setattr(cache_module, "cache", _DownCache())
+    monkeypatch.setattr(cache_module, "_local", cache_module.LocMemCache("redis-down-test", {}))
+
+
+def test_a_ticket_redeems_once_and_a_forged_or_expired_one_never(viewer, settings):
+    ticket = realtime_ticket_create(user=viewer)
+    forged = signing.dumps([viewer.pk + 1, "nonce"], salt="another.salt")
+
+    assert realtime_ticket_redeem(ticket=ticket) == viewer.pk
+    assert realtime_ticket_redeem(ticket=ticket) is None
+    assert realtime_ticket_redeem(ticket=forged) is None
+    assert realtime_ticket_redeem(ticket=ticket[:-2] + "xx") is None
+    assert realtime_ticket_redeem(ticket="x" * 500) is None
+
+    settings.LIVESHOP_WS_TICKET_SECONDS = 1
+    old = realtime_ticket_create(user=viewer)
+    time.sleep(2.1)
+    assert realtime_ticket_redeem(ticket=old) is None
+
+
+def test_while_the_cache_is_down_tickets_still_redeem_once(viewer, cache_down):
+    ticket = realtime_ticket_create(user=viewer)
+
+    assert realtime_ticket_redeem(ticket=ticket) == viewer.pk
+    assert realtime_ticket_redeem(ticket=ticket) is None
+
+
+def test_while_the_cache_is_down_the_rate_limit_holds_in_this_process(settings, cache_down):
+    settings.LIVESHOP_CHAT_RATE = "2/60"
+    chat_rate_limit_hit(user_id=7, is_team=False)
+    chat_rate_limit_hit(user_id=7, is_team=False)
+
+    with pytest.raises(ChatRefusal) as refused:
+        chat_rate_limit_hit(user_id=7, is_team=False)
+    assert refused.value.code == "rate_limited"
+    chat_rate_limit_hit(user_id=8, is_team=False)  # another user has a count of their own
+
+
+def test_while_the_cache_is_down_values_are_kept_in_this_process(cache_down):
+    cache_value_set(key="slow", value=1.5, timeout=30)
+
+    assert cache_value_get(key="slow") == 1.5
+    assert cache_value_add(key="once", value=1, timeout=30) is True
+    assert cache_value_add(key="once", value=1, timeout=30) is False
+
+
+@pytest.mark.asyncio
+async def test_a_subscriber_that_lost_redis_subscribes_again_and_says_so(settings, throwaway_redis):
+    settings.REDIS_URL = throwaway_redis.url
+    received: list[tuple[int, bytes]] = []
+    subscriber = broker.RedisSubscriber(lambda show, payload: received.append((show, payload)))
+    reconnected = asyncio.Event()
+    subscriber.add_reconnect_handler(reconnected.set)
+    publisher = redis.Redis.from_url(throwaway_redis.url)
+    try:
+        await subscriber.subscribe(1)
+        throwaway_redis.stop()
+        await subscriber.subscribe(2)  # while Redis is down: no error
+        await subscriber.unsubscribe(1)
+        await asyncio.sleep(0.3)
+        assert subscriber.broken is True
+
+        throwaway_redis.start()
+        await asyncio.wait_for(reconnected.wait(), timeout=5)
+        publisher.publish(broker.show_topic(1), b"left")
+        publisher.publish(broker.show_topic(2), b"joined while down")
+        async with asyncio.timeout(5):
+            while not received:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        assert received == [(2, b"joined while down")]
+        assert subscriber.broken is False
+    finally:
+        publisher.close()
+        await subscriber.close()
