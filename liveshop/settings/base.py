@@ -211,7 +211,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "liveshop.common.schema.AutoSchema",
     "EXCEPTION_HANDLER": "liveshop.common.exception_handler.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "liveshop.common.pagination.PagePagination",
     "PAGE_SIZE": 20,
