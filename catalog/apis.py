@@ -82,7 +82,10 @@ class ProductListApi(APIView):
             images = list(product.images.all())
             return images[0].url if images else None
 
-        @extend_schema_field(OpenApiTypes.DECIMAL)
+        # Served as a string like every price (a float would round it).
+        @extend_schema_field(
+            serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+        )
         def get_min_price(self, product: Product) -> str | None:
             prices = [variant.price for variant in product.variants.all()]
             return f"{min(prices):.2f}" if prices else None

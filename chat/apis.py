@@ -11,7 +11,6 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
 )
@@ -51,13 +50,11 @@ from chat.services import (
 )
 from liveshop.common.exceptions import NotFoundError
 from liveshop.common.pagination import PagePagination, page_serializer_build
+from liveshop.common.schema import ERROR_RESPONSE
 from shows.access import show_access_view
 from shows.models import Channel
 from shows.selectors import channel_get
 
-ERROR_RESPONSE = OpenApiResponse(
-    description='Error: {"detail", "code"} (validation errors add "fields").'
-)
 ACTION_ERRORS = {
     400: ERROR_RESPONSE,
     401: ERROR_RESPONSE,

@@ -7,14 +7,19 @@ from django.conf import settings
 logger = logging.getLogger("liveshop")
 
 
-def runtime_mode_describe() -> str:
+def runtime_database_describe() -> str:
+    """The database this process uses, without credentials: "PostgreSQL at h:p/name"."""
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("postgresql"):
         host = database.get("HOST") or "local socket"
         port = database.get("PORT") or 5432
-        database_text = f"PostgreSQL at {host}:{port}/{database['NAME']}"
-    else:
-        database_text = f"SQLite at {database['NAME']}"
+        return f"PostgreSQL at {host}:{port}/{database['NAME']}"
+    return f"SQLite at {database['NAME']}"
+
+
+def runtime_mode_describe() -> str:
+    database = settings.DATABASES["default"]
+    database_text = runtime_database_describe()
     if settings.REDIS_URL:
         mode = "Redis/PostgreSQL" if database["ENGINE"].endswith("postgresql") else "Redis/SQLite"
         layer_text = "show events over Redis pub/sub, Redis cache, Celery broker on Redis"

@@ -14,7 +14,8 @@ api_v1 = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
-    re_path(r"^(?P<path>.*)$", api_not_found),
+    # [\s\S], not ".": a path with an encoded newline (%0A) is an unknown path too.
+    re_path(r"^(?P<path>[\s\S]*)$", api_not_found),
 ]
 
 urlpatterns = [

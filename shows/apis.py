@@ -11,12 +11,11 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,7 +23,8 @@ from rest_framework.views import APIView
 
 from chat.selectors import show_chat_role
 from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
-from liveshop.common.pagination import PagePagination
+from liveshop.common.pagination import PagePagination, page_serializer_build
+from liveshop.common.schema import ERROR_RESPONSE
 from shows.access import ShowAction, show_access_act, show_access_view
 from shows.ics import ICS_CONTENT_TYPE, channel_calendar_render, show_calendar_render
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct
@@ -50,10 +50,6 @@ from shows.services import (
     show_publish,
     show_reminder_subscribe,
     show_reminder_unsubscribe,
-)
-
-ERROR_RESPONSE = OpenApiResponse(
-    description='Error: {"detail", "code"} (validation errors add "fields").'
 )
 
 
@@ -504,7 +500,8 @@ class ShowPinListApi(APIView):
             ref_name = "ShowPinInput"
 
     def get_permissions(self) -> list:
-        return [IsAuthenticated()] if self.request.method == "POST" else []
+        # AllowAny, not no class at all: the schema then says GET needs no credentials.
+        return [IsAuthenticated()] if self.request.method == "POST" else [AllowAny()]
 
     @extend_schema(
         operation_id="show_pin_timeline",
@@ -597,7 +594,11 @@ class ProductAppearanceListApi(APIView):
     @extend_schema(
         operation_id="product_appearance_list",
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: OutputSerializer(many=True)},
+        responses={
+            200: page_serializer_build(
+                item_serializer=OutputSerializer, name="ProductAppearancePage"
+            )
+        },
     )
     def get(self, request: Request, product_id: int) -> Response:
         paginator = PagePagination()

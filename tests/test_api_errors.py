@@ -13,6 +13,15 @@ def test_unknown_api_path_is_json_not_found(api_client):
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
+def test_unknown_api_path_with_an_encoded_newline_is_json_not_found(settings, api_client):
+    settings.DEBUG = True  # as `make run` serves: Django's HTML 404 page otherwise
+
+    response = api_client.delete("/api/v1/shows/x/sanctions/a%0Ab")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
 def test_token_create_with_wrong_password_is_refused(api_client, user_factory):
     user_factory(username="ada")
 

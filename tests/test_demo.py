@@ -19,6 +19,7 @@ from catalog.models import Product, Variant
 from liveshop.accounts.models import User
 from liveshop.common.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed
 from shows.models import Show, ShowMember, ShowProduct
+from shows.services import show_end
 from tests.servers import free_port
 from video.mediaserver import INSTALL_HINT, media_tools_missing
 
@@ -66,6 +67,64 @@ def test_demo_seed_again_after_midnight_with_the_demo_show_still_live():
         dt.datetime(2026, 11, 23, 20, 0, tzinfo=berlin),
     )
     assert Show.objects.filter(status=Show.Status.ENDED).count() == 3
+
+
+@pytest.mark.django_db
+def test_demo_seed_after_the_live_demo_show_ended_puts_a_show_live_again():
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    demo_seed(now=dt.datetime(2026, 11, 23, 15, 0, tzinfo=berlin))
+    first = Show.objects.get(status=Show.Status.LIVE)
+    # The stream stopped: the show ended after 20 minutes, its slot runs 40 more.
+    show_end(show=first, now=dt.datetime(2026, 11, 23, 15, 10, tzinfo=berlin))
+
+    demo_seed(now=dt.datetime(2026, 11, 23, 15, 15, tzinfo=berlin))
+
+    second = Show.objects.get(status=Show.Status.LIVE)
+    first.refresh_from_db()
+    assert second != first
+    assert first.status == Show.Status.ENDED
+    assert (first.scheduled_start, first.scheduled_end) == (
+        dt.datetime(2026, 11, 23, 14, 50, tzinfo=berlin),
+        dt.datetime(2026, 11, 23, 15, 10, tzinfo=berlin),
+    )
+    assert (second.scheduled_start, second.scheduled_end) == (
+        dt.datetime(2026, 11, 23, 15, 10, tzinfo=berlin),
+        dt.datetime(2026, 11, 23, 16, 5, tzinfo=berlin),
+    )
+    assert second.slug == "live-2026-11-23-1510"
+    assert second.lineup.count() == 4
+
+
+@pytest.mark.django_db
+def test_demo_seed_again_within_the_minute_the_live_demo_show_ended():
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    now = dt.datetime(2026, 11, 23, 15, 0, 30, tzinfo=berlin)
+    demo_seed(now=now)
+    first = Show.objects.get(status=Show.Status.LIVE)
+    show_end(show=first, now=now)
+
+    demo_seed(now=now)
+
+    second = Show.objects.get(status=Show.Status.LIVE)
+    assert second != first
+    assert (first.slug, second.slug) == ("live-2026-11-23-1450", "live-2026-11-23-1500")
+
+
+@pytest.mark.django_db
+def test_demo_seed_puts_the_show_due_next_live_when_the_live_demo_show_ended():
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    demo_seed(now=dt.datetime(2026, 11, 23, 9, 0, tzinfo=berlin))
+    show_end(
+        show=Show.objects.get(status=Show.Status.LIVE),
+        now=dt.datetime(2026, 11, 23, 9, 30, tzinfo=berlin),
+    )
+    shows = Show.objects.count()
+
+    # The 11:00 show is due within the stream start window: it goes live itself.
+    demo_seed(now=dt.datetime(2026, 11, 23, 10, 40, tzinfo=berlin))
+
+    assert Show.objects.get(status=Show.Status.LIVE).slug == "show-2026-11-23-1100"
+    assert Show.objects.count() == shows
 
 
 @pytest.mark.django_db

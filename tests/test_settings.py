@@ -15,6 +15,7 @@ ENGINE_VARIABLES = (
     "DJANGO_DEBUG",
     "LIVESHOP_NOTIFICATION_WEBHOOK_URL",
     "LIVESHOP_NOTIFICATION_WEBHOOK_SECRET",
+    "LIVESHOP_VIDEO_DIR",
 )
 
 
@@ -83,6 +84,19 @@ def test_database_and_redis_urls_select_the_real_engines(tmp_path):
         "redis://cache.example:6379/2",
         "liveshop mode: Redis/PostgreSQL (PostgreSQL at db.example:5432/shop; show events over "
         "Redis pub/sub, Redis cache, Celery broker on Redis)",
+    ]
+
+
+def test_each_database_keeps_its_video_files_in_its_own_folder(tmp_path):
+    code = "from django.conf import settings; print(settings.LIVESHOP_VIDEO_DIR)"
+    embedded = run_django(tmp_path, code)
+    postgres = run_django(tmp_path, code, DATABASE_URL="postgres://liveshop@db.example:5432/shop")
+    other = run_django(tmp_path, code, DATABASE_URL="postgres://liveshop@db.example:5432/shop_2")
+
+    assert [result.stdout.strip() for result in (embedded, postgres, other)] == [
+        str(tmp_path / "var" / "video" / "sqlite"),
+        str(tmp_path / "var" / "video" / "postgres-shop"),
+        str(tmp_path / "var" / "video" / "postgres-shop_2"),
     ]
 
 

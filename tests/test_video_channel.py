@@ -12,8 +12,6 @@ from video.channels import channel_now_playing_get, channel_programme_get
 from video.models import ChannelRotationEntry
 from video.services import channel_rotation_set
 
-pytestmark = pytest.mark.postgres
-
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 DAY = dt.date(2026, 11, 24)
 MIDNIGHT = dt.datetime.combine(DAY, dt.time.min, tzinfo=BERLIN)

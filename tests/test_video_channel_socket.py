@@ -24,7 +24,7 @@ from video.models import ChannelAir, IngestSession
 from video.services import channel_now_playing_tick, channel_rotation_set, stream_playable_mark
 from video.wire import now_playing_json
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def channel_socket_open(slug: str) -> WebsocketCommunicator:
@@ -187,6 +187,8 @@ async def test_a_rotation_slot_ending_pushes_the_next_replay_once(media_dir):
         await hub_shutdown()
 
 
+# Threads racing on select_for_update: SQLite has no row locks to race on.
+@pytest.mark.postgres
 def test_concurrent_ticks_at_a_slot_end_announce_it_once(media_dir):
     channel = factories.ChannelFactory(slug="loop")
     _rotation(channel, (600.0, 1200.0))

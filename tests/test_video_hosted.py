@@ -16,8 +16,6 @@ from chat.models import ShowEvent
 from shows.models import Show
 from video.models import IngestSession, Recording
 
-pytestmark = pytest.mark.postgres
-
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "video"
 MUX_SECRET = "mux-signing-secret-for-tests"
 IVS_SECRET = "ivs-api-destination-secret"

@@ -15,7 +15,7 @@ from video.models import Recording
 from video.selectors import show_playback_get
 from video.services import premiere_tick, premiere_video_set
 
-pytestmark = [pytest.mark.postgres, pytest.mark.media]
+pytestmark = pytest.mark.media
 
 
 def _video_bytes(tmp_path, seconds: int) -> bytes:

@@ -21,7 +21,7 @@ from video.services import (
     stream_take_live,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.media]
+pytestmark = pytest.mark.media
 
 
 def _flv_write(path, seconds: int = 2) -> None:

@@ -16,8 +16,6 @@ from video.services import (
     stream_publish_end,
 )
 
-pytestmark = pytest.mark.postgres
-
 
 def _publish(stream, client_id="8"):
     return stream_publish_authorize(

@@ -17,6 +17,7 @@ import socket
 import string
 import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 
 RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
@@ -61,6 +62,9 @@ class MediaServerConfig:
     host: str = "127.0.0.1"
     hls_fragment: str = "2s"
     log_level: str = "warn"
+    # The database of the liveshop that runs this server (no credentials), so
+    # demo-stream can tell a terminal with other settings what is wrong.
+    database: str = ""
 
     @property
     def run_dir(self) -> Path:
@@ -156,7 +160,13 @@ class MediaServer:
                     time.sleep(0.1)
         # demo-stream finds the running server's ports here.
         self.info_path.write_text(
-            json.dumps({"rtmp_url": self.config.rtmp_url, "http_url": self.config.http_url})
+            json.dumps(
+                {
+                    "rtmp_url": self.config.rtmp_url,
+                    "http_url": self.config.http_url,
+                    "database": self.config.database,
+                }
+            )
         )
 
     def stop(self, timeout: float = 10) -> None:
@@ -198,3 +208,14 @@ def media_server_info_read(*, media_dir: Path) -> dict | None:
         return json.loads((media_dir / "run" / "mediaserver.json").read_text())
     except (OSError, ValueError):
         return None
+
+
+def media_server_answers(*, rtmp_url: str, timeout: float = 2) -> bool:
+    """Whether something listens at ``rtmp_url``'s host and port (a recorded server
+    whose ``make run`` was killed leaves its file behind, and nothing listens)."""
+    parsed = urllib.parse.urlsplit(rtmp_url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 1935), timeout=timeout):
+            return True
+    except OSError:
+        return False

@@ -9,6 +9,7 @@ import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -17,6 +18,7 @@ from catalog.models import Product, ProductImage, Storefront, Variant
 from liveshop.accounts.models import User
 from liveshop.accounts.services import user_create
 from shows.models import Channel, Show, ShowMember
+from shows.selectors import show_overlapping_list
 from shows.services import (
     show_create,
     show_end,
@@ -48,6 +50,8 @@ DEMO_ACCOUNTS = (
 
 DEMO_CHANNEL_SLUG = "liveshop-tv"
 DEMO_STOREFRONT_SLUG = "demo-shop"
+# Slugs of the shows the seed puts live now: live-<local start>[-n].
+LIVE_SLUG_PREFIX = "live-"
 
 _PRODUCTS = (
     ("linen-shirt", "Linen shirt", "39.90", ("S", "M", "L"), "colour", ("sand", "navy")),
@@ -165,6 +169,65 @@ def _show_seed(
     return show_publish(show=show)
 
 
+def _live_show_seed(
+    *, channel: Channel, now: dt.datetime, products: list[Product], users: dict[str, User]
+) -> Show | None:
+    """The channel's live demo show: the one on air, else one put on air now.
+
+    The demo show ends when its stream stops, and an ended show keeps its slot:
+    an ended live demo show gives back the rest of its slot from its actual end,
+    so every run of the seed has a live show to stream to. A scheduled show due
+    within the stream start window goes live itself instead of a new one.
+    """
+    live = Show.objects.filter(channel=channel, status=Show.Status.LIVE).first()
+    if live is not None:
+        return live
+    for ended in Show.objects.filter(
+        channel=channel,
+        slug__startswith=LIVE_SLUG_PREFIX,
+        status=Show.Status.ENDED,
+        scheduled_end__gt=now,
+        actual_end__isnull=False,
+    ):
+        Show.objects.filter(pk=ended.pk).update(
+            scheduled_end=max(ended.actual_end, ended.scheduled_start + dt.timedelta(minutes=1))
+        )
+    start = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=10)
+    end = start + dt.timedelta(hours=1)
+    due = now + dt.timedelta(minutes=settings.LIVESHOP_VIDEO_START_EARLY_MINUTES)
+    for busy in show_overlapping_list(channel_id=channel.pk, start=start, end=end):
+        if busy.status == Show.Status.SCHEDULED and busy.scheduled_start <= due:
+            return show_go_live(show=busy)
+        if busy.scheduled_end <= now:
+            start = busy.scheduled_end
+        elif busy.scheduled_start > now:
+            end = min(end, busy.scheduled_start)
+        else:
+            return None  # a draft or an ended show still holds this very moment
+    zone = zoneinfo.ZoneInfo(channel.timezone)
+    slug = f"{LIVE_SLUG_PREFIX}{timezone.localtime(start, zone):%Y-%m-%d-%H%M}"
+    # Seeded again within the minute the last live demo show started: a new slug.
+    taken = set(
+        Show.objects.filter(channel=channel, slug__startswith=slug).values_list("slug", flat=True)
+    )
+    candidate, suffix = slug, 1
+    while candidate in taken:
+        suffix += 1
+        candidate = f"{slug}-{suffix}"
+    show = _show_seed(
+        channel=channel,
+        title="Live now: the demo show",
+        slug=candidate,
+        start=start,
+        duration=end - start,
+        products=products,
+        users=users,
+    )
+    if show is None or show.status != Show.Status.SCHEDULED:
+        return None
+    return show_go_live(show=show)
+
+
 @transaction.atomic
 def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Create the demo accounts, catalog, channel and a week of shows.
@@ -214,19 +277,7 @@ def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
         show_end(show=show)
         Show.objects.filter(pk=show.pk).update(actual_end=start + hour)
 
-    if not Show.objects.filter(channel=channel, status=Show.Status.LIVE).exists():
-        start = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=10)
-        show = _show_seed(
-            channel=channel,
-            title="Live now: the demo show",
-            slug=f"live-{timezone.localtime(start, channel_zone):%Y-%m-%d-%H%M}",
-            start=start,
-            duration=hour,
-            products=products[:4],
-            users=users,
-        )
-        if show is not None and show.status == Show.Status.SCHEDULED:
-            show_go_live(show=show)
+    _live_show_seed(channel=channel, now=now, products=products[:4], users=users)
 
     for day_offset in range(7):
         day = today + dt.timedelta(days=day_offset)

@@ -7,6 +7,7 @@ fresh machine needs nothing but Python.
 """
 
 import hashlib
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -216,7 +217,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "liveshop.common.schema.AutoSchema",
     "EXCEPTION_HANDLER": "liveshop.common.exception_handler.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "liveshop.common.pagination.PagePagination",
     "PAGE_SIZE": 20,
@@ -335,7 +336,17 @@ LIVESHOP_CHAT_HISTORY = 50
 # --- Video (docs/video.md) -------------------------------------------------------
 
 LIVESHOP_VIDEO_PROVIDER = env_str("LIVESHOP_VIDEO_PROVIDER", "nginx_rtmp")
-LIVESHOP_VIDEO_DIR = Path(env_str("LIVESHOP_VIDEO_DIR") or VAR_DIR / "video")
+# Recordings and HLS files belong to the database whose rows name them: each
+# database gets its own folder, so the embedded and the PostgreSQL mode of one
+# checkout never see (or delete) each other's files.
+LIVESHOP_VIDEO_NAMESPACE = (
+    "postgres-" + re.sub(r"[^A-Za-z0-9_.-]", "_", str(DATABASES["default"]["NAME"]))
+    if DATABASE_URL
+    else "sqlite"
+)
+LIVESHOP_VIDEO_DIR = Path(
+    env_str("LIVESHOP_VIDEO_DIR") or VAR_DIR / "video" / LIVESHOP_VIDEO_NAMESPACE
+)
 # What broadcasters type into OBS as "Server", and nginx's HTTP side (HLS, VOD, control).
 LIVESHOP_VIDEO_RTMP_URL = env_str("LIVESHOP_VIDEO_RTMP_URL", "rtmp://127.0.0.1:1935/live")
 LIVESHOP_VIDEO_HTTP_URL = env_str("LIVESHOP_VIDEO_HTTP_URL", "http://127.0.0.1:8080").rstrip("/")

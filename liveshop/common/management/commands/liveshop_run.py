@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from liveshop.common.demo import DEMO_ACCOUNTS, DEMO_CHANNEL_SLUG, DEMO_PASSWORD
-from liveshop.runtime import runtime_mode_describe
+from liveshop.runtime import runtime_database_describe, runtime_mode_describe
 from liveshop.servers import SERVERS, asgi_server_command
 from shows.models import Show
 from video.mediaserver import (
@@ -80,6 +80,7 @@ class Command(BaseCommand):
             rtmp_port=port_free_pick(1935, host=media_host),
             http_port=port_free_pick(8080, host=media_host),
             host=media_host,
+            database=runtime_database_describe(),
         )
         server = MediaServer(config)
         try:
