@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from catalog.models import Product, ProductImage, Storefront, Variant
 from liveshop.common.exceptions import NotFoundError
+from liveshop.common.links import public_url
 
 
 class StockState:
@@ -82,7 +83,7 @@ def cart_link_build(
         salt=CART_LINK_SALT,
         compress=False,
     )
-    return f"{settings.PUBLIC_BASE_URL}{CART_LINK_PATH}{token}"
+    return public_url(path=f"{CART_LINK_PATH}{token}")
 
 
 def viewer_key_for_user(*, user_id: int) -> str:

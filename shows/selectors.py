@@ -18,11 +18,13 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import CartAddition, LinkClick, OrderLine, Product, ProductImage, Variant
 from catalog.selectors import cart_link_build, variant_stock_view
 from liveshop.accounts.models import User
+from liveshop.common.links import public_url
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
 
 # Shows that occupy their channel's slot: a cancelled show frees it.
@@ -64,6 +66,11 @@ PUBLISHED_STATUSES = (
 # How far back and ahead the channel calendar feed reaches.
 CALENDAR_FEED_PAST = dt.timedelta(days=7)
 CALENDAR_FEED_AHEAD = dt.timedelta(days=90)
+
+
+def show_page_url(*, show: Show) -> str:
+    """The absolute URL of the show's viewer page: where a notice's "watch" link goes."""
+    return public_url(path=reverse("web-show", kwargs={"public_id": show.public_id}))
 
 
 def show_annotate_viewer(*, shows: QuerySet[Show], user: User) -> QuerySet[Show]:

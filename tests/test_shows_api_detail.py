@@ -158,7 +158,7 @@ def test_show_calendar_has_one_utc_event_with_stable_uid(api_client, settings):
     assert b"DTSTART:20310504T183000Z" in response.content
     assert str(event["SUMMARY"]) == "Spring, live"
     assert str(event["DESCRIPTION"]) == "Boots; socks"
-    assert str(event["URL"]) == f"https://live.example.com/api/v1/shows/{show.public_id}"
+    assert str(event["URL"]) == f"https://live.example.com/shows/{show.public_id}/"
     assert str(event["STATUS"]) == "CONFIRMED"
 
 
