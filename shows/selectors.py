@@ -194,13 +194,22 @@ def show_viewer_get(*, public_id: str, user: User) -> Show | None:
     )
 
 
+def show_pins_open() -> QuerySet[ShowPin]:
+    """Pins not yet unpinned: what "pinned now" means wherever a price depends on it."""
+    return ShowPin.objects.filter(unpinned_at__isnull=True)
+
+
 def show_lineup_list(*, show: Show) -> QuerySet[ShowProduct]:
-    """The lineup in order, each with its first image and price range in one query."""
+    """The lineup in order, each with its first image, price range and whether it is
+    pinned now (``is_pinned``, by any open pin), in one query."""
     variants = Variant.objects.filter(product=OuterRef("product")).order_by().values("product")
     return (
         ShowProduct.objects.filter(show=show)
         .select_related("product__storefront")
         .annotate(
+            is_pinned=Exists(
+                show_pins_open().filter(show=OuterRef("show"), product=OuterRef("product"))
+            ),
             first_image_url=Subquery(
                 ProductImage.objects.filter(product=OuterRef("product"))
                 .order_by("position", "pk")
@@ -222,12 +231,20 @@ def show_team_list(*, show: Show) -> QuerySet[ShowMember]:
 
 
 def show_detail_prefetch(*, show: Show) -> Show:
-    """Attach ``lineup_items`` and ``team_members`` to ``show``: two queries, any lineup size."""
+    """Attach ``lineup_items`` and ``team_members`` to ``show``: two queries, any lineup size.
+
+    Each lineup item gets ``show_price_applies``: whether its show price is the
+    price a cart charges now (``show_price_applies``, the cart's own rule).
+    """
     prefetch_related_objects(
         [show],
         Prefetch("lineup", queryset=show_lineup_list(show=show), to_attr="lineup_items"),
         Prefetch("members", queryset=show_team_list(show=show), to_attr="team_members"),
     )
+    for item in show.lineup_items:
+        item.show_price_applies = item.show_price is not None and show_price_applies(
+            show=show, is_pinned=item.is_pinned
+        )
     return show
 
 
@@ -238,15 +255,16 @@ def show_starts_in_seconds(*, show: Show, now: dt.datetime) -> int:
     return max(0, int((show.scheduled_start - now).total_seconds()))
 
 
-def show_price_applies(*, show: Show, is_pinned: bool | None = None) -> bool:
-    """Show prices apply only while the show is live.
+def show_price_applies(*, show: Show, is_pinned: bool) -> bool:
+    """Whether a product's show price is its price now: the one rule for carts and cards.
 
-    A show with ``show_price_while_pinned_only`` narrows that to while the
-    product is pinned; ``is_pinned=None`` (a lineup listing) checks only live.
+    Show prices apply only while the show is live; a show with
+    ``show_price_while_pinned_only`` narrows that to while the product is
+    pinned (``is_pinned``: by any open pin of the show, ``show_pins_open``).
     """
     if show.status != Show.Status.LIVE:
         return False
-    return not (show.show_price_while_pinned_only and is_pinned is False)
+    return is_pinned or not show.show_price_while_pinned_only
 
 
 def channel_calendar_show_list(
@@ -376,9 +394,7 @@ def show_pins_open_payload(*, show: Show) -> list[dict]:
     """
     return _pins_payload(
         show=show,
-        pins=ShowPin.objects.filter(show=show, unpinned_at__isnull=True).order_by(
-            "pinned_at", "pk"
-        ),
+        pins=show_pins_open().filter(show=show).order_by("pinned_at", "pk"),
     )
 
 
