@@ -120,6 +120,10 @@ class ShowSummarySerializer(serializers.Serializer):
     actual_start = serializers.DateTimeField(allow_null=True)
     actual_end = serializers.DateTimeField(allow_null=True)
     starts_in_seconds = serializers.SerializerMethodField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancellation_reason = serializers.CharField(
+        help_text="Why the show was cancelled, as the merchandiser put it; may be empty."
+    )
     is_reminded = serializers.BooleanField()
     lineup_count = serializers.IntegerField()
 
@@ -165,7 +169,7 @@ class ChannelListApi(APIView):
 
 
 class ChannelScheduleApi(APIView):
-    """A channel's schedule: live now, upcoming within ``days`` and replays."""
+    """A channel's schedule: live now, upcoming and cancelled within ``days``, and replays."""
 
     @extend_schema_serializer(component_name="ChannelScheduleFilter")
     class FilterSerializer(serializers.Serializer):
@@ -178,6 +182,7 @@ class ChannelScheduleApi(APIView):
         channel = ChannelSerializer()
         live = ShowSummarySerializer(many=True)
         upcoming = ShowSummarySerializer(many=True)
+        cancelled = ShowSummarySerializer(many=True)
         replays = ShowSummarySerializer(many=True)
 
     @extend_schema(
@@ -242,8 +247,6 @@ class ShowDetailApi(APIView):
     class OutputSerializer(ShowSummarySerializer):
         lineup_count = None
         channel = ChannelSerializer()
-        cancelled_at = serializers.DateTimeField(allow_null=True)
-        cancellation_reason = serializers.CharField()
         is_private = serializers.BooleanField()
         is_test = serializers.BooleanField()
         replay_allowed = serializers.BooleanField()

@@ -135,6 +135,7 @@ class ChannelSchedule:
     channel: Channel
     live: list[Show]
     upcoming: list[Show]
+    cancelled: list[Show]
     replays: list[Show]
 
 
@@ -149,11 +150,16 @@ def channel_schedule_get(
     """What a channel shows now, in the next ``days`` days and as replays.
 
     Upcoming holds scheduled shows starting within the window (and a late one
-    whose slot is not over yet, so it does not vanish before it goes live) and
-    cancelled shows that would still have been ahead, kept visible with their
-    status. Replays are ended shows that allow one, newest first. Two queries
+    whose slot is not over yet, so it does not vanish before it goes live).
+    Cancelled shows whose slot is not over yet are kept visible in their own
+    list, never among the shows to look forward to. Replays are ended shows
+    that allow one and have a recording that plays (``video.selectors``),
+    newest first; an ended show without one is no replay. Two queries
     whatever the number of shows.
     """
+    # video sits above shows (it reads shows); import late, as show_transition does.
+    from video.selectors import show_has_visible_replay_q
+
     now = now or timezone.now()
     horizon = now + dt.timedelta(days=days)
     shows = show_annotate_lineup_count(
@@ -164,20 +170,27 @@ def channel_schedule_get(
     current = list(
         shows.filter(
             Q(status=Show.Status.LIVE)
-            | Q(status=Show.Status.SCHEDULED, scheduled_end__gt=now, scheduled_start__lt=horizon)
-            | Q(status=Show.Status.CANCELLED, scheduled_start__gt=now, scheduled_start__lt=horizon)
+            | Q(
+                status__in=(Show.Status.SCHEDULED, Show.Status.CANCELLED),
+                scheduled_end__gt=now,
+                scheduled_start__lt=horizon,
+            )
         ).order_by("scheduled_start", "pk")
     )
     replays = list(
-        shows.filter(status=Show.Status.ENDED, replay_allowed=True).order_by(
+        shows.filter(show_has_visible_replay_q()).order_by(
             F("actual_end").desc(nulls_last=True), "-scheduled_start", "-pk"
         )[:replays_limit]
     )
+    by_status: dict[str, list[Show]] = {status: [] for status in Show.Status.values}
+    for show in current:
+        by_status[show.status].append(show)
     return ChannelSchedule(
         server_time=now,
         channel=channel,
-        live=[show for show in current if show.status == Show.Status.LIVE],
-        upcoming=[show for show in current if show.status != Show.Status.LIVE],
+        live=by_status[Show.Status.LIVE],
+        upcoming=by_status[Show.Status.SCHEDULED],
+        cancelled=by_status[Show.Status.CANCELLED],
         replays=replays,
     )
 
