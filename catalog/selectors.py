@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from catalog.models import Product, ProductImage, Storefront, Variant
 from liveshop.common.exceptions import NotFoundError
+from liveshop.common.links import public_url
 
 
 class StockState:
@@ -82,7 +83,7 @@ def cart_link_build(
         salt=CART_LINK_SALT,
         compress=False,
     )
-    return f"{settings.PUBLIC_BASE_URL}{CART_LINK_PATH}{token}"
+    return public_url(path=f"{CART_LINK_PATH}{token}")
 
 
 def viewer_key_for_user(*, user_id: int) -> str:
@@ -199,8 +200,8 @@ def cart_lines_priced(*, lines: list[dict]) -> list[PricedLine]:
     price. Lines whose variant is gone are left out. Four queries at most.
     """
     # shows.selectors builds cards with this module's links: import late.
-    from shows.models import Show, ShowPin, ShowProduct
-    from shows.selectors import show_price_applies
+    from shows.models import Show, ShowProduct
+    from shows.selectors import show_pins_open, show_price_applies
 
     variants = Variant.objects.select_related("product__storefront").in_bulk(
         [line["variant_id"] for line in lines]
@@ -210,11 +211,7 @@ def cart_lines_priced(*, lines: list[dict]) -> list[PricedLine]:
     # Pinned now, by any pin of the show: a product unpinned and pinned again
     # has the show price again, whichever pin the line came from.
     pinned_now = (
-        set(
-            ShowPin.objects.filter(show_id__in=show_ids, unpinned_at__isnull=True).values_list(
-                "show_id", "product_id"
-            )
-        )
+        set(show_pins_open().filter(show_id__in=show_ids).values_list("show_id", "product_id"))
         if show_ids
         else set()
     )

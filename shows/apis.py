@@ -27,7 +27,7 @@ from liveshop.common.pagination import PagePagination, page_serializer_build
 from liveshop.common.schema import ERROR_RESPONSE
 from shows.access import ShowAction, show_access_act, show_access_view
 from shows.ics import ICS_CONTENT_TYPE, channel_calendar_render, show_calendar_render
-from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct
+from shows.models import Channel, Show, ShowMember, ShowPin
 from shows.selectors import (
     channel_calendar_show_list,
     channel_get,
@@ -38,7 +38,6 @@ from shows.selectors import (
     show_detail_prefetch,
     show_pin_payload_get,
     show_pin_timeline,
-    show_price_applies,
     show_starts_in_seconds,
 )
 from shows.services import (
@@ -117,6 +116,10 @@ class ShowSummarySerializer(serializers.Serializer):
     actual_start = serializers.DateTimeField(allow_null=True)
     actual_end = serializers.DateTimeField(allow_null=True)
     starts_in_seconds = serializers.SerializerMethodField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancellation_reason = serializers.CharField(
+        help_text="Why the show was cancelled, as the merchandiser put it; may be empty."
+    )
     is_reminded = serializers.BooleanField()
     lineup_count = serializers.IntegerField()
 
@@ -162,7 +165,7 @@ class ChannelListApi(APIView):
 
 
 class ChannelScheduleApi(APIView):
-    """A channel's schedule: live now, upcoming within ``days`` and replays."""
+    """A channel's schedule: live now, upcoming and cancelled within ``days``, and replays."""
 
     @extend_schema_serializer(component_name="ChannelScheduleFilter")
     class FilterSerializer(serializers.Serializer):
@@ -175,6 +178,7 @@ class ChannelScheduleApi(APIView):
         channel = ChannelSerializer()
         live = ShowSummarySerializer(many=True)
         upcoming = ShowSummarySerializer(many=True)
+        cancelled = ShowSummarySerializer(many=True)
         replays = ShowSummarySerializer(many=True)
 
     @extend_schema(
@@ -208,7 +212,7 @@ class ChannelCalendarApi(CalendarApi):
 
 
 class LineupItemSerializer(serializers.Serializer):
-    """Needs ``show_price_applies`` in the context."""
+    """A lineup item from ``show_detail_prefetch``."""
 
     product_id = serializers.IntegerField()
     position = serializers.IntegerField()
@@ -218,10 +222,9 @@ class LineupItemSerializer(serializers.Serializer):
     price_min = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
     price_max = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
     show_price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
-    show_price_applies = serializers.SerializerMethodField()
-
-    def get_show_price_applies(self, item: ShowProduct) -> bool:
-        return item.show_price is not None and self.context["show_price_applies"]
+    show_price_applies = serializers.BooleanField(
+        help_text="The show price is what the cart charges for it now."
+    )
 
 
 class TeamMemberSerializer(serializers.Serializer):
@@ -240,8 +243,6 @@ class ShowDetailApi(APIView):
     class OutputSerializer(ShowSummarySerializer):
         lineup_count = None
         channel = ChannelSerializer()
-        cancelled_at = serializers.DateTimeField(allow_null=True)
-        cancellation_reason = serializers.CharField()
         is_private = serializers.BooleanField()
         is_test = serializers.BooleanField()
         replay_allowed = serializers.BooleanField()
@@ -254,8 +255,7 @@ class ShowDetailApi(APIView):
     )
     def get(self, request: Request, public_id: str) -> Response:
         show = show_detail_prefetch(show=show_access_view(user=request.user, public_id=public_id))
-        context = {"now": timezone.now(), "show_price_applies": show_price_applies(show=show)}
-        return Response(self.OutputSerializer(show, context=context).data)
+        return Response(self.OutputSerializer(show, context={"now": timezone.now()}).data)
 
 
 class ShowCalendarApi(CalendarApi):

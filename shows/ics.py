@@ -3,17 +3,13 @@
 import datetime as dt
 from collections.abc import Iterable
 
-from django.conf import settings
 from icalendar import Calendar, Event
 
 from shows.models import Channel, Show
+from shows.selectors import show_page_url
 
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 PRODID = "-//liveshop//shows//EN"
-
-
-def show_url(*, show: Show) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/api/v1/shows/{show.public_id}"
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -33,7 +29,7 @@ def show_event_build(*, show: Show) -> Event:
     if show.status == Show.Status.CANCELLED and show.cancellation_reason:
         description = f"{description}\n\n{show.cancellation_reason}".strip()
     event.add("description", description)
-    event.add("url", show_url(show=show))
+    event.add("url", show_page_url(show=show))
     event.add("status", "CANCELLED" if show.status == Show.Status.CANCELLED else "CONFIRMED")
     return event
 

@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from shows.models import Show, ShowReminder
+from shows.selectors import show_page_url
 
 logger = logging.getLogger(__name__)
 
@@ -63,17 +64,13 @@ def _reminder_lock(*, reminder_id: int) -> ShowReminder | None:
     )
 
 
-def _show_url(show: Show) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/api/v1/shows/{show.public_id}"
-
-
 def _show_payload(show: Show) -> dict:
     return {
         "public_id": show.public_id,
         "title": show.title,
         "channel": show.channel.slug,
         "scheduled_start": show.scheduled_start.isoformat(),
-        "url": _show_url(show),
+        "url": show_page_url(show=show),
     }
 
 
@@ -120,7 +117,7 @@ def show_reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -
             subject=f"Starting soon: {show.title}",
             message=(
                 f"{show.title} on {show.channel.name} starts in {minutes} minutes.\n\n"
-                f"Watch: {_show_url(show)}\n"
+                f"Watch: {show_page_url(show=show)}\n"
             ),
             from_email=None,
             recipient_list=[reminder.user.email],

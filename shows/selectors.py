@@ -18,11 +18,13 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import CartAddition, LinkClick, OrderLine, Product, ProductImage, Variant
 from catalog.selectors import cart_link_build, variant_stock_view
 from liveshop.accounts.models import User
+from liveshop.common.links import public_url
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
 
 # Shows that occupy their channel's slot: a cancelled show frees it.
@@ -64,6 +66,11 @@ PUBLISHED_STATUSES = (
 # How far back and ahead the channel calendar feed reaches.
 CALENDAR_FEED_PAST = dt.timedelta(days=7)
 CALENDAR_FEED_AHEAD = dt.timedelta(days=90)
+
+
+def show_page_url(*, show: Show) -> str:
+    """The absolute URL of the show's viewer page: where a notice's "watch" link goes."""
+    return public_url(path=reverse("web-show", kwargs={"public_id": show.public_id}))
 
 
 def show_annotate_viewer(*, shows: QuerySet[Show], user: User) -> QuerySet[Show]:
@@ -128,6 +135,7 @@ class ChannelSchedule:
     channel: Channel
     live: list[Show]
     upcoming: list[Show]
+    cancelled: list[Show]
     replays: list[Show]
 
 
@@ -142,11 +150,16 @@ def channel_schedule_get(
     """What a channel shows now, in the next ``days`` days and as replays.
 
     Upcoming holds scheduled shows starting within the window (and a late one
-    whose slot is not over yet, so it does not vanish before it goes live) and
-    cancelled shows that would still have been ahead, kept visible with their
-    status. Replays are ended shows that allow one, newest first. Two queries
+    whose slot is not over yet, so it does not vanish before it goes live).
+    Cancelled shows whose slot is not over yet are kept visible in their own
+    list, never among the shows to look forward to. Replays are ended shows
+    that allow one and have a recording that plays (``video.selectors``),
+    newest first; an ended show without one is no replay. Two queries
     whatever the number of shows.
     """
+    # video sits above shows (it reads shows); import late, as show_transition does.
+    from video.selectors import show_has_visible_replay_q
+
     now = now or timezone.now()
     horizon = now + dt.timedelta(days=days)
     shows = show_annotate_lineup_count(
@@ -157,20 +170,27 @@ def channel_schedule_get(
     current = list(
         shows.filter(
             Q(status=Show.Status.LIVE)
-            | Q(status=Show.Status.SCHEDULED, scheduled_end__gt=now, scheduled_start__lt=horizon)
-            | Q(status=Show.Status.CANCELLED, scheduled_start__gt=now, scheduled_start__lt=horizon)
+            | Q(
+                status__in=(Show.Status.SCHEDULED, Show.Status.CANCELLED),
+                scheduled_end__gt=now,
+                scheduled_start__lt=horizon,
+            )
         ).order_by("scheduled_start", "pk")
     )
     replays = list(
-        shows.filter(status=Show.Status.ENDED, replay_allowed=True).order_by(
+        shows.filter(show_has_visible_replay_q()).order_by(
             F("actual_end").desc(nulls_last=True), "-scheduled_start", "-pk"
         )[:replays_limit]
     )
+    by_status: dict[str, list[Show]] = {status: [] for status in Show.Status.values}
+    for show in current:
+        by_status[show.status].append(show)
     return ChannelSchedule(
         server_time=now,
         channel=channel,
-        live=[show for show in current if show.status == Show.Status.LIVE],
-        upcoming=[show for show in current if show.status != Show.Status.LIVE],
+        live=by_status[Show.Status.LIVE],
+        upcoming=by_status[Show.Status.SCHEDULED],
+        cancelled=by_status[Show.Status.CANCELLED],
         replays=replays,
     )
 
@@ -187,13 +207,22 @@ def show_viewer_get(*, public_id: str, user: User) -> Show | None:
     )
 
 
+def show_pins_open() -> QuerySet[ShowPin]:
+    """Pins not yet unpinned: what "pinned now" means wherever a price depends on it."""
+    return ShowPin.objects.filter(unpinned_at__isnull=True)
+
+
 def show_lineup_list(*, show: Show) -> QuerySet[ShowProduct]:
-    """The lineup in order, each with its first image and price range in one query."""
+    """The lineup in order, each with its first image, price range and whether it is
+    pinned now (``is_pinned``, by any open pin), in one query."""
     variants = Variant.objects.filter(product=OuterRef("product")).order_by().values("product")
     return (
         ShowProduct.objects.filter(show=show)
         .select_related("product__storefront")
         .annotate(
+            is_pinned=Exists(
+                show_pins_open().filter(show=OuterRef("show"), product=OuterRef("product"))
+            ),
             first_image_url=Subquery(
                 ProductImage.objects.filter(product=OuterRef("product"))
                 .order_by("position", "pk")
@@ -215,12 +244,20 @@ def show_team_list(*, show: Show) -> QuerySet[ShowMember]:
 
 
 def show_detail_prefetch(*, show: Show) -> Show:
-    """Attach ``lineup_items`` and ``team_members`` to ``show``: two queries, any lineup size."""
+    """Attach ``lineup_items`` and ``team_members`` to ``show``: two queries, any lineup size.
+
+    Each lineup item gets ``show_price_applies``: whether its show price is the
+    price a cart charges now (``show_price_applies``, the cart's own rule).
+    """
     prefetch_related_objects(
         [show],
         Prefetch("lineup", queryset=show_lineup_list(show=show), to_attr="lineup_items"),
         Prefetch("members", queryset=show_team_list(show=show), to_attr="team_members"),
     )
+    for item in show.lineup_items:
+        item.show_price_applies = item.show_price is not None and show_price_applies(
+            show=show, is_pinned=item.is_pinned
+        )
     return show
 
 
@@ -231,15 +268,16 @@ def show_starts_in_seconds(*, show: Show, now: dt.datetime) -> int:
     return max(0, int((show.scheduled_start - now).total_seconds()))
 
 
-def show_price_applies(*, show: Show, is_pinned: bool | None = None) -> bool:
-    """Show prices apply only while the show is live.
+def show_price_applies(*, show: Show, is_pinned: bool) -> bool:
+    """Whether a product's show price is its price now: the one rule for carts and cards.
 
-    A show with ``show_price_while_pinned_only`` narrows that to while the
-    product is pinned; ``is_pinned=None`` (a lineup listing) checks only live.
+    Show prices apply only while the show is live; a show with
+    ``show_price_while_pinned_only`` narrows that to while the product is
+    pinned (``is_pinned``: by any open pin of the show, ``show_pins_open``).
     """
     if show.status != Show.Status.LIVE:
         return False
-    return not (show.show_price_while_pinned_only and is_pinned is False)
+    return is_pinned or not show.show_price_while_pinned_only
 
 
 def channel_calendar_show_list(
@@ -369,9 +407,7 @@ def show_pins_open_payload(*, show: Show) -> list[dict]:
     """
     return _pins_payload(
         show=show,
-        pins=ShowPin.objects.filter(show=show, unpinned_at__isnull=True).order_by(
-            "pinned_at", "pk"
-        ),
+        pins=show_pins_open().filter(show=show).order_by("pinned_at", "pk"),
     )
 
 

@@ -193,7 +193,8 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
     Must run inside a transaction: the show row is locked, so two concurrent
     transitions cannot both succeed. Records actual start and end times and
     announces the new status on the show's channel (event and system message,
-    published after commit) and, if it changes, the channel's now-playing.
+    published after commit) and, if it changes, the channel's now-playing. An
+    ending show closes its open pins and announces its replay if one is ready.
     Raises ``ShowTransitionError`` (409) for an illegal move.
     """
     now = now or timezone.now()
@@ -216,7 +217,7 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
         fields.append("cancelled_at")
     current.save(update_fields=fields)
     from chat.services import show_status_announce
-    from video.services import channel_now_playing_sync
+    from video.services import channel_now_playing_sync, show_replay_announce
 
     show_status_announce(show=current)
     # A show going live or ending changes what its channel plays (sockets told after commit).
@@ -224,6 +225,9 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
     if to_status == Show.Status.ENDED:
         for pin in ShowPin.objects.filter(show=current, unpinned_at__isnull=True):
             _pin_close(show=current, pin=pin, actor=None, now=now)
+        # A replay that was ready before the end (a premiere's own video) opens now,
+        # its timeline with the pins just closed.
+        show_replay_announce(show=current)
     return current
 
 

@@ -52,6 +52,18 @@ def test_demo_seed_twice_creates_nothing_new():
 
 
 @pytest.mark.django_db
+def test_the_demo_schedule_offers_no_replay_it_cannot_play(api_client):
+    demo_seed()
+
+    schedule = api_client.get("/api/v1/channels/liveshop-tv/schedule").json()
+
+    # The ended demo shows were never streamed: no recording, so no replay to promise.
+    ended = Show.objects.filter(status=Show.Status.ENDED)
+    assert [show.title.startswith("Replay") for show in ended] == [False, False]
+    assert schedule["replays"] == []
+
+
+@pytest.mark.django_db
 def test_demo_seed_again_after_midnight_with_the_demo_show_still_live():
     berlin = zoneinfo.ZoneInfo("Europe/Berlin")
     demo_seed(now=dt.datetime(2026, 11, 23, 23, 40, tzinfo=berlin))
@@ -60,7 +72,7 @@ def test_demo_seed_again_after_midnight_with_the_demo_show_still_live():
     demo_seed(now=dt.datetime(2026, 11, 24, 0, 10, tzinfo=berlin))
 
     assert Show.objects.get(status=Show.Status.LIVE) == live
-    yesterday = Show.objects.get(slug="replay-2026-11-23")
+    yesterday = Show.objects.get(slug="ended-2026-11-23")
     assert yesterday.status == Show.Status.ENDED
     assert (yesterday.actual_start, yesterday.actual_end) == (
         dt.datetime(2026, 11, 23, 19, 0, tzinfo=berlin),

@@ -7,7 +7,9 @@ import pytest
 from django.utils import timezone
 from icalendar import Calendar
 
+from catalog.selectors import cart_lines_priced
 from shows.models import Show, ShowMember
+from shows.services import show_product_pin, show_product_unpin
 from tests.conftest import client_for
 from tests.factories import (
     ChannelFactory,
@@ -108,6 +110,37 @@ def test_detail_show_price_applies_only_while_live(api_client):
     assert body["is_reminded"] is False
 
 
+@pytest.mark.parametrize("while_pinned_only", [True, False])
+def test_detail_show_price_applies_as_the_cart_charges_it(api_client, while_pinned_only):
+    show = ShowFactory(
+        status=Show.Status.LIVE,
+        actual_start=timezone.now(),
+        show_price_while_pinned_only=while_pinned_only,
+    )
+    moderator = ShowMemberFactory(show=show, role=ShowMember.Role.MODERATOR).user
+    pinned, unpinned, was_pinned = (_product(title, ["20.00"]) for title in ("A", "B", "C"))
+    for product in (pinned, unpinned, was_pinned):
+        ShowProductFactory(show=show, product=product, show_price=Decimal("15.00"))
+    show_product_pin(show=show, product_id=pinned.pk, actor=moderator)
+    old_pin = show_product_pin(show=show, product_id=was_pinned.pk, actor=moderator)
+    show_product_unpin(show=show, pin_id=old_pin.pk, actor=moderator)
+
+    body = api_client.get(f"/api/v1/shows/{show.public_id}").json()
+    charged = cart_lines_priced(
+        lines=[
+            {"variant_id": product.variants.get().pk, "quantity": 1, "show_id": show.pk}
+            for product in (pinned, unpinned, was_pinned)
+        ]
+    )
+
+    applies = [item["show_price_applies"] for item in body["lineup"]]
+    expected = [True, not while_pinned_only, not while_pinned_only]
+    assert applies == expected
+    assert [line.unit_price for line in charged] == [
+        Decimal("15.00") if applied else Decimal("20.00") for applied in expected
+    ]
+
+
 @pytest.mark.parametrize("lineup_size", [1, 10])
 def test_detail_query_count_is_constant(django_assert_num_queries, lineup_size):
     show = ShowFactory()
@@ -158,7 +191,7 @@ def test_show_calendar_has_one_utc_event_with_stable_uid(api_client, settings):
     assert b"DTSTART:20310504T183000Z" in response.content
     assert str(event["SUMMARY"]) == "Spring, live"
     assert str(event["DESCRIPTION"]) == "Boots; socks"
-    assert str(event["URL"]) == f"https://live.example.com/api/v1/shows/{show.public_id}"
+    assert str(event["URL"]) == f"https://live.example.com/shows/{show.public_id}/"
     assert str(event["STATUS"]) == "CONFIRMED"
 
 

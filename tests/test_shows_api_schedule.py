@@ -9,6 +9,7 @@ from shows.models import Show
 from tests.conftest import client_for
 from tests.factories import (
     ChannelFactory,
+    RecordingFactory,
     ShowFactory,
     ShowProductFactory,
     ShowReminderFactory,
@@ -30,6 +31,8 @@ SHOW_KEYS = {
     "actual_start",
     "actual_end",
     "starts_in_seconds",
+    "cancelled_at",
+    "cancellation_reason",
     "is_reminded",
     "lineup_count",
 }
@@ -46,6 +49,15 @@ def _show(channel, start_hours: float, **kwargs) -> Show:
         scheduled_end=_at(start_hours + 1),
         **kwargs,
     )
+
+
+def _replay(channel, start_hours: float, **kwargs) -> Show:
+    """An ended show with a recording that plays: a replay."""
+    show = _show(
+        channel, start_hours, status=Show.Status.ENDED, actual_end=_at(start_hours + 1), **kwargs
+    )
+    RecordingFactory(show=show)
+    return show
 
 
 def _ids(shows: list[dict]) -> list[str]:
@@ -100,9 +112,9 @@ def test_schedule_splits_live_upcoming_and_replays(api_client):
     beyond_window = _show(channel, 24 * 8)
     _show(channel, 10, status=Show.Status.DRAFT)
     _show(channel, -50, status=Show.Status.CANCELLED)
-    old_replay = _show(channel, -30, status=Show.Status.ENDED, actual_end=_at(-29))
-    new_replay = _show(channel, -5, status=Show.Status.ENDED, actual_end=_at(-4))
-    _show(channel, -10, status=Show.Status.ENDED, actual_end=_at(-9), replay_allowed=False)
+    old_replay = _replay(channel, -30)
+    new_replay = _replay(channel, -5)
+    _replay(channel, -10, replay_allowed=False)
     ShowProductFactory.create_batch(3, show=soon)
     _show(ChannelFactory(), 3)
 
@@ -117,7 +129,8 @@ def test_schedule_splits_live_upcoming_and_replays(api_client):
         "description": "",
     }
     assert _ids(body["live"]) == [live.public_id]
-    assert _ids(body["upcoming"]) == [soon.public_id, cancelled.public_id, later.public_id]
+    assert _ids(body["upcoming"]) == [soon.public_id, later.public_id]
+    assert _ids(body["cancelled"]) == [cancelled.public_id]
     assert _ids(body["replays"]) == [new_replay.public_id, old_replay.public_id]
     assert beyond_window.public_id not in _ids(body["upcoming"])
     first = body["upcoming"][0]
@@ -129,10 +142,60 @@ def test_schedule_splits_live_upcoming_and_replays(api_client):
     assert first["title"] == "Soon"
     assert first["description"] == "Shoes"
     assert first["status"] == "scheduled"
-    assert body["upcoming"][1]["status"] == "cancelled"
-    assert body["upcoming"][1]["starts_in_seconds"] == 0
+    assert first["cancelled_at"] is None
+    assert first["cancellation_reason"] == ""
     assert body["live"][0]["starts_in_seconds"] == 0
     assert body["live"][0]["actual_start"] is not None
+
+
+def test_schedule_lists_a_cancelled_show_apart_with_its_reason(api_client, merchandiser):
+    channel = ChannelFactory(slug="main")
+    show = _show(channel, 2)
+    reminded = UserFactory()
+    ShowReminderFactory(show=show, user=reminded)
+    cancelled = client_for(merchandiser).post(
+        f"/api/v1/shows/{show.public_id}/cancel", {"reason": "The host is ill."}, format="json"
+    )
+    assert cancelled.status_code == 200
+
+    body = client_for(reminded).get("/api/v1/channels/main/schedule").json()
+
+    assert body["upcoming"] == []
+    assert _ids(body["cancelled"]) == [show.public_id]
+    [listed] = body["cancelled"]
+    assert listed["status"] == "cancelled"
+    assert listed["cancellation_reason"] == "The host is ill."
+    assert listed["cancelled_at"] == cancelled.json()["cancelled_at"]
+    assert listed["starts_in_seconds"] == 0
+
+
+def test_schedule_keeps_a_cancelled_show_until_its_slot_would_have_ended(api_client):
+    channel = ChannelFactory(slug="main")
+    during = _show(channel, -0.5, status=Show.Status.CANCELLED)
+    _show(channel, -1.5, status=Show.Status.CANCELLED)
+    _show(channel, 24 * 8, status=Show.Status.CANCELLED)
+
+    body = api_client.get("/api/v1/channels/main/schedule").json()
+
+    assert (_ids(body["upcoming"]), _ids(body["cancelled"])) == ([], [during.public_id])
+
+
+def test_schedule_replays_are_ended_shows_with_a_recording_that_plays(api_client):
+    channel = ChannelFactory(slug="main")
+    replay = _replay(channel, -5)
+    _show(channel, -10, status=Show.Status.ENDED, actual_end=_at(-9))
+    for status in ("pending", "processing", "failed"):
+        RecordingFactory(
+            show=_show(channel, -20, status=Show.Status.ENDED, actual_end=_at(-19)),
+            status=status,
+            ready_at=None,
+        )
+    # A premiere's processed video before it airs is no replay either.
+    RecordingFactory(show=_show(channel, 3, kind=Show.Kind.RECORDED), provider="upload")
+
+    body = api_client.get("/api/v1/channels/main/schedule").json()
+
+    assert _ids(body["replays"]) == [replay.public_id]
 
 
 def test_schedule_keeps_a_late_show_until_its_slot_ends(api_client):
@@ -149,10 +212,7 @@ def test_schedule_days_and_replays_limit(api_client):
     channel = ChannelFactory(slug="main")
     in_two_days = _show(channel, 47)
     _show(channel, 24 * 20)
-    replays = [
-        _show(channel, -10 * n, status=Show.Status.ENDED, actual_end=_at(-10 * n + 1))
-        for n in range(1, 4)
-    ]
+    replays = [_replay(channel, -10 * n) for n in range(1, 4)]
 
     body = api_client.get("/api/v1/channels/main/schedule", {"days": 2, "replays_limit": 2}).json()
 
@@ -221,7 +281,8 @@ def test_schedule_query_count_is_constant(django_assert_num_queries, shows_per_s
         upcoming = _show(channel, 2 + 2 * n)
         ShowProductFactory(show=upcoming)
         ShowReminderFactory(show=upcoming, user=user)
-        _show(channel, -10 - 2 * n, status=Show.Status.ENDED, actual_end=_at(-9 - 2 * n))
+        _replay(channel, -10 - 2 * n)
+        _show(channel, 3 + 2 * n, status=Show.Status.CANCELLED)
     _show(channel, -0.5, status=Show.Status.LIVE)
     client = client_for(user)
 
@@ -229,5 +290,6 @@ def test_schedule_query_count_is_constant(django_assert_num_queries, shows_per_s
         body = client.get("/api/v1/channels/main/schedule").json()
 
     assert len(body["upcoming"]) == shows_per_section
+    assert len(body["cancelled"]) == shows_per_section
     assert len(body["replays"]) == shows_per_section
     assert len(body["live"]) == 1

@@ -181,7 +181,7 @@ def test_starting_soon_hook_receives_a_signed_post(
                 "title": "Spring boots",
                 "channel": show.channel.slug,
                 "scheduled_start": show.scheduled_start.isoformat(),
-                "url": f"https://live.example.com/api/v1/shows/{show.public_id}",
+                "url": f"https://live.example.com/shows/{show.public_id}/",
             },
         },
     }

@@ -114,6 +114,7 @@ def test_planned_pins_fire_in_order_at_their_offsets_exactly_once(premiere, mode
         ("show.status", None, None),
         ("message.created", None, None),
         ("product.unpinned", hat.pk, 600.0),
+        ("video.replay", None, None),
     ]
 
     # Then the timeline holds the three pins at their planned offsets
@@ -164,6 +165,7 @@ def test_a_tick_after_the_end_fires_what_was_due_then_ends_the_premiere(premiere
         ("show.status", None, None),
         ("message.created", None, None),
         ("product.unpinned", hat.pk, 600.0),
+        ("video.replay", None, None),
     ]
 
 

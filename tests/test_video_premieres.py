@@ -57,6 +57,8 @@ def test_an_uploaded_premiere_is_processed_like_a_recording(premiere):
     assert (recording.provider, recording.status) == ("upload", Recording.Status.READY)
     assert 2.9 <= recording.duration_seconds <= 3.2
     assert _events(premiere) == ["video.replay"]
+    # Only the team hears of it: viewers get the video when it airs.
+    assert ShowEvent.objects.get(show=premiere).audience == "team"
 
 
 def test_a_premiere_goes_live_and_ends_on_schedule(premiere):
@@ -91,7 +93,9 @@ def test_a_premiere_goes_live_and_ends_on_schedule(premiere):
     assert premiere_tick(now=played) == {"started": 0, "ended": 1, "pins": 0}
     premiere.refresh_from_db()
     assert (premiere.status, premiere.actual_end) == (Show.Status.ENDED, played)
-    assert _events(premiere)[4:] == ["show.status", "message.created"]
+    assert _events(premiere)[4:] == ["show.status", "message.created", "video.replay"]
+    replay = ShowEvent.objects.filter(show=premiere, type="video.replay").last()
+    assert (replay.audience, replay.data["hls_url"]) == ("public", playable["hls_url"])
     assert premiere_tick(now=played + dt.timedelta(seconds=5)) == {
         "started": 0,
         "ended": 0,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chat.models import ShowEvent
 from shows.models import ShowMember
-from shows.services import show_go_live, show_product_pin, show_product_unpin
+from shows.services import show_end, show_go_live, show_product_pin, show_product_unpin
 from tests.conftest import client_for
 from tests.factories import ProductFactory
 from video.models import Recording
@@ -82,23 +82,24 @@ def test_a_recording_becomes_a_replay_with_duration_and_thumbnail(
     streams = json.loads(probe.stdout)["streams"]
     assert {"codec_type": "video", "width": 320, "height": 180} in streams
     url = f"http://media.example/vod/{recording.pk}"
-    assert _replay_events(stream.show) == [
-        (
-            "video.replay",
-            "public",
-            {
-                "recording_id": recording.pk,
-                "hls_url": f"{url}/index.m3u8",
-                "thumbnail_url": f"{url}/thumbnail.jpg",
-                "duration_seconds": recording.duration_seconds,
-                "pins_url": f"/api/v1/shows/{stream.show.public_id}/pins",
-                "pins": [],
-            },
-        )
-    ]
+    replay = {
+        "recording_id": recording.pk,
+        "hls_url": f"{url}/index.m3u8",
+        "thumbnail_url": f"{url}/thumbnail.jpg",
+        "duration_seconds": recording.duration_seconds,
+        "pins_url": f"/api/v1/shows/{stream.show.public_id}/pins",
+        "pins": [],
+    }
+    # Ready while the show is still on: the team hears of it, viewers once it ends.
+    assert _replay_events(stream.show) == [("video.replay", "team", replay)]
     # A duplicate delivery of the task changes nothing.
     assert recording_process(recording_id=recording.pk) is None
     assert len(_replay_events(stream.show)) == 1
+    show_end(show=stream.show)
+    assert _replay_events(stream.show) == [
+        ("video.replay", "team", replay),
+        ("video.replay", "public", replay),
+    ]
 
 
 def test_a_broken_recording_is_reported_and_not_published(

@@ -318,9 +318,15 @@ def test_the_schedule_and_the_show_page_count_down_and_remind_me(phone):
     )
     _live_show(title="On air", channel=show.channel)
     cancelled = factories.ShowFactory(
-        title="Called off", channel=show.channel, status=Show.Status.CANCELLED
+        title="Called off",
+        channel=show.channel,
+        status=Show.Status.CANCELLED,
+        cancellation_reason="The host is ill.",
+        scheduled_start=timezone.now() + dt.timedelta(hours=4),
+        scheduled_end=timezone.now() + dt.timedelta(hours=5),
     )
     vera = factories.UserFactory(username="vera")
+    factories.ShowReminderFactory(show=cancelled, user=vera)
     viewer = phone("vera")
 
     # When vera opens the channel's schedule and asks for a reminder
@@ -329,6 +335,12 @@ def test_the_schedule_and_the_show_page_count_down_and_remind_me(phone):
     expect(viewer.locator("#live .show-link")).to_have_text(["On air"])
     upcoming = viewer.locator(f'#upcoming [data-public-id="{show.public_id}"]')
     expect(upcoming.locator(".countdown")).to_have_text("Starts in 2 h 4 min")
+    # A cancelled show is listed apart with its reason: no countdown, no reminder to set
+    expect(viewer.locator("#upcoming .show-link")).to_have_text(["Spring preview"])
+    called_off = viewer.locator(f'#cancelled [data-public-id="{cancelled.public_id}"]')
+    expect(called_off.locator(".cancellation-reason")).to_have_text("The host is ill.")
+    expect(called_off.locator(".badge")).to_have_text("cancelled")
+    expect(called_off.locator(".countdown, .remind")).to_have_count(0)
     screenshot(viewer, "schedule")
     upcoming.get_by_role("button", name="Remind me of Spring preview").click()
     expect(upcoming.locator(".remind")).to_have_attribute("aria-pressed", "true")
@@ -345,8 +357,13 @@ def test_the_schedule_and_the_show_page_count_down_and_remind_me(phone):
     )
     assert ShowReminder.objects.filter(show=show, user=vera).count() == 0
 
-    # The chat of a cancelled show is closed: a note instead of the form
+    # A cancelled show's page says so and why, and its chat is closed: a note instead of the form
     viewer.goto(f"/shows/{cancelled.public_id}/")
+    expect(viewer.locator("#show")).to_have_attribute("data-mode", "cancelled")
+    expect(viewer.locator("#cancelled-note")).to_be_visible()
+    expect(viewer.locator("#cancellation-reason")).to_have_text("The host is ill.")
+    expect(viewer.locator("#before-start")).to_be_hidden()
+    expect(viewer.locator("#remind")).to_be_hidden()
     expect(viewer.locator("#chat-closed")).to_be_visible()
     expect(viewer.locator("#chat-closed")).to_have_text("The chat is closed.")
     expect(viewer.locator("#send-form")).to_be_hidden()

@@ -29,6 +29,7 @@ from video.selectors import (
     show_playback_get,
     show_replay_get,
     show_replay_payload,
+    show_replay_visible,
 )
 from video.wire import now_playing_json
 
@@ -41,11 +42,17 @@ class RotationItem:
 
 
 def channel_rotation_items(*, channel: Channel) -> list[RotationItem]:
-    """The rotation's playable replays in order; shows without a replay are skipped."""
+    """The rotation's playable replays in order; shows without a replay are skipped.
+
+    The channel plays to everyone: a show whose replay viewers may not see yet (a
+    premiere that has not aired) is skipped too.
+    """
     items = []
     entries = ChannelRotationEntry.objects.filter(channel=channel).select_related("show")
     for entry in entries:
-        if not entry.show.replay_allowed or entry.show.is_private or entry.show.is_test:
+        if entry.show.is_private or entry.show.is_test:
+            continue
+        if not show_replay_visible(show=entry.show, is_team=False):
             continue
         recording = show_replay_get(show_id=entry.show_id)
         if recording is not None and (recording.duration_seconds or 0) > 0:

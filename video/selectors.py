@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from liveshop.accounts.models import User
 from shows.models import Show, ShowMember, ShowPin
@@ -78,10 +78,36 @@ def show_replay_payload(*, recording: Recording) -> dict:
     }
 
 
+def replay_recording_list() -> QuerySet[Recording]:
+    """Recordings that can be a replay: processed cleanly, so a player can open them."""
+    return Recording.objects.filter(status=Recording.Status.READY)
+
+
+def show_replay_visible(*, show: Show, is_team: bool) -> bool:
+    """Whether ``show``'s replay, if it has one, is for this audience to see.
+
+    Viewers see it once the show has ended and only if the show allows
+    replays: before that a recording is a premiere's video that has not aired
+    or a backstage rehearsal. The team sees it whenever there is one.
+    """
+    return is_team or (show.status == Show.Status.ENDED and show.replay_allowed)
+
+
+def show_has_visible_replay_q() -> Q:
+    """Shows with a replay viewers may open: ``show_replay_visible`` as a filter on Show."""
+    return Q(status=Show.Status.ENDED, replay_allowed=True) & Exists(
+        replay_recording_list().filter(show=OuterRef("pk"))
+    )
+
+
 def show_replay_get(*, show_id: int) -> Recording | None:
-    """The show's replay: its latest recording that processed cleanly."""
+    """The show's replay: its latest recording that processed cleanly.
+
+    For the team; ``show_replay_visible`` says whether viewers may see it.
+    """
     return (
-        Recording.objects.filter(show_id=show_id, status=Recording.Status.READY)
+        replay_recording_list()
+        .filter(show_id=show_id)
         .select_related("show", "session")
         .order_by("-ready_at", "-pk")
         .first()
@@ -116,8 +142,9 @@ def show_playback_get(*, show: Show, is_team: bool) -> dict:
 
     ``hls_url`` is set only once the live playlist exists: for everyone while the
     stream is live, for the team while it is backstage; while a premiere airs it is
-    the premiere's VOD (``state`` ``premiere``). ``replay`` is the processed
-    recording, for everyone when the show allows replays.
+    the premiere's VOD (``state`` ``premiere``), and never before it airs. ``replay`` is
+    the processed recording: for the team, and for everyone once the show has ended
+    if it allows replays (``show_replay_visible``).
     """
     playback = {"hls_url": None, "playable": False, "state": None, "replay": None}
     if show.kind == Show.Kind.RECORDED and show.status == Show.Status.LIVE:
@@ -132,7 +159,7 @@ def show_playback_get(*, show: Show, is_team: bool) -> dict:
         visible = session.state == IngestSession.State.LIVE or is_team
         if session.playable_at is not None and visible:
             playback.update(session_playback_payload(session=session, public_id=show.public_id))
-    if show.replay_allowed or is_team:
+    if show_replay_visible(show=show, is_team=is_team):
         replay = show_replay_get(show_id=show.pk)
         if replay is not None:
             playback["replay"] = show_replay_payload(recording=replay)

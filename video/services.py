@@ -57,7 +57,9 @@ from video.selectors import (
     premiere_video_get,
     recording_replay_payload,
     session_playback_payload,
+    show_replay_get,
     show_replay_payload,
+    show_replay_visible,
 )
 from video.wire import now_playing_json
 
@@ -477,14 +479,49 @@ def recording_vod_dir(*, recording_id: int) -> Path:
     return Path(settings.LIVESHOP_VIDEO_DIR) / "vod" / str(recording_id)
 
 
+def _replay_event_append(*, recording: Recording) -> None:
+    # Viewers get a replay once they may see it (show_replay_visible); until
+    # then the team alone, and the show's end announces it to everyone.
+    visible = show_replay_visible(show=recording.show, is_team=False)
+    show_event_append(
+        show_id=recording.show_id,
+        type="video.replay",
+        data=show_replay_payload(recording=recording),
+        audience=Audience.PUBLIC if visible else Audience.TEAM,
+    )
+
+
+def show_replay_announce(*, show: Show) -> bool:
+    """Announce an ended show's replay to everyone (``video.replay``) if it already has one.
+
+    Called by ``shows.services.show_transition`` inside its transaction when a show
+    ends: a premiere's video, or a recording that finished processing while the show
+    was still on, was announced to the team only. Returns whether it announced.
+    """
+    if not show_replay_visible(show=show, is_team=False):
+        return False
+    recording = show_replay_get(show_id=show.pk)
+    if recording is None:
+        return False
+    show_event_append(
+        show_id=show.pk,
+        type="video.replay",
+        data=show_replay_payload(recording=recording),
+        audience=Audience.PUBLIC,
+    )
+    return True
+
+
 def recording_process(*, recording_id: int, now: dt.datetime | None = None) -> Recording | None:
     """Turn a pending recording into the show's replay: HLS VOD, duration, thumbnail.
 
     Idempotent: the row is claimed first, and a ready or failed recording (or one
     another worker is processing) is left alone (``None``). A file ffmpeg cannot
     read, or one without video, is marked failed and reported to the team. A good
-    one is published to everyone as ``video.replay`` (to the team only when the
-    show does not allow replays). ffmpeg runs outside any transaction.
+    one is published as ``video.replay``: to everyone if the show has ended and
+    allows replays, else to the team only (a premiere's video before it airs, a
+    backstage rehearsal; ``show_replay_announce`` tells everyone at the end).
+    ffmpeg runs outside any transaction.
     """
     now = now or timezone.now()
     recording = _recording_claim(recording_id=recording_id, now=now)
@@ -505,6 +542,9 @@ def recording_process(*, recording_id: int, now: dt.datetime | None = None) -> R
             .select_related("show", "session")
             .get(pk=recording_id)
         )
+        # The show's row lock orders this against the show's end: whichever commits
+        # second sees the other, so everyone hears of the replay exactly once.
+        recording.show = Show.objects.select_for_update().get(pk=recording.show_id)
         recording.status = Recording.Status.READY
         recording.duration_seconds = result.duration_seconds
         recording.playlist_path = str(result.playlist)
@@ -519,12 +559,7 @@ def recording_process(*, recording_id: int, now: dt.datetime | None = None) -> R
                 "ready_at",
             ]
         )
-        show_event_append(
-            show_id=recording.show_id,
-            type="video.replay",
-            data=show_replay_payload(recording=recording),
-            audience=Audience.PUBLIC if recording.show.replay_allowed else Audience.TEAM,
-        )
+        _replay_event_append(recording=recording)
         # A replay in a rotation starts playing on its channel.
         channel_now_playing_sync(channel_id=recording.show.channel_id)
     return recording
@@ -847,7 +882,8 @@ def recording_hosted_register(*, provider: str, event: VideoEvent) -> Recording 
     Nothing to process: the provider serves it. Idempotent on the provider's
     recording id; a repeat returns the stored recording and sends nothing.
     """
-    show = Show.objects.filter(public_id=event.public_id).first()
+    # Locked as in recording_process: ordered against the show's end.
+    show = Show.objects.select_for_update().filter(public_id=event.public_id).first()
     if show is None:
         return None
     session = IngestSession.objects.filter(
@@ -867,12 +903,7 @@ def recording_hosted_register(*, provider: str, event: VideoEvent) -> Recording 
         },
     )
     if created:
-        show_event_append(
-            show_id=show.pk,
-            type="video.replay",
-            data=show_replay_payload(recording=recording),
-            audience=Audience.PUBLIC if show.replay_allowed else Audience.TEAM,
-        )
+        _replay_event_append(recording=recording)
         channel_now_playing_sync(channel_id=show.channel_id)
     return recording
 

@@ -232,8 +232,10 @@ def _live_show_seed(
 def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Create the demo accounts, catalog, channel and a week of shows.
 
-    One show is live now (if the channel has none live), two ended shows are
-    replays, and two shows a day are scheduled for the next seven days.
+    One show is live now (if the channel has none live), two shows ended in
+    the last two days, and two shows a day are scheduled for the next seven
+    days. The ended shows have no recording (nothing was streamed), so they
+    are no replays: a replay needs a recording that plays.
     """
     now = now or timezone.now()
     users = _accounts_seed()
@@ -255,8 +257,8 @@ def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
         start = dt.datetime.combine(day, dt.time(19, 0), tzinfo=channel_zone)
         show = _show_seed(
             channel=channel,
-            title=f"Replay: {_SHOW_TITLES[days_ago]}",
-            slug=f"replay-{day:%Y-%m-%d}",
+            title=_SHOW_TITLES[days_ago],
+            slug=f"ended-{day:%Y-%m-%d}",
             start=start,
             duration=hour,
             products=products[days_ago : days_ago + 3],

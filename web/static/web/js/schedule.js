@@ -1,5 +1,5 @@
 // The channel's schedule: live now, coming up with countdowns and "remind me",
-// and replays, from GET /api/v1/channels/<slug>/schedule.
+// cancelled shows with their reason, and replays, from GET /api/v1/channels/<slug>/schedule.
 import { api, ApiError } from "./api.js";
 import { countdownText, dateTimeText } from "./time.js";
 
@@ -60,6 +60,18 @@ function showItem(show, part) {
     countdowns.push({ element: countdown, at: performance.now() + show.starts_in_seconds * 1000 });
     if (signedIn) item.append(...remindButton(show));
   }
+  if (part === "cancelled") {
+    const badge = document.createElement("span");
+    badge.className = "badge cancelled";
+    badge.textContent = "cancelled";
+    when.append(" ", badge);
+    if (show.cancellation_reason) {
+      const reason = document.createElement("p");
+      reason.className = "cancellation-reason";
+      reason.textContent = show.cancellation_reason;
+      item.append(reason);
+    }
+  }
   if (part === "live") {
     const badge = document.createElement("span");
     badge.className = "badge live";
@@ -88,7 +100,9 @@ async function scheduleLoad() {
   document.getElementById("channel-title").textContent = schedule.channel.name;
   document.getElementById("channel-description").textContent = schedule.channel.description;
   document.title = `${schedule.channel.name} · liveshop`;
-  for (const part of ["live", "upcoming", "replays"]) {
+  // Cancelled shows get their part only when there are some.
+  document.getElementById("cancelled-part").hidden = !schedule.cancelled.length;
+  for (const part of ["live", "upcoming", "cancelled", "replays"]) {
     const target = document.getElementById(part);
     const shows = schedule[part];
     if (!shows.length) {

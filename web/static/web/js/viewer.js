@@ -330,9 +330,21 @@ $("remind").addEventListener("click", async () => {
   }
 });
 
+// A cancelled show says why: the reason is in the show's detail, not the snapshot.
+async function cancelledShow() {
+  $("cancelled-note").hidden = false;
+  try {
+    const detail = await api(`shows/${encodeURIComponent(publicId)}`);
+    $("cancellation-reason").textContent = detail.cancellation_reason;
+  } catch (error) {
+    $("cancellation-reason").textContent = "";
+  }
+}
+
 function modeSet(mode) {
   root.dataset.mode = mode;
   $("before-start").hidden = mode !== "scheduled";
+  $("cancelled-note").hidden = mode !== "cancelled";
   $("replay-timeline").hidden = mode !== "replay";
   if (mode !== "scheduled") clearInterval(countdownTimer);
 }
@@ -363,9 +375,13 @@ function playbackShow(show) {
   } else if (show.status === "ended") {
     modeSet("ended");
     player.waiting("This show has ended. The replay is not available yet.");
+  } else if (show.status === "cancelled") {
+    modeSet("cancelled");
+    player.waiting("This show was cancelled.");
+    cancelledShow();
   } else {
     modeSet(show.status);
-    player.waiting(show.status === "cancelled" ? "This show was cancelled." : "");
+    player.waiting("");
   }
 }
 
