@@ -187,6 +187,27 @@ class ShowReminder(models.Model):
         return f"{self.user} wants a reminder for {self.show}"
 
 
+class NotificationHookPost(models.Model):
+    """One POST to the notification hook, stored with the notice it belongs to.
+
+    Written in the transaction that sends the email, so the hook is pending in the
+    database until it is posted (``sent_at``): a task message lost to a broker
+    outage is enqueued again by the beat sweep.
+    """
+
+    event_type = models.CharField(max_length=40)
+    data = models.JSONField()
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["sent_at", "created_at"], name="shows_hook_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.idempotency_key}"
+
+
 class ShowPin(models.Model):
     """One product pinned to the stream, with its time on the show's own clock.
 

@@ -2,8 +2,10 @@
 
 Each notice is claimed on its reminder row under a lock before it is sent, so a
 job that runs twice (or two workers) sends it once. The email goes out inside
-that transaction; the notification hook is POSTed by its own task after
-commit, so a hook that is down is retried without sending the email again.
+that transaction; the notification hook is stored in it too and POSTed by its
+own task after commit, so a hook that is down is retried without sending the
+email again. The beat sweep (``show_notices_sweep``) enqueues again what a
+broker outage kept from its task: unsent cancellation notices and hooks.
 
 A reminder counts as sent for the show's current start time only: if the show
 is moved later after its "starting soon" went out, the reminder is due again
@@ -19,10 +21,15 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from shows.models import Show, ShowReminder
+from liveshop.common.notifications import notification_hook_post
+from liveshop.common.tasks import SWEEP_GRACE, task_enqueue_on_commit
+from shows.models import NotificationHookPost, Show, ShowReminder
 from shows.selectors import show_page_url
 
 logger = logging.getLogger(__name__)
+
+# Notices (cancellations, hooks) still unsent after this long are given up by the sweep.
+NOTICE_SWEEP_HORIZON = dt.timedelta(days=1)
 
 
 def _lead() -> dt.timedelta:
@@ -74,13 +81,76 @@ def _show_payload(show: Show) -> dict:
     }
 
 
-def _hook_post_on_commit(*, event_type: str, data: dict, idempotency_key: str) -> None:
+def _hook_post_record(*, event_type: str, data: dict, idempotency_key: str) -> None:
+    # The hook is stored with the notice and posted by its own task after commit:
+    # pending in the database until posted, so a lost task message is swept again.
+    if not settings.LIVESHOP_NOTIFICATION_WEBHOOK_URL:
+        return
     from shows.tasks import notification_hook_post as notification_hook_post_task
 
-    transaction.on_commit(
-        lambda: notification_hook_post_task.delay(
-            event_type=event_type, data=data, idempotency_key=idempotency_key
+    hook, _ = NotificationHookPost.objects.get_or_create(
+        idempotency_key=idempotency_key, defaults={"event_type": event_type, "data": data}
+    )
+    task_enqueue_on_commit(notification_hook_post_task, hook_id=hook.pk)
+
+
+@transaction.atomic
+def notification_hook_deliver(*, hook_id: int, now: dt.datetime | None = None) -> bool:
+    """POST one stored notification hook, once; returns whether it was posted now.
+
+    Locks the hook row; one already sent is left alone. Raises ``httpx.HTTPError``
+    when the receiver fails, leaving the hook pending for the task's retries and the
+    sweep; the ``webhook-id`` is the same on every attempt so receivers can dedupe.
+    """
+    hook = NotificationHookPost.objects.select_for_update().filter(pk=hook_id).first()
+    if hook is None or hook.sent_at is not None:
+        return False
+    posted = notification_hook_post(
+        event_type=hook.event_type, data=hook.data, idempotency_key=hook.idempotency_key
+    )
+    if not posted:
+        return False
+    hook.sent_at = now or timezone.now()
+    hook.save(update_fields=["sent_at"])
+    return True
+
+
+def notification_hooks_pending_list(*, now: dt.datetime | None = None) -> list[int]:
+    """Ids of stored hooks not yet posted (beat sweep), within the sweep horizon.
+
+    Newer than the grace period they still belong to their own task and its retries;
+    older than the horizon they are given up (a day-old notice is no longer news).
+    """
+    if not settings.LIVESHOP_NOTIFICATION_WEBHOOK_URL:
+        return []
+    now = now or timezone.now()
+    return list(
+        NotificationHookPost.objects.filter(
+            sent_at__isnull=True,
+            created_at__lte=now - SWEEP_GRACE,
+            created_at__gt=now - NOTICE_SWEEP_HORIZON,
         )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def show_cancellations_unsent_list(*, now: dt.datetime | None = None) -> list[int]:
+    """Ids of reminders of shows cancelled a while ago whose owners were not told (sweep).
+
+    Catches what a lost ``show_cancellation_notify`` message left behind; same grace
+    and horizon as ``notification_hooks_pending_list``.
+    """
+    now = now or timezone.now()
+    return list(
+        ShowReminder.objects.filter(
+            cancellation_notified_at__isnull=True,
+            show__status=Show.Status.CANCELLED,
+            show__cancelled_at__lte=now - SWEEP_GRACE,
+            show__cancelled_at__gt=now - NOTICE_SWEEP_HORIZON,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 
@@ -122,7 +192,7 @@ def show_reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -
             from_email=None,
             recipient_list=[reminder.user.email],
         )
-    _hook_post_on_commit(
+    _hook_post_record(
         event_type="show.starting_soon",
         data={"user_id": reminder.user_id, "show": _show_payload(show)},
         # One id per start time: a receiver that dedupes must not swallow the
@@ -156,7 +226,7 @@ def show_cancellation_deliver(*, reminder_id: int, now: dt.datetime | None = Non
             from_email=None,
             recipient_list=[reminder.user.email],
         )
-    _hook_post_on_commit(
+    _hook_post_record(
         event_type="show.cancelled",
         data={
             "user_id": reminder.user_id,

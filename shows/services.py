@@ -19,6 +19,7 @@ from chat.events import show_event_append
 from chat.selectors import show_chat_role
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
+from liveshop.common.tasks import task_enqueue_on_commit
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
 from shows.selectors import show_overlapping_list, show_pin_payload_get
 
@@ -283,7 +284,8 @@ def show_cancel(*, show: Show, reason: str = "") -> Show:
     """draft or scheduled → cancelled. The show stays visible as cancelled.
 
     Side effect: after commit, everyone who asked to be reminded is told
-    (``show_cancellation_notify`` task).
+    (``show_cancellation_notify`` task; if the broker is down, the beat sweep
+    ``show_notices_sweep`` sends what is left unsent).
     """
     cancelled = show_transition(show=show, to_status=Show.Status.CANCELLED)
     if reason:
@@ -291,7 +293,7 @@ def show_cancel(*, show: Show, reason: str = "") -> Show:
         cancelled.save(update_fields=["cancellation_reason"])
     from shows.tasks import show_cancellation_notify as show_cancellation_notify_task
 
-    transaction.on_commit(lambda: show_cancellation_notify_task.delay(cancelled.pk))
+    task_enqueue_on_commit(show_cancellation_notify_task, show_id=cancelled.pk)
     return cancelled
 
 

@@ -67,6 +67,37 @@ def throwaway_redis(request):
     server.stop()
 
 
+def _celery_pools_reset(app) -> None:
+    # The app and kombu's process-wide registries keep broker connections and producers
+    # once made (eager tasks take a producer too); drop them all so the next publish
+    # connects to the broker the conf names now.
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def celery_broker_down(throwaway_redis):
+    """Celery publishing for real (not eager) to a Redis broker that was just killed.
+
+    A publish then fails as in production during an outage (``kombu``'s
+    ``OperationalError``). The app's broker settings are restored afterwards.
+    """
+    from liveshop.celery import app
+
+    throwaway_redis.stop()
+    saved = (app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_always_eager)
+    _celery_pools_reset(app)
+    app.conf.broker_url = throwaway_redis.url
+    app.conf.broker_transport_options = {}
+    app.conf.task_always_eager = False
+    yield throwaway_redis
+    _celery_pools_reset(app)
+    app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_always_eager = saved
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()

@@ -378,3 +378,33 @@ def test_callback_values_with_nul_bytes_or_too_long_change_nothing(
         "code": "invalid",
     }
     _unchanged(stream.show)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publish_and_record_done_while_the_broker_is_down_answer_200_and_log_the_lost_tasks(
+    hook, show_stream_factory, settings, celery_broker_down, caplog
+):
+    stream = show_stream_factory()
+    path = settings.LIVESHOP_VIDEO_DIR / "rec" / f"{stream.show.public_id}-1795354716.flv"
+    path.write_bytes(b"FLV\x01" + b"\x00" * 100)
+
+    published = _publish(hook, stream)
+    recorded = _record_done(hook, stream, str(path))
+
+    assert published.status_code == 200
+    assert published.json() == {"detail": "Publish accepted.", "state": "live"}
+    assert recorded.status_code == 200
+    assert recorded.json() == {"detail": "Recording stored.", "status": "pending"}
+    session = IngestSession.objects.get(show=stream.show)
+    assert (session.state, session.playable_at) == ("live", None)
+    recording = Recording.objects.get()
+    assert recording.status == Recording.Status.PENDING
+    warnings = [
+        record.getMessage().split(", the beat sweep")[0]
+        for record in caplog.records
+        if record.name == "liveshop.tasks"
+    ]
+    assert warnings == [
+        f"Could not enqueue video.tasks.stream_playable_watch(session_id={session.pk})",
+        f"Could not enqueue video.tasks.recording_process(recording_id={recording.pk})",
+    ]

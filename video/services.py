@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Product
@@ -38,6 +39,7 @@ from liveshop.common.exceptions import (
     NotFoundError,
     PermissionDeniedError,
 )
+from liveshop.common.tasks import SWEEP_GRACE, task_enqueue_on_commit
 from shows.models import Channel, Show, ShowPin
 from shows.services import show_end, show_go_live, show_product_pin, show_product_unpin
 from video import media
@@ -202,7 +204,7 @@ def _session_open(
     if watch:
         from video.tasks import stream_playable_watch
 
-        transaction.on_commit(lambda: stream_playable_watch.delay(session.pk))
+        task_enqueue_on_commit(stream_playable_watch, session_id=session.pk)
     channel_now_playing_sync(channel_id=show.channel_id)
     return session
 
@@ -329,8 +331,8 @@ def stream_playable_watch(
     """Poll the provider until the session's playlist exists, then mark it playable.
 
     Gives up when the session ends or after ``timeout`` seconds
-    (``LIVESHOP_VIDEO_PLAYABLE_TIMEOUT_SECONDS``). Safe to run twice: marking is
-    idempotent. Returns whether the session is playable.
+    (``LIVESHOP_VIDEO_PLAYABLE_TIMEOUT_SECONDS``; 0 checks once). Safe to run twice:
+    marking is idempotent. Returns whether the session is playable.
     """
     timeout = settings.LIVESHOP_VIDEO_PLAYABLE_TIMEOUT_SECONDS if timeout is None else timeout
     deadline = time.monotonic() + timeout
@@ -453,7 +455,7 @@ def recording_register(
         return recording
     from video.tasks import recording_process as recording_process_task
 
-    transaction.on_commit(lambda: recording_process_task.delay(recording.pk))
+    task_enqueue_on_commit(recording_process_task, recording_id=recording.pk)
     return recording
 
 
@@ -565,6 +567,39 @@ def recording_process(*, recording_id: int, now: dt.datetime | None = None) -> R
     return recording
 
 
+def recordings_unprocessed_list(*, now: dt.datetime | None = None) -> list[int]:
+    """Ids of recordings to enqueue again (beat sweep): pending ones a while after they
+    were stored, whose task message was lost, and ones whose claim went stale (the
+    worker died). ``recording_process`` claims each under its row lock."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(seconds=RECORDING_CLAIM_SECONDS)
+    return list(
+        Recording.objects.filter(
+            Q(status=Recording.Status.PENDING, created_at__lte=now - SWEEP_GRACE)
+            | Q(status=Recording.Status.PROCESSING, claimed_at__lte=stale)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def sessions_unplayable_list(*, now: dt.datetime | None = None) -> list[int]:
+    """Ids of open sessions liveshop polls that are not playable a while after they
+    started (beat sweep): their ``stream_playable_watch`` message may have been lost,
+    or its polling given up before the playlist appeared."""
+    now = now or timezone.now()
+    return list(
+        IngestSession.objects.exclude(state=IngestSession.State.ENDED)
+        .filter(
+            playable_at__isnull=True,
+            provider__in=list(PROVIDERS),
+            started_at__lte=now - SWEEP_GRACE,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 # --- Premieres (recorded shows) -------------------------------------------------
 
 
@@ -601,7 +636,7 @@ def premiere_video_set(*, show: Show, upload: File | None = None, url: str = "")
     )
     from video.tasks import recording_process as recording_process_task
 
-    transaction.on_commit(lambda: recording_process_task.delay(recording.pk))
+    task_enqueue_on_commit(recording_process_task, recording_id=recording.pk)
     return recording
 
 

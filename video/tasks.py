@@ -8,10 +8,10 @@ from celery import shared_task
 
 
 @shared_task
-def stream_playable_watch(session_id: int) -> bool:
+def stream_playable_watch(session_id: int, timeout: float | None = None) -> bool:
     from video.services import stream_playable_watch as watch
 
-    return watch(session_id=session_id)
+    return watch(session_id=session_id, timeout=timeout)
 
 
 @shared_task(acks_late=True)
@@ -36,3 +36,21 @@ def channel_now_playing_tick() -> int:
     from video.services import channel_now_playing_tick as tick
 
     return tick()
+
+
+@shared_task
+def video_work_sweep() -> int:
+    """Beat job (every minute): enqueue again the video work a broker outage kept pending.
+
+    Unprocessed recordings go to ``recording_process``; open sessions not yet
+    playable get one more check of their playlist (a watch with no polling).
+    """
+    from video.services import recordings_unprocessed_list, sessions_unplayable_list
+
+    recording_ids = recordings_unprocessed_list()
+    for recording_id in recording_ids:
+        recording_process.delay(recording_id)
+    session_ids = sessions_unplayable_list()
+    for session_id in session_ids:
+        stream_playable_watch.delay(session_id, timeout=0)
+    return len(recording_ids) + len(session_ids)

@@ -285,6 +285,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shows.tasks.show_reminders_send_due",
         "schedule": 60.0,
     },
+    # Work whose task message a broker outage lost is enqueued again from its row
+    # (docs/architecture.md, "Side effects after commit").
+    "shows-notices-sweep": {"task": "shows.tasks.show_notices_sweep", "schedule": 60.0},
+    "video-work-sweep": {"task": "video.tasks.video_work_sweep", "schedule": 60.0},
 }
 
 # --- liveshop ------------------------------------------------------------------
