@@ -47,8 +47,16 @@ def _header(scope: dict, name: bytes) -> str | None:
     return None
 
 
+def _credential_malformed(value: str) -> bool:
+    # PostgreSQL refuses a NUL byte in a query parameter: without this check a
+    # forged credential would crash the handshake instead of being refused.
+    return "\x00" in value
+
+
 @database_sync_to_async
 def _user_from_token(key: str) -> User | None:
+    if _credential_malformed(key):
+        return None
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
         return None
@@ -65,6 +73,8 @@ def _user_from_ticket(ticket: str) -> User | None:
 
 @database_sync_to_async
 def _user_from_session(session_key: str):
+    if _credential_malformed(session_key):
+        return AnonymousUser()
     engine = import_module(settings.SESSION_ENGINE)
     request = types.SimpleNamespace(session=engine.SessionStore(session_key))
     return get_user(request)

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -65,6 +67,10 @@ LINK_PATTERN = re.compile(
     re.IGNORECASE,
 )
 CHAT_OPEN_STATUSES = (Show.Status.DRAFT, Show.Status.SCHEDULED, Show.Status.LIVE)
+# The rule (and the words) DRF's CharField applies to every REST text field, so a
+# socket frame is refused as the REST API would refuse it: PostgreSQL cannot store
+# a NUL byte in text, SQLite would.
+_null_characters_prohibit = ProhibitNullCharactersValidator()
 
 
 class ChatRefusal(ApplicationError):
@@ -109,7 +115,12 @@ def chat_rate_limit_hit(*, user_id: int, is_team: bool) -> None:
 
 
 def chat_text_clean(*, text: str, noun: str) -> str:
-    """``text`` without surrounding whitespace; ``ChatRefusal`` if empty or too long."""
+    """``text`` without surrounding whitespace; ``ChatRefusal`` if it holds a NUL byte,
+    is empty or is too long."""
+    try:
+        _null_characters_prohibit(text)
+    except ValidationError as error:
+        raise ChatRefusal(error.messages[0], code=error.code) from None
     text = text.strip()
     if not text:
         raise ChatRefusal(f"The {noun} is empty.", code="empty_text")
