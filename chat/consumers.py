@@ -20,6 +20,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chat import hub as hub_module
+from chat.auth import NO_TOKEN
 from chat.selectors import (
     ShowChatRole,
     show_chat_role,
@@ -27,6 +28,7 @@ from chat.selectors import (
     show_snapshot_build,
 )
 from chat.services import REACTION_KINDS, ChatRefusal, chat_message_create
+from liveshop.accounts.selectors import auth_token_stamp
 from liveshop.common.exceptions import NotFoundError
 from shows.access import show_access_view
 
@@ -213,6 +215,8 @@ class ShowChannelConsumer(GuardedSocketConsumer):
         except ValueError:
             client_msg_id = None
         echo = raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None
+        if not await self._token_in_force(client_msg_id=echo):
+            return
         if client_msg_id is None:
             await self._error("invalid", "client_msg_id must be a UUID string.", client_msg_id=echo)
             return
@@ -253,7 +257,28 @@ class ShowChannelConsumer(GuardedSocketConsumer):
             )
         )
 
+    async def _token_in_force(self, *, client_msg_id: str | None = None) -> bool:
+        """False, after refusing the frame and closing 4001, if the token this socket
+        was opened with has been revoked since (sockets without one: always True).
+
+        One cache read per write frame, on token sockets only; no database query.
+        """
+        stamp = self.scope.get("liveshop_token_stamp", NO_TOKEN)
+        if stamp is NO_TOKEN:
+            return True
+        if await database_sync_to_async(auth_token_stamp)(user_id=self.user.pk) == stamp:
+            return True
+        await self._error(
+            "not_authenticated",
+            "The token this connection signed in with was revoked; sign in again.",
+            client_msg_id=client_msg_id,
+        )
+        await self._refuse(CLOSE_UNAUTHENTICATED)
+        return False
+
     async def _reaction(self, frame: dict) -> None:
+        if not await self._token_in_force():
+            return
         kind = frame.get("kind")
         if kind not in REACTION_KINDS:
             await self._error("invalid", f"kind must be one of {', '.join(REACTION_KINDS)}.")

@@ -377,3 +377,51 @@ async def test_a_nul_byte_in_credentials_is_refused_not_a_crash(credential):
             await socket.disconnect()
     finally:
         await hub_shutdown()
+
+
+def _token_revoke_over_rest(token: str) -> int:
+    return (
+        Client()
+        .delete("/api/v1/auth/token/revoke", HTTP_AUTHORIZATION=f"Token {token}")
+        .status_code
+    )
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda: send_frame("after sign-out"),
+        lambda: {"type": "reaction", "kind": "heart"},
+    ],
+    ids=["message", "reaction"],
+)
+async def test_a_socket_opened_with_a_revoked_token_may_not_write(write):
+    show = await _live_show()
+    _, token = await _user_with_token()
+    try:
+        socket = await socket_open(show.public_id, token=token)
+        other = await socket_open(show.public_id, token=token)
+        await frame_receive(socket)
+        await frame_receive(other)
+        await socket.send_json_to(send_frame("before sign-out"))
+        frames = await frames_until(socket, lambda frame: frame["type"] in {"ack", "error"})
+        assert frames[-1]["type"] == "ack"
+        assert await database_sync_to_async(_token_revoke_over_rest)(token) == 204
+        messages_before, events_before = await _message_count(show), await _event_count(show)
+
+        for websocket in (socket, other):
+            frame = write()
+            await websocket.send_json_to(frame)
+            refusal = await frames_until(websocket, lambda frame: frame["type"] == "error")
+            assert refusal[-1]["code"] == "not_authenticated"
+            assert refusal[-1].get("client_msg_id") == frame.get("client_msg_id")
+            output = await websocket.receive_output(timeout=5)
+            assert (output["type"], output["code"], output["reason"]) == (
+                "websocket.close",
+                4001,
+                "unauthenticated",
+            )
+        assert await _message_count(show) == messages_before
+        assert await _event_count(show) == events_before
+    finally:
+        await hub_shutdown()
