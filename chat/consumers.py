@@ -27,7 +27,13 @@ from chat.selectors import (
     show_resume_plan,
     show_snapshot_build,
 )
-from chat.services import REACTION_KINDS, ChatRefusal, chat_message_create
+from chat.services import (
+    REACTION_KINDS,
+    ChatRefusal,
+    ReactionGate,
+    chat_message_create,
+    chat_reaction_admit,
+)
 from liveshop.accounts.selectors import auth_token_stamp
 from liveshop.common.exceptions import NotFoundError
 from shows.access import show_access_view
@@ -142,6 +148,8 @@ class ShowChannelConsumer(GuardedSocketConsumer):
             await self._refuse(CLOSE_NOT_FOUND)
             return
         self.show_id = show.pk
+        self.channel_id = show.channel_id
+        self.reaction_gate: ReactionGate | None = None
         self.role: ShowChatRole = await database_sync_to_async(show_chat_role)(
             show_id=show.pk, user=self.user
         )
@@ -290,6 +298,20 @@ class ShowChannelConsumer(GuardedSocketConsumer):
         while self.reactions and self.reactions[0] < now - 1:
             self.reactions.popleft()
         if len(self.reactions) >= settings.LIVESHOP_REACTIONS_PER_SECOND:
+            # Over the cap on this connection alone: dropped before any cache work.
             return
         self.reactions.append(now)
-        hub_module.hub_get().reaction_tap(self.show_id, kind)
+        admission = await database_sync_to_async(chat_reaction_admit)(
+            show_id=self.show_id,
+            channel_id=self.channel_id,
+            user=self.user,
+            gate=self.reaction_gate,
+        )
+        self.reaction_gate = admission.gate
+        if admission.refusal is not None:
+            refusal = admission.refusal
+            until = refusal.until.isoformat().replace("+00:00", "Z") if refusal.until else None
+            await self._error(refusal.code, refusal.message, until=until)
+            return
+        if admission.counted:
+            hub_module.hub_get().reaction_tap(self.show_id, kind)
