@@ -20,6 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from chat.services import realtime_ticket_redeem
 from liveshop.accounts.models import User
+from liveshop.accounts.selectors import auth_token_stamp
 
 PROTOCOL = "liveshop.v1"
 BEARER_PREFIX = "liveshop.bearer."
@@ -47,12 +48,29 @@ def _header(scope: dict, name: bytes) -> str | None:
     return None
 
 
+def _credential_malformed(value: str) -> bool:
+    # PostgreSQL refuses a NUL byte in a query parameter: without this check a
+    # forged credential would crash the handshake instead of being refused.
+    return "\x00" in value
+
+
 @database_sync_to_async
-def _user_from_token(key: str) -> User | None:
+def _user_from_token(key: str) -> tuple[User | None, str | None]:
+    """The token's user and the account's token stamp, read before the token.
+
+    In that order a revocation either deleted the token before it was read
+    (refused now) or changes the stamp after (refused at the next write).
+    """
+    if _credential_malformed(key):
+        return None, None
+    user_id = Token.objects.filter(key=key).values_list("user_id", flat=True).first()
+    if user_id is None:
+        return None, None
+    stamp = auth_token_stamp(user_id=user_id)
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
-        return None
-    return token.user
+        return None, None
+    return token.user, stamp
 
 
 @database_sync_to_async
@@ -65,6 +83,8 @@ def _user_from_ticket(ticket: str) -> User | None:
 
 @database_sync_to_async
 def _user_from_session(session_key: str):
+    if _credential_malformed(session_key):
+        return AnonymousUser()
     engine = import_module(settings.SESSION_ENGINE)
     request = types.SimpleNamespace(session=engine.SessionStore(session_key))
     return get_user(request)
@@ -81,27 +101,39 @@ def _session_key(scope: dict) -> str | None:
     return None
 
 
-async def socket_identify(scope: dict) -> tuple[object, str | None, str | None]:
-    """(user, auth error, subprotocol to echo) for a websocket handshake."""
+# ``token_stamp`` of a socket that was not opened with a token.
+NO_TOKEN = object()
+
+
+async def socket_identify(scope: dict) -> tuple[object, str | None, str | None, object]:
+    """(user, auth error, subprotocol to echo, token stamp) for a websocket handshake.
+
+    The token stamp is ``auth_token_stamp`` as it was when a bearer token was
+    checked, ``NO_TOKEN`` for the other ways in.
+    """
     offered = list(scope.get("subprotocols") or [])
     echo = PROTOCOL if PROTOCOL in offered else None
     origin = _header(scope, b"origin")
     if origin is not None and not origin_allowed(origin):
-        return AnonymousUser(), "origin_not_allowed", echo
+        return AnonymousUser(), "origin_not_allowed", echo, NO_TOKEN
     bearer = next((item for item in offered if item.startswith(BEARER_PREFIX)), None)
     if bearer is not None:
-        user = await _user_from_token(bearer[len(BEARER_PREFIX) :])
-        return (user, None, echo) if user else (AnonymousUser(), "unauthenticated", echo)
+        user, stamp = await _user_from_token(bearer[len(BEARER_PREFIX) :])
+        if user is None:
+            return AnonymousUser(), "unauthenticated", echo, NO_TOKEN
+        return user, None, echo, stamp
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     if "ticket" in query:
         user = await _user_from_ticket(query["ticket"][0])
-        return (user, None, echo) if user else (AnonymousUser(), "unauthenticated", echo)
+        if user is None:
+            return AnonymousUser(), "unauthenticated", echo, NO_TOKEN
+        return user, None, echo, NO_TOKEN
     session_key = _session_key(scope)
     if origin is not None and session_key:
         # Cookies count only with an allow-listed Origin: that is what stops another
         # site's page from riding on a signed-in viewer's session.
-        return await _user_from_session(session_key), None, echo
-    return AnonymousUser(), None, echo
+        return await _user_from_session(session_key), None, echo, NO_TOKEN
+    return AnonymousUser(), None, echo, NO_TOKEN
 
 
 class ShowSocketAuthMiddleware:
@@ -109,6 +141,12 @@ class ShowSocketAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        user, error, echo = await socket_identify(scope)
-        scope = dict(scope, user=user, auth_error=error, liveshop_subprotocol=echo)
+        user, error, echo, token_stamp = await socket_identify(scope)
+        scope = dict(
+            scope,
+            user=user,
+            auth_error=error,
+            liveshop_subprotocol=echo,
+            liveshop_token_stamp=token_stamp,
+        )
         return await self.inner(scope, receive, send)

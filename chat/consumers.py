@@ -20,13 +20,21 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chat import hub as hub_module
+from chat.auth import NO_TOKEN
 from chat.selectors import (
     ShowChatRole,
     show_chat_role,
     show_resume_plan,
     show_snapshot_build,
 )
-from chat.services import REACTION_KINDS, ChatRefusal, chat_message_create
+from chat.services import (
+    REACTION_KINDS,
+    ChatRefusal,
+    ReactionGate,
+    chat_message_create,
+    chat_reaction_admit,
+)
+from liveshop.accounts.selectors import auth_token_stamp
 from liveshop.common.exceptions import NotFoundError
 from shows.access import show_access_view
 
@@ -36,7 +44,7 @@ CLOSE_UNAUTHENTICATED = 4001
 CLOSE_ORIGIN = 4003
 CLOSE_NOT_FOUND = 4004
 CLOSE_POLICY = 4008
-CLOSE_TOO_SLOW = 4009
+CLOSE_TOO_SLOW = hub_module.CLOSE_TOO_SLOW
 CLOSE_BAD_RESUME = 4400
 CLOSE_TOO_BIG = 1009
 CLOSE_REASONS = {
@@ -140,6 +148,8 @@ class ShowChannelConsumer(GuardedSocketConsumer):
             await self._refuse(CLOSE_NOT_FOUND)
             return
         self.show_id = show.pk
+        self.channel_id = show.channel_id
+        self.reaction_gate: ReactionGate | None = None
         self.role: ShowChatRole = await database_sync_to_async(show_chat_role)(
             show_id=show.pk, user=self.user
         )
@@ -213,6 +223,8 @@ class ShowChannelConsumer(GuardedSocketConsumer):
         except ValueError:
             client_msg_id = None
         echo = raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None
+        if not await self._token_in_force(client_msg_id=echo):
+            return
         if client_msg_id is None:
             await self._error("invalid", "client_msg_id must be a UUID string.", client_msg_id=echo)
             return
@@ -253,7 +265,28 @@ class ShowChannelConsumer(GuardedSocketConsumer):
             )
         )
 
+    async def _token_in_force(self, *, client_msg_id: str | None = None) -> bool:
+        """False, after refusing the frame and closing 4001, if the token this socket
+        was opened with has been revoked since (sockets without one: always True).
+
+        One cache read per write frame, on token sockets only; no database query.
+        """
+        stamp = self.scope.get("liveshop_token_stamp", NO_TOKEN)
+        if stamp is NO_TOKEN:
+            return True
+        if await database_sync_to_async(auth_token_stamp)(user_id=self.user.pk) == stamp:
+            return True
+        await self._error(
+            "not_authenticated",
+            "The token this connection signed in with was revoked; sign in again.",
+            client_msg_id=client_msg_id,
+        )
+        await self._refuse(CLOSE_UNAUTHENTICATED)
+        return False
+
     async def _reaction(self, frame: dict) -> None:
+        if not await self._token_in_force():
+            return
         kind = frame.get("kind")
         if kind not in REACTION_KINDS:
             await self._error("invalid", f"kind must be one of {', '.join(REACTION_KINDS)}.")
@@ -265,6 +298,20 @@ class ShowChannelConsumer(GuardedSocketConsumer):
         while self.reactions and self.reactions[0] < now - 1:
             self.reactions.popleft()
         if len(self.reactions) >= settings.LIVESHOP_REACTIONS_PER_SECOND:
+            # Over the cap on this connection alone: dropped before any cache work.
             return
         self.reactions.append(now)
-        hub_module.hub_get().reaction_tap(self.show_id, kind)
+        admission = await database_sync_to_async(chat_reaction_admit)(
+            show_id=self.show_id,
+            channel_id=self.channel_id,
+            user=self.user,
+            gate=self.reaction_gate,
+        )
+        self.reaction_gate = admission.gate
+        if admission.refusal is not None:
+            refusal = admission.refusal
+            until = refusal.until.isoformat().replace("+00:00", "Z") if refusal.until else None
+            await self._error(refusal.code, refusal.message, until=until)
+            return
+        if admission.counted:
+            hub_module.hub_get().reaction_tap(self.show_id, kind)

@@ -43,6 +43,8 @@ GAP_WAIT_SECONDS = 0.15
 # while this process's subscription stayed up (the writer lost Redis, not this
 # process) would otherwise wait for the show's next event.
 LOG_CHECK_TICKS = 5
+# docs/protocol.md, 1.2: the client did not read fast enough.
+CLOSE_TOO_SLOW = 4009
 # Sockets written per loop turn during a flush (see ShowFeed._flush_part).
 FLUSH_PART_SOCKETS = settings.LIVESHOP_FANOUT_PART_SOCKETS
 
@@ -109,40 +111,72 @@ class HubConnection:
             yielded = coroutine.send(None)
         except StopIteration:
             return
-        except Exception:
-            self.state = CLOSED
+        except Exception as error:
+            self._fail(error)
             return
         self.inflight = asyncio.ensure_future(self._finish(coroutine, yielded))
 
     async def _finish(self, coroutine, yielded) -> None:
+        """Drive a send that suspended (the socket's buffer is full) to its end, then
+        write what was queued meanwhile."""
         try:
             while True:
                 if yielded is None:
                     await asyncio.sleep(0)
                 else:
+                    # The send suspended on a future, which marked it as "blocking" for
+                    # the task that would wait for it. No task took it (push drove the
+                    # send by hand), so this one does as a task would: clear the mark,
+                    # then wait. Awaiting it with the mark still set raises
+                    # RuntimeError("await wasn't used with future").
+                    yielded._asyncio_future_blocking = False
                     await yielded
                 yielded = coroutine.send(None)
         except StopIteration:
             pass
-        except Exception:
-            self.state = CLOSED
+        except Exception as error:
+            self.inflight = None
+            self._fail(error)
             return
         try:
             while self.backlog and self.state != CLOSED:
                 text = self.backlog.popleft()
                 self.backlog_bytes -= len(text)
                 await self.send({"type": "websocket.send", "text": text})
-        except Exception:
-            self.state = CLOSED
+        except Exception as error:
+            self._fail(error)
         finally:
             self.inflight = None
 
+    def _fail(self, error: Exception) -> None:
+        """A send failed: stop writing to the socket and close it, never leave it open.
+
+        Most often the client is gone (an ``OSError``; the close is then a no-op).
+        Anything else is a bug, and marking the socket closed without closing it
+        would leave one that answers pings and never gets another event.
+        """
+        if self.state == CLOSED:
+            return
+        level = logging.INFO if isinstance(error, OSError) else logging.WARNING
+        logger.log(level, "closing a socket whose send failed: %r", error)
+        self._close(CLOSE_TOO_SLOW)
+
     def overflow(self) -> None:
         logger.info("closing a socket that fell %s bytes behind", self.backlog_bytes)
+        self._close(CLOSE_TOO_SLOW)
+
+    def _close(self, code: int) -> None:
         self.state = CLOSED
         self.backlog.clear()
         self.backlog_bytes = 0
-        asyncio.ensure_future(self.close(4009))
+        asyncio.ensure_future(self._close_quietly(code))
+
+    async def _close_quietly(self, code: int) -> None:
+        # The close waits until the socket takes it (after what its buffer holds).
+        try:
+            await self.close(code)
+        except Exception:
+            logger.debug("closing a socket failed; it is gone", exc_info=True)
 
 
 class _Flush:

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -70,6 +72,10 @@ LINK_PATTERN = re.compile(
     re.IGNORECASE,
 )
 CHAT_OPEN_STATUSES = (Show.Status.DRAFT, Show.Status.SCHEDULED, Show.Status.LIVE)
+# The rule (and the words) DRF's CharField applies to every REST text field, so a
+# socket frame is refused as the REST API would refuse it: PostgreSQL cannot store
+# a NUL byte in text, SQLite would.
+_null_characters_prohibit = ProhibitNullCharactersValidator()
 
 
 class ChatRefusal(ApplicationError):
@@ -115,7 +121,12 @@ def chat_rate_limit_hit(*, user_id: int, is_team: bool) -> None:
 
 
 def chat_text_clean(*, text: str, noun: str) -> str:
-    """``text`` without surrounding whitespace; ``ChatRefusal`` if empty or too long."""
+    """``text`` without surrounding whitespace; ``ChatRefusal`` if it holds a NUL byte,
+    is empty or is too long."""
+    try:
+        _null_characters_prohibit(text)
+    except ValidationError as error:
+        raise ChatRefusal(error.messages[0], code=error.code) from None
     text = text.strip()
     if not text:
         raise ChatRefusal(f"The {noun} is empty.", code="empty_text")
@@ -126,6 +137,96 @@ def chat_text_clean(*, text: str, noun: str) -> str:
             code="text_too_long",
         )
     return text
+
+
+def sanction_refusal(blocking: ChatSanction) -> ChatRefusal:
+    """The refusal (``banned`` or ``timed_out``) of a sanction that stops posting."""
+    reason = f" (reason: {blocking.reason})" if blocking.reason else ""
+    if blocking.kind == ChatSanction.Kind.BAN:
+        until = (
+            "permanently"
+            if blocking.expires_at is None
+            else f"until {_utc_clock(blocking.expires_at)}"
+        )
+        return ChatRefusal(
+            f"You are banned from this channel's chat {until}{reason}.",
+            code="banned",
+            until=blocking.expires_at,
+        )
+    return ChatRefusal(
+        f"You are timed out in this chat until {_utc_clock(blocking.expires_at)}{reason}.",
+        code="timed_out",
+        until=blocking.expires_at,
+    )
+
+
+def _sanctions_stamp_key(user_id: int) -> str:
+    return f"chat:sanctions-stamp:{user_id}"
+
+
+def _sanctions_stamp_change(*, user_id: int) -> None:
+    """After commit, change the user's sanctions stamp: sockets read sanctions again."""
+    transaction.on_commit(
+        # No expiry: a socket keeps the stamp it saw for as long as it is open.
+        lambda: cache_value_set(
+            key=_sanctions_stamp_key(user_id), value=uuid.uuid4().hex, timeout=None
+        )
+    )
+
+
+# A socket reads a user's sanctions again at least this often, even when no stamp
+# change reached it (a cache write lost while Redis was unreachable).
+REACTION_SANCTIONS_RECHECK_SECONDS = 60
+
+
+@dataclasses.dataclass(frozen=True)
+class ReactionGate:
+    """What a socket remembers between reactions: the sanction that stops its user
+    (``sanction_blocking``), as of the user's sanctions stamp, until ``recheck_at``."""
+
+    stamp: str | None
+    blocking: ChatSanction | None
+    recheck_at: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ReactionAdmission:
+    gate: ReactionGate
+    refusal: ChatRefusal | None  # banned or timed out
+    counted: bool  # False: over the per-user cap, dropped silently
+
+
+def chat_reaction_admit(
+    *, show_id: int, channel_id: int, user: User, gate: ReactionGate | None
+) -> ReactionAdmission:
+    """Decide one reaction tap of ``user`` in ``show``: refused, dropped or counted.
+
+    Preconditions: ``user`` is authenticated; ``gate`` is what the previous call on
+    this socket returned (None at first). A sanction in force (the definition of
+    ``sanctions_active`` and ``sanction_blocking``, as for chat messages) refuses it;
+    past ``LIVESHOP_REACTIONS_PER_SECOND`` taps of the user in this second, across
+    all their connections and processes (a counter in the shared cache, as for
+    chat messages), it is dropped. Costs one cache read and one counter increment;
+    sanctions are read from the database only when the stamp changed, the blocking
+    sanction expired, or ``REACTION_SANCTIONS_RECHECK_SECONDS`` passed. Side effect:
+    the tap is counted against the cap (unless refused).
+    """
+    stamp = cache_value_get(key=_sanctions_stamp_key(user.pk))
+    now = time.time()
+    if gate is None or gate.stamp != stamp or now >= gate.recheck_at:
+        blocking = sanction_blocking(
+            sanctions_active(user=user, channel_id=channel_id, show_id=show_id)
+        )
+        recheck_at = now + REACTION_SANCTIONS_RECHECK_SECONDS
+        if blocking is not None and blocking.expires_at is not None:
+            recheck_at = min(recheck_at, blocking.expires_at.timestamp())
+        gate = ReactionGate(stamp=stamp, blocking=blocking, recheck_at=recheck_at)
+    if gate.blocking is not None:
+        return ReactionAdmission(gate=gate, refusal=sanction_refusal(gate.blocking), counted=False)
+    count = cache_counter_increment(key=f"chat:reactions:{user.pk}:{int(now)}", timeout=2)
+    return ReactionAdmission(
+        gate=gate, refusal=None, counted=count <= settings.LIVESHOP_REACTIONS_PER_SECOND
+    )
 
 
 def _slow_mode_key(show_id: int, user_id: int) -> str:
@@ -277,23 +378,7 @@ def _message_rules_apply(
     sanctions = state.sanctions
     blocking = sanction_blocking(sanctions)
     if blocking is not None:
-        reason = f" (reason: {blocking.reason})" if blocking.reason else ""
-        if blocking.kind == ChatSanction.Kind.BAN:
-            until = (
-                "permanently"
-                if blocking.expires_at is None
-                else f"until {_utc_clock(blocking.expires_at)}"
-            )
-            raise ChatRefusal(
-                f"You are banned from this channel's chat {until}{reason}.",
-                code="banned",
-                until=blocking.expires_at,
-            )
-        raise ChatRefusal(
-            f"You are timed out in this chat until {_utc_clock(blocking.expires_at)}{reason}.",
-            code="timed_out",
-            until=blocking.expires_at,
-        )
+        raise sanction_refusal(blocking)
 
     chat_rate_limit_hit(user_id=user.pk, is_team=role.is_team)
 
@@ -807,6 +892,7 @@ def user_sanction_create(
             expires_at=expires_at,
             detail={"sanction_id": sanction.pk, "duration_seconds": duration_seconds},
         )
+        _sanctions_stamp_change(user_id=target.pk)
     return sanction
 
 
@@ -849,6 +935,7 @@ def user_sanction_revoke(*, actor: User, show: Show, sanction_id: int) -> ChatSa
             reason=sanction.reason,
             detail={"sanction_id": sanction.pk, "kind": sanction.kind},
         )
+        _sanctions_stamp_change(user_id=sanction.user_id)
     return sanction
 
 

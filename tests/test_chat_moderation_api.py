@@ -414,3 +414,23 @@ def test_list_endpoints_use_a_constant_number_of_queries(
             response = client.get(path)
         assert response.status_code == 200
         assert response.json()["count"] >= count
+
+
+def test_a_nul_byte_in_an_answer_is_refused_with_the_socket_rule(show):
+    staff = ShowMemberFactory(show=show, role="service_staff").user
+    question = post(show, text="?", is_question=True)
+    before = unchanged()
+
+    response = client_for(staff).post(
+        f"/api/v1/shows/{show.public_id}/questions/{question.pk}/answer",
+        {"text": "Yes\x00"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Some fields are invalid.",
+        "code": "null_characters_not_allowed",
+        "fields": {"text": ["Null characters are not allowed."]},
+    }
+    assert unchanged() == before

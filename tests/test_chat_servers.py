@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from liveshop.common.management.commands import liveshop_run
 from shows.models import Show
 from tests import factories
 from tests.servers import servers_running
@@ -113,3 +114,24 @@ def test_each_server_closes_frames_over_64_kib_with_1009(servers, server):
     # autobahn (daphne) fails the connection by dropping it after a frame that is
     # too big, so the client sees 1006; uvicorn sends the close frame with 1009.
     assert code == (1009 if server == "uvicorn" else None)
+
+
+def test_close_reasons_arrive_under_the_server_make_run_starts(transactional_db, monkeypatch):
+    monkeypatch.delenv("LIVESHOP_ASGI_SERVER", raising=False)
+    options = liveshop_run.Command().create_parser("manage.py", "liveshop_run").parse_args([])
+    token = Token.objects.create(user=factories.UserFactory()).key
+
+    async def scenario(port: int) -> tuple[int | None, str | None]:
+        async with _open(port, "no-such-show", token) as websocket:
+            try:
+                async with asyncio.timeout(10):
+                    while True:
+                        await websocket.recv()
+            except ConnectionClosed as closed:
+                return (
+                    (None, None) if closed.rcvd is None else (closed.rcvd.code, closed.rcvd.reason)
+                )
+
+    with servers_running((options.server,)) as ports:
+        received = asyncio.run(scenario(ports[options.server]))
+    assert received == (4004, "show_not_found")

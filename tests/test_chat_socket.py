@@ -314,3 +314,114 @@ async def test_ended_show_chat_is_closed():
         await socket.disconnect()
     finally:
         await hub_shutdown()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"text": "hello\x00world"},
+        {"text": "\x00"},
+        {"text": "a question?\x00", "question": True},
+    ],
+)
+async def test_a_nul_byte_in_a_message_is_an_error_frame_on_every_engine(fields):
+    show = await _live_show()
+    _, token = await _user_with_token()
+    try:
+        socket = await socket_open(show.public_id, token=token)
+        await frame_receive(socket)
+        frame = send_frame(**fields)
+        await socket.send_json_to(frame)
+        refusal = await frame_receive(socket)
+        # The rule and the words every REST text field answers with.
+        assert refusal == {
+            "type": "error",
+            "code": "null_characters_not_allowed",
+            "detail": "Null characters are not allowed.",
+            "client_msg_id": frame["client_msg_id"],
+        }
+        await socket.send_json_to({"type": "ping"})
+        assert await frame_receive(socket) == {"type": "pong"}
+        assert await _message_count(show) == 0
+        assert await _event_count(show) == 0
+        await socket.disconnect()
+    finally:
+        await hub_shutdown()
+
+
+async def test_a_nul_byte_in_a_client_msg_id_is_invalid():
+    show = await _live_show()
+    _, token = await _user_with_token()
+    try:
+        socket = await socket_open(show.public_id, token=token)
+        await frame_receive(socket)
+        await socket.send_json_to(send_frame("hi", client_msg_id=f"{uuid.uuid4()}\x00"))
+        refusal = await frame_receive(socket)
+        assert (refusal["type"], refusal["code"]) == ("error", "invalid")
+        assert await _message_count(show) == 0
+        await socket.disconnect()
+    finally:
+        await hub_shutdown()
+
+
+@pytest.mark.parametrize("credential", ["bearer", "session"])
+async def test_a_nul_byte_in_credentials_is_refused_not_a_crash(credential):
+    show = await _live_show()
+    try:
+        if credential == "bearer":
+            socket = await socket_open(show.public_id, token="abc\x00def")
+            assert await close_code(socket) == 4001
+        else:
+            socket = await socket_open(show.public_id, cookie="sessionid=abcdefgh\x00ijkl")
+            assert (await frame_receive(socket))["me"]["user_id"] is None
+            await socket.disconnect()
+    finally:
+        await hub_shutdown()
+
+
+def _token_revoke_over_rest(token: str) -> int:
+    return (
+        Client()
+        .delete("/api/v1/auth/token/revoke", HTTP_AUTHORIZATION=f"Token {token}")
+        .status_code
+    )
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda: send_frame("after sign-out"),
+        lambda: {"type": "reaction", "kind": "heart"},
+    ],
+    ids=["message", "reaction"],
+)
+async def test_a_socket_opened_with_a_revoked_token_may_not_write(write):
+    show = await _live_show()
+    _, token = await _user_with_token()
+    try:
+        socket = await socket_open(show.public_id, token=token)
+        other = await socket_open(show.public_id, token=token)
+        await frame_receive(socket)
+        await frame_receive(other)
+        await socket.send_json_to(send_frame("before sign-out"))
+        frames = await frames_until(socket, lambda frame: frame["type"] in {"ack", "error"})
+        assert frames[-1]["type"] == "ack"
+        assert await database_sync_to_async(_token_revoke_over_rest)(token) == 204
+        messages_before, events_before = await _message_count(show), await _event_count(show)
+
+        for websocket in (socket, other):
+            frame = write()
+            await websocket.send_json_to(frame)
+            refusal = await frames_until(websocket, lambda frame: frame["type"] == "error")
+            assert refusal[-1]["code"] == "not_authenticated"
+            assert refusal[-1].get("client_msg_id") == frame.get("client_msg_id")
+            output = await websocket.receive_output(timeout=5)
+            assert (output["type"], output["code"], output["reason"]) == (
+                "websocket.close",
+                4001,
+                "unauthenticated",
+            )
+        assert await _message_count(show) == messages_before
+        assert await _event_count(show) == events_before
+    finally:
+        await hub_shutdown()

@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -5,6 +7,8 @@ from django.db.models import Q
 from rest_framework.authtoken.models import Token
 
 from liveshop.accounts.models import User
+from liveshop.accounts.selectors import _token_stamp_key
+from liveshop.common.cache import cache_value_set
 from liveshop.common.exceptions import ApplicationError
 
 MERCHANDISER_GROUP_NAME = "Merchandisers"
@@ -82,6 +86,17 @@ def auth_token_create(*, username: str, password: str) -> Token:
 
 
 def auth_token_revoke(*, user: User) -> bool:
-    """Delete the account's API token; every app using it is signed out."""
-    deleted, _ = Token.objects.filter(user=user).delete()
+    """Delete the account's API token; every app using it is signed out.
+
+    Side effect: after commit the account's token stamp (``auth_token_stamp``)
+    changes, so show sockets opened with the token refuse their next write.
+    """
+    with transaction.atomic():
+        deleted, _ = Token.objects.filter(user=user).delete()
+        # No expiry: a socket may stay open for as long as a show lasts, and more.
+        transaction.on_commit(
+            lambda: cache_value_set(
+                key=_token_stamp_key(user.pk), value=uuid.uuid4().hex, timeout=None
+            )
+        )
     return deleted > 0

@@ -107,8 +107,9 @@ def cache_value_get(*, key: str):
         return _fallback(error).get(key)
 
 
-def cache_value_set(*, key: str, value, timeout: int) -> None:
-    """Store ``value`` for ``timeout`` seconds; in this process while Redis is down."""
+def cache_value_set(*, key: str, value, timeout: int | None) -> None:
+    """Store ``value`` for ``timeout`` seconds (None: no expiry); in this process while Redis
+    is down."""
     try:
         cache.set(key, value, timeout=timeout)
     except _CACHE_DOWN_ERRORS as error:

@@ -1,4 +1,4 @@
-"""Start the whole system: the ASGI server (daphne, or uvicorn), Celery and the media server.
+"""Start the whole system: the ASGI server (uvicorn, or daphne), Celery and the media server.
 
 Embedded mode runs one Celery worker with beat inside it on Kombu's
 filesystem transport; with REDIS_URL a worker and a separate beat process run
@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand
 
 from liveshop.common.demo import DEMO_ACCOUNTS, DEMO_CHANNEL_SLUG, DEMO_PASSWORD
 from liveshop.runtime import runtime_database_describe, runtime_mode_describe
-from liveshop.servers import SERVERS, asgi_server_command
+from liveshop.servers import ASGI_SERVER_DEFAULT, SERVERS, asgi_server_command
 from shows.models import Show
 from video.mediaserver import (
     INSTALL_HINT,
@@ -42,8 +42,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--server",
             choices=SERVERS,
-            default=os.environ.get("LIVESHOP_ASGI_SERVER", "daphne"),
-            help="ASGI server (default daphne, or LIVESHOP_ASGI_SERVER).",
+            default=os.environ.get("LIVESHOP_ASGI_SERVER", ASGI_SERVER_DEFAULT),
+            help=f"ASGI server (default {ASGI_SERVER_DEFAULT}, or LIVESHOP_ASGI_SERVER).",
         )
 
     def _commands(self, host: str, port: int, server: str) -> list[tuple[str, list[str]]]:
