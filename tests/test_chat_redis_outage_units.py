@@ -108,3 +108,57 @@ async def test_a_subscriber_that_lost_redis_subscribes_again_and_says_so(setting
     finally:
         publisher.close()
         await subscriber.close()
+
+
+@pytest.fixture
+def redis_cache_unreachable(settings, monkeypatch):
+    """The project's Redis cache backend pointed at a port nothing listens on: every
+    module's ``cache``, whichever way it was imported, fails as with Redis down."""
+    from tests.servers import free_port
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "liveshop.common.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    monkeypatch.setattr(cache_module, "_local", cache_module.LocMemCache("redis-down-test", {}))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_the_cache_is_down_revoking_a_token_still_changes_its_stamp(
+    viewer, redis_cache_unreachable
+):
+    from liveshop.accounts.selectors import auth_token_stamp
+    from liveshop.accounts.services import auth_token_revoke
+
+    before = auth_token_stamp(user_id=viewer.pk)
+    auth_token_revoke(user=viewer)
+
+    after = auth_token_stamp(user_id=viewer.pk)
+    assert before is None
+    assert after is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_the_cache_is_down_a_reaction_is_admitted_and_a_sanction_still_stops_it(
+    viewer, redis_cache_unreachable
+):
+    from chat.services import chat_reaction_admit, user_sanction_create
+    from tests import factories
+
+    show = factories.ShowFactory(status="live")
+    moderator = factories.UserFactory(role="merchandiser", is_staff=True)
+
+    admitted = chat_reaction_admit(
+        show_id=show.pk, channel_id=show.channel_id, user=viewer, gate=None
+    )
+    user_sanction_create(actor=moderator, show=show, user_id=viewer.pk, kind="ban")
+    refused = chat_reaction_admit(
+        show_id=show.pk, channel_id=show.channel_id, user=viewer, gate=admitted.gate
+    )
+
+    assert (admitted.refusal, admitted.counted) == (None, True)
+    assert refused.refusal is not None
+    assert refused.refusal.code == "banned"
