@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from shows.lock_objects import show_reminder_lock
 from shows.models import Show, ShowReminder
 
 logger = logging.getLogger(__name__)
@@ -49,17 +50,6 @@ def show_reminders_due_list(*, now: dt.datetime | None = None) -> list[int]:
         )
         .order_by("pk")
         .values_list("pk", flat=True)
-    )
-
-
-def _reminder_lock(*, reminder_id: int) -> ShowReminder | None:
-    # Locking only the reminder row: its show may be locked by a concurrent
-    # transition, and a notice must not wait for that.
-    return (
-        ShowReminder.objects.select_for_update(of=("self",))
-        .select_related("show__channel", "user")
-        .filter(pk=reminder_id)
-        .first()
     )
 
 
@@ -106,7 +96,7 @@ def show_reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -
     """
     now = now or timezone.now()
     lead = _lead()
-    reminder = _reminder_lock(reminder_id=reminder_id)
+    reminder = show_reminder_lock(reminder_id=reminder_id)
     if reminder is None:
         return False
     show = reminder.show
@@ -145,7 +135,7 @@ def show_cancellation_deliver(*, reminder_id: int, now: dt.datetime | None = Non
     cancelled, is left alone. Returns whether a notice went out.
     """
     now = now or timezone.now()
-    reminder = _reminder_lock(reminder_id=reminder_id)
+    reminder = show_reminder_lock(reminder_id=reminder_id)
     if reminder is None or reminder.cancellation_notified_at is not None:
         return False
     show = reminder.show
