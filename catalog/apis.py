@@ -188,6 +188,8 @@ class StorefrontStockWebhookApi(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
+    # Signed machine deliveries: a shop's burst of stock updates must not be refused.
+    throttle_classes: list = []
 
     class InputSerializer(serializers.Serializer):
         class UpdateSerializer(serializers.Serializer):
@@ -247,6 +249,8 @@ class StorefrontOrderWebhookApi(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
+    # Signed machine deliveries: a shop's burst of stock updates must not be refused.
+    throttle_classes: list = []
 
     class InputSerializer(serializers.Serializer):
         class LineSerializer(serializers.Serializer):
