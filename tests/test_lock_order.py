@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Order, Variant
-from catalog.services import order_place
+from catalog.services import StockUpdate, order_place, storefront_stock_webhook_apply
 from chat.models import ChatMessage, ShowEvent
-from chat.services import chat_message_create
+from chat.services import chat_message_create, question_claim, user_sanction_create
 from liveshop.common.exceptions import ApplicationError
 from shows.models import Show
 from shows.services import show_cancel, show_end, show_go_live, show_update
@@ -26,6 +26,8 @@ from tests.threads import threads_run_interleaved
 from video.models import IngestSession
 from video.services import (
     channel_now_playing_tick,
+    premiere_tick,
+    recording_register,
     stream_publish_authorize,
     stream_publish_end,
     stream_show_end,
@@ -290,3 +292,152 @@ def test_every_row_lock_is_taken_through_a_lock_objects_module():
         if path.name != "lock_objects.py" and ".select_for_update(" in path.read_text()
     ]
     assert offenders == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_timeout_and_a_message_of_the_same_user():
+    # Given a live show, its moderator and a viewer in its chat
+    show = _live_show()
+    moderator = factories.UserFactory(role="moderator")
+    factories.ShowMemberFactory(show=show, user=moderator, role="moderator")
+    viewer = factories.UserFactory(role="viewer")
+
+    def time_out() -> str:
+        sanction = user_sanction_create(
+            actor=moderator, show=show, user_id=viewer.pk, kind="timeout", duration_seconds=60
+        )
+        return sanction.kind
+
+    def send() -> str:
+        return chat_message_create(
+            show_id=show.pk, user=viewer, text="Last word", client_msg_id=uuid.uuid4()
+        ).status
+
+    # When the moderator times the viewer out while the viewer sends
+    outcomes = threads_run_interleaved([lambda: _outcome(time_out), lambda: _outcome(send)])
+
+    # Then the message's insert (a key share on its author) does not wait for the
+    # user's lock while holding the room that the sanction's event needs
+    assert outcomes == ["timeout", "published"]
+    assert ChatMessage.objects.filter(show=show, author=viewer).count() == 1
+    assert ShowEvent.objects.filter(show=show, type="user.sanctioned").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_claiming_a_question_while_a_viewer_replies_to_it():
+    # Given a live show with a viewer's question and a member of its service staff
+    show = _live_show()
+    asker = factories.UserFactory(role="viewer")
+    question = chat_message_create(
+        show_id=show.pk, user=asker, text="Does it run small?", client_msg_id=uuid.uuid4(),
+        is_question=True,
+    ).message  # fmt: skip
+    staff = factories.UserFactory(role="service_staff")
+    factories.ShowMemberFactory(show=show, user=staff, role="service_staff")
+    replier = factories.UserFactory(role="viewer")
+
+    def claim() -> str:
+        return question_claim(actor=staff, show=show, question_id=question.pk).question_status
+
+    def reply() -> str:
+        return chat_message_create(
+            show_id=show.pk,
+            user=replier,
+            text="It does, take one size up",
+            client_msg_id=uuid.uuid4(),
+            reply_to_id=question.pk,
+        ).status
+
+    # When the staff member claims the question while a viewer replies to it
+    outcomes = threads_run_interleaved([lambda: _outcome(claim), lambda: _outcome(reply)])
+
+    # Then both land
+    assert outcomes == ["claimed", "published"]
+    assert ChatMessage.objects.filter(show=show, reply_to=question).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_premiere_tick_and_the_go_live_api_on_one_premiere():
+    # Given a premiere due to air now, its video processed
+    now = timezone.now()
+    show = factories.ShowFactory(
+        kind=Show.Kind.RECORDED,
+        scheduled_start=now - dt.timedelta(seconds=5),
+        scheduled_end=now + dt.timedelta(minutes=30),
+    )
+    factories.RecordingFactory(show=show, provider="upload", duration_seconds=600.0)
+
+    # When the tick airs it while a moderator presses "go live"
+    outcomes = threads_run_interleaved(
+        [
+            lambda: _outcome(lambda: str(premiere_tick(now=now)["started"])),
+            lambda: _outcome(lambda: show_go_live(show=show).status),
+        ]
+    )
+
+    # Then it goes live once, without a deadlock
+    assert sorted(outcomes) in (["0", "live"], ["1", "refused:invalid_transition"])
+    show.refresh_from_db()
+    assert show.status == Show.Status.LIVE
+    assert _statuses(show) == ["live"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_publish_done_and_the_recording_of_the_same_session(media_dir):
+    # Given a live show streamed by client 1, whose (empty) recording nginx reports
+    stream = factories.ShowStreamFactory()
+    show = stream.show
+    _publish(stream, "1")
+    source = media_dir / "rec" / f"{show.public_id}-1.flv"
+    source.write_bytes(b"")
+
+    def register() -> str:
+        recording = recording_register(
+            provider="nginx_rtmp", public_id=show.public_id, client_id="1", source=str(source)
+        )
+        return recording.status
+
+    def done() -> str:
+        return stream_publish_end(
+            provider="nginx_rtmp", public_id=show.public_id, client_id="1"
+        ).state
+
+    # When nginx sends publish_done and the recording at once
+    outcomes = threads_run_interleaved([lambda: _outcome(done), lambda: _outcome(register)])
+
+    # Then both land: the show ends and the empty recording is reported failed
+    assert outcomes == ["ended", "failed"]
+    show.refresh_from_db()
+    assert show.status == Show.Status.ENDED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_stock_webhooks_with_the_same_skus_in_opposite_orders():
+    # Given a shop with two variants
+    storefront = factories.StorefrontFactory()
+    factories.VariantFactory(sku="SKU-A", stock_quantity=10, product__storefront=storefront)
+    factories.VariantFactory(sku="SKU-B", stock_quantity=10, product__storefront=storefront)
+
+    def apply(webhook_id: str, skus: list[str]) -> str:
+        return storefront_stock_webhook_apply(
+            storefront=storefront,
+            webhook_id=webhook_id,
+            updates=[StockUpdate(sku=sku, delta=-1) for sku in skus],
+        )
+
+    # When two deliveries touch both, in opposite orders, at once
+    outcomes = threads_run_interleaved(
+        [
+            lambda: _outcome(lambda: apply("w-1", ["SKU-A", "SKU-B"])),
+            lambda: _outcome(lambda: apply("w-2", ["SKU-B", "SKU-A"])),
+        ]
+    )
+
+    # Then both are applied
+    assert outcomes == ["applied", "applied"]
+    assert sorted(Variant.objects.values_list("stock_quantity", flat=True)) == [8, 8]

@@ -57,53 +57,76 @@ def _lock_waiters() -> int:
 
 
 def threads_run_interleaved(targets: list[Callable[[], str]]) -> list[str]:
-    """Run each target in a thread; all take their first row lock before any takes a second.
+    """Run each target in a thread, stepping their row locks so opposite orders always meet.
 
-    Each thread pauses after its first locking statement (``SELECT ... FOR [NO KEY]
-    UPDATE`` or an ``UPDATE``) until every other thread has taken its own first
-    lock, or is waiting for one (then it waits behind this thread: the two lock in
-    the same order). Two paths that lock the same rows in opposite orders then
-    always meet in a deadlock, instead of only when the scheduler says so.
-    PostgreSQL only. An ``OperationalError`` "deadlock detected" becomes the
-    outcome ``"deadlock"``. Returns the outcomes in the targets' order.
+    The schedule: the first target takes its first row lock (a ``SELECT ... FOR
+    [NO KEY] UPDATE`` or an ``UPDATE``), then the others start and take theirs, then
+    the first takes its second lock, then all run freely. A thread that waits for a
+    row lock counts as having reached its step: it waits behind another, so the two
+    lock in the same order. Two paths that lock the same rows in opposite orders
+    then deadlock every time, instead of when the scheduler says so. PostgreSQL only.
+    An ``OperationalError`` "deadlock detected" becomes the outcome ``"deadlock"``.
+    Returns the outcomes in the targets' order.
     """
     count = len(targets)
     condition = threading.Condition()
     arrived = [0]
+    lead_locked = [False]
+    lead_on = [False]
     outcomes: list[str] = [""] * count
 
-    def arrive() -> None:
+    def signal(flag: Callable[[], None]) -> None:
         with condition:
-            arrived[0] += 1
+            flag()
             condition.notify_all()
 
-    def pause() -> None:
-        arrive()
+    def wait_until(ready: Callable[[], bool]) -> None:
         deadline = time.monotonic() + 30
         with condition:
-            while arrived[0] < count and time.monotonic() < deadline:
+            while not ready() and time.monotonic() < deadline:
                 condition.wait(0.05)
-                if arrived[0] < count and _lock_waiters() > 0:
+                if not ready() and _lock_waiters() > 0:
                     return
 
+    def arrive() -> None:
+        arrived[0] += 1
+
+    def lead_lock() -> None:
+        lead_locked[0] = True
+
+    def lead_go_on() -> None:
+        lead_locked[0] = lead_on[0] = True
+
     def run(index: int) -> None:
-        paused = [False]
+        locks = [0]
 
         def wrapper(execute, sql, params, many, context):
             result = execute(sql, params, many, context)
-            if not paused[0] and _LOCKING.search(sql):
-                paused[0] = True
-                pause()
+            if _LOCKING.search(sql):
+                locks[0] += 1
+                if locks[0] == 1:
+                    if index == 0:
+                        signal(lead_lock)
+                    signal(arrive)
+                    wait_until(lambda: arrived[0] >= count)
+                    if index > 0:
+                        wait_until(lambda: lead_on[0])
+                elif locks[0] == 2 and index == 0:
+                    signal(lead_go_on)
             return result
 
+        if index > 0:
+            wait_until(lambda: lead_locked[0])
         try:
             with connection.execute_wrapper(wrapper):
                 outcomes[index] = targets[index]()
         except OperationalError as error:
             outcomes[index] = "deadlock" if "deadlock detected" in str(error) else repr(error)
         finally:
-            if not paused[0]:
-                arrive()
+            if locks[0] == 0:
+                signal(arrive)
+            if index == 0:
+                signal(lead_go_on)
             connection.close()
 
     threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
