@@ -191,6 +191,8 @@ class StorefrontStockWebhookApi(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
+    # Signed machine deliveries: a shop's burst of stock updates must not be refused.
+    throttle_classes: list = []
 
     class InputSerializer(serializers.Serializer):
         class UpdateSerializer(serializers.Serializer):
@@ -250,6 +252,8 @@ class StorefrontOrderWebhookApi(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
+    # Signed machine deliveries: a shop's burst of stock updates must not be refused.
+    throttle_classes: list = []
 
     class InputSerializer(serializers.Serializer):
         class LineSerializer(serializers.Serializer):

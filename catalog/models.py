@@ -1,15 +1,17 @@
-import secrets
 import string
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from liveshop.common import webhooks
+
 CART_URL_PLACEHOLDERS = frozenset({"base_url", "variant_id", "sku", "quantity"})
 
 
 def webhook_secret_generate() -> str:
-    return secrets.token_urlsafe(32)
+    # Kept here by name: migrations refer to it as the field's default.
+    return webhooks.webhook_secret_generate()
 
 
 def cart_url_template_validate(value: str) -> None:
@@ -66,9 +68,14 @@ class Storefront(models.Model):
         default=5, help_text='At or below this many left, viewers see "only N left".'
     )
     webhook_secret = models.CharField(
-        max_length=100,
+        # whsec_ and base64 of up to 100 key bytes (a migrated legacy secret of 100 characters).
+        max_length=200,
         default=webhook_secret_generate,
-        help_text="Shared secret the shop signs its webhooks with (HMAC-SHA256).",
+        validators=[webhooks.webhook_secret_validate],
+        help_text=(
+            "Shared secret the shop signs its webhooks with (Standard Webhooks: whsec_ and the "
+            "key in base64)."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -19,6 +19,7 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 
+from catalog.lock_objects import variants_lock
 from catalog.models import (
     CartAddition,
     IncomingWebhook,
@@ -81,7 +82,8 @@ def variant_stock_set(*, storefront: Storefront, sku: str, quantity: int) -> Var
             f"Stock quantity must be between 0 and {MAX_STOCK_QUANTITY}, not {quantity!r}."
         )
     rows = _stock_rows(storefront=storefront, sku=sku)
-    previous = rows.select_for_update().values_list("stock_quantity", flat=True).get()
+    variants_lock(variant_ids=rows.values_list("pk", flat=True))
+    previous = rows.values_list("stock_quantity", flat=True).get()
     rows.update(stock_quantity=quantity)
     variant = rows.select_related("product__storefront").get()
     variant_stock_announce(variant=variant, previous_quantity=previous)
@@ -686,6 +688,11 @@ def storefront_stock_webhook_apply(
                 )
         except IntegrityError:
             return "duplicate"
+        variants_lock(
+            variant_ids=Variant.objects.filter(
+                product__storefront=storefront, sku__in=skus
+            ).values_list("pk", flat=True)
+        )
         for update in updates:
             if update.quantity is not None:
                 variant_stock_set(storefront=storefront, sku=update.sku, quantity=update.quantity)
@@ -1049,6 +1056,9 @@ def order_place(
                 code="mixed_currencies",
             )
         totals[storefront_id] = _order_total(amounts=(line.total for line in storefront_lines))
+    # Every variant of the cart is locked before the first decrement announces stock (the lock
+    # order): two carts with the same products in another order wait instead of deadlocking.
+    variants_lock(variant_ids=[line.variant.pk for line in priced])
     orders = []
     for storefront_id, storefront_lines in sorted(by_storefront.items()):
         storefront = storefront_lines[0].variant.product.storefront

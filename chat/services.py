@@ -28,13 +28,19 @@ from chat.events import (
     show_room_ensure,
     show_seq_allocate,
 )
+from chat.lock_objects import (
+    blocked_term_lock,
+    chat_messages_qs_select_for_update,
+    chat_sanctions_qs_select_for_update,
+    show_events_qs_select_for_update,
+    show_room_lock,
+)
 from chat.models import (
     Audience,
     BlockedTerm,
     ChatMessage,
     ChatSanction,
     ModerationAction,
-    ShowEvent,
     ShowRoom,
 )
 from chat.selectors import (
@@ -51,6 +57,7 @@ from chat.selectors import (
     show_chat_role,
     show_status_payload,
 )
+from liveshop.accounts.lock_objects import user_lock
 from liveshop.accounts.models import User
 from liveshop.common.cache import (
     cache_counter_increment,
@@ -63,6 +70,7 @@ from liveshop.common.exceptions import (
     ConflictError,
     NotFoundError,
 )
+from shows.lock_objects import channel_lock
 from shows.models import Channel, Show
 
 MAX_TEXT_LENGTH = 500
@@ -529,7 +537,7 @@ REMOVAL_REASONS = {
 def _message_lock(*, show: Show, message_id: int) -> ChatMessage:
     """The show's message ``message_id``, row-locked; a message of another show is 404."""
     message = (
-        ChatMessage.objects.select_for_update(of=("self",))
+        chat_messages_qs_select_for_update()
         .select_related("author", "answer_to")
         .filter(pk=message_id, show=show)
         .first()
@@ -540,8 +548,7 @@ def _message_lock(*, show: Show, message_id: int) -> ChatMessage:
 
 
 def _room_lock(*, show: Show) -> ShowRoom:
-    show_room_ensure(show_id=show.pk)
-    return ShowRoom.objects.select_for_update().get(show_id=show.pk)
+    return show_room_lock(show_id=show.pk)
 
 
 def _moderation_log(
@@ -615,7 +622,7 @@ def _message_remove(
             message.text = ""
         message.save(update_fields=["state", "text"])
         # Resume and snapshot read the log: the text must not come back from it.
-        for event in ShowEvent.objects.select_for_update().filter(message=message):
+        for event in show_events_qs_select_for_update().filter(message=message):
             event.data = _event_data_redact(event.data, reason=removal)
             event.save(update_fields=["data"])
         room = _room_lock(show=show)
@@ -854,7 +861,7 @@ def user_sanction_create(
     scope_show = show if kind == ChatSanction.Kind.TIMEOUT else None
     with transaction.atomic():
         # Serialises sanctions of one user so two moderators cannot stack them.
-        User.objects.select_for_update().filter(pk=target.pk).first()
+        user_lock(user_id=target.pk)
         ChatSanction.objects.filter(
             Q(expires_at__isnull=True) | Q(expires_at__gt=now),
             user=target,
@@ -909,7 +916,7 @@ def user_sanction_revoke(*, actor: User, show: Show, sanction_id: int) -> ChatSa
     now = timezone.now()
     with transaction.atomic():
         sanction = (
-            ChatSanction.objects.select_for_update()
+            chat_sanctions_qs_select_for_update()
             .filter(Q(show__isnull=True) | Q(show=show), pk=sanction_id, channel_id=show.channel_id)
             .first()
         )
@@ -1018,7 +1025,7 @@ def blocked_term_add(*, actor: User, channel: Channel, term: str, action: str) -
         raise ApplicationError("Unknown blocked term action.", code="invalid_action")
     with transaction.atomic():
         # One writer per channel, so two spellings of one term cannot both pass.
-        Channel.objects.select_for_update().filter(pk=channel.pk).first()
+        channel_lock(channel_id=channel.pk)
         if BlockedTerm.objects.filter(channel=channel, term__iexact=term).exists():
             raise ConflictError("This term is already blocked in this channel.", code="term_exists")
         blocked = BlockedTerm.objects.create(channel=channel, term=term, action=action)
@@ -1039,9 +1046,7 @@ def blocked_term_remove(*, actor: User, channel: Channel, term_id: int) -> None:
     """
     blocked_term_editor_require(channel=channel, actor=actor)
     with transaction.atomic():
-        blocked = (
-            BlockedTerm.objects.select_for_update().filter(pk=term_id, channel=channel).first()
-        )
+        blocked = blocked_term_lock(channel_id=channel.pk, term_id=term_id)
         if blocked is None:
             raise NotFoundError("No blocked term with this id in this channel.")
         _moderation_log(

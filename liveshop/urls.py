@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from liveshop.common.throttling import login_form_throttled
 from liveshop.common.views import api_not_found
 from video.urls import hook_urlpatterns
+from web.views import admin_login_refused
 
 api_v1 = [
     path("", include("liveshop.accounts.urls")),
@@ -19,6 +21,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The admin's sign-in form takes password guesses too: the same throttles as /login/.
+    path("admin/login/", login_form_throttled(admin.site.login, refuse=admin_login_refused)),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("hooks/", include(hook_urlpatterns)),

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from liveshop.common.notifications import notification_hook_post
 from liveshop.common.tasks import SWEEP_GRACE, task_enqueue_on_commit
+from shows.lock_objects import notification_hook_post_lock, show_reminder_lock
 from shows.models import NotificationHookPost, Show, ShowReminder
 from shows.selectors import show_page_url
 
@@ -60,17 +61,6 @@ def show_reminders_due_list(*, now: dt.datetime | None = None) -> list[int]:
     )
 
 
-def _reminder_lock(*, reminder_id: int) -> ShowReminder | None:
-    # Locking only the reminder row: its show may be locked by a concurrent
-    # transition, and a notice must not wait for that.
-    return (
-        ShowReminder.objects.select_for_update(of=("self",))
-        .select_related("show__channel", "user")
-        .filter(pk=reminder_id)
-        .first()
-    )
-
-
 def _show_payload(show: Show) -> dict:
     return {
         "public_id": show.public_id,
@@ -102,7 +92,7 @@ def notification_hook_deliver(*, hook_id: int, now: dt.datetime | None = None) -
     when the receiver fails, leaving the hook pending for the task's retries and the
     sweep; the ``webhook-id`` is the same on every attempt so receivers can dedupe.
     """
-    hook = NotificationHookPost.objects.select_for_update().filter(pk=hook_id).first()
+    hook = notification_hook_post_lock(hook_id=hook_id)
     if hook is None or hook.sent_at is not None:
         return False
     posted = notification_hook_post(
@@ -173,7 +163,7 @@ def show_reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -
     """
     now = now or timezone.now()
     lead = _lead()
-    reminder = _reminder_lock(reminder_id=reminder_id)
+    reminder = show_reminder_lock(reminder_id=reminder_id)
     if reminder is None:
         return False
     show = reminder.show
@@ -212,7 +202,7 @@ def show_cancellation_deliver(*, reminder_id: int, now: dt.datetime | None = Non
     cancelled, is left alone. Returns whether a notice went out.
     """
     now = now or timezone.now()
-    reminder = _reminder_lock(reminder_id=reminder_id)
+    reminder = show_reminder_lock(reminder_id=reminder_id)
     if reminder is None or reminder.cancellation_notified_at is not None:
         return False
     show = reminder.show

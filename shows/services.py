@@ -20,6 +20,7 @@ from chat.selectors import show_chat_role
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
 from liveshop.common.tasks import task_enqueue_on_commit
+from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
 from shows.selectors import show_overlapping_list, show_pin_payload_get
 
@@ -40,12 +41,6 @@ def _status_phrase(status: str) -> str:
     label = Show.Status(status).label.lower()
     article = "An" if label[0] in "aeiou" else "A"
     return f"{article} {label}"
-
-
-def _channel_lock(*, channel_id: int) -> Channel:
-    # Scheduling on a channel is serialised on its row, so two merchandisers
-    # saving overlapping shows at once cannot both pass the overlap check.
-    return Channel.objects.select_for_update().get(pk=channel_id)
 
 
 def show_schedule_validate(
@@ -111,7 +106,7 @@ def show_create(
     Locks the channel row for the overlap check. Raises ``ValidationError``
     for a taken slot or bad fields; nothing is written then.
     """
-    _channel_lock(channel_id=channel.pk)
+    channel_lock(channel_id=channel.pk)
     show_schedule_validate(channel_id=channel.pk, start=scheduled_start, end=scheduled_end)
     show = Show(
         channel=channel,
@@ -162,8 +157,8 @@ def show_update(*, show: Show, data: dict) -> Show:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    _channel_lock(channel_id=show.channel_id)
-    current = Show.objects.select_for_update().get(pk=show.pk)
+    channel_lock(channel_id=show.channel_id)
+    current = show_lock(show_id=show.pk)
     if all(getattr(current, field) == value for field, value in data.items()):
         # A form saved as it was: the row stays as it is, updated_at included.
         return current
@@ -192,14 +187,16 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
     """Move ``show`` to ``to_status`` if the status machine allows it.
 
     Must run inside a transaction: the show row is locked, so two concurrent
-    transitions cannot both succeed. Records actual start and end times and
-    announces the new status on the show's channel (event and system message,
-    published after commit) and, if it changes, the channel's now-playing. An
-    ending show closes its open pins and announces its replay if one is ready.
+    transitions cannot both succeed; a caller that locks the channel too must
+    have locked it first (docs/architecture.md, "Lock order"). Records actual
+    start and end times and announces the new status on the show's channel
+    (event and system message, published after commit) and, if it changes,
+    the channel's now-playing. An ending show closes its open pins and
+    announces its replay if one is ready.
     Raises ``ShowTransitionError`` (409) for an illegal move.
     """
     now = now or timezone.now()
-    current = Show.objects.select_for_update().get(pk=show.pk)
+    current = show_lock(show_id=show.pk)
     if to_status not in ALLOWED_TRANSITIONS[current.status]:
         raise ShowTransitionError(
             f"{_status_phrase(current.status)} show cannot become "
@@ -239,14 +236,16 @@ def show_publish(*, show: Show) -> Show:
     The slot is checked again, as a draft may have been saved before another
     show took its place.
     """
-    _channel_lock(channel_id=show.channel_id)
+    channel_lock(channel_id=show.channel_id)
+    # The slot is the locked row's: a concurrent move may have changed it since ``show`` was read.
+    current = show_lock(show_id=show.pk)
     show_schedule_validate(
-        channel_id=show.channel_id,
-        start=show.scheduled_start,
-        end=show.scheduled_end,
-        exclude_show_id=show.pk,
+        channel_id=current.channel_id,
+        start=current.scheduled_start,
+        end=current.scheduled_end,
+        exclude_show_id=current.pk,
     )
-    return show_transition(show=show, to_status=Show.Status.SCHEDULED)
+    return show_transition(show=current, to_status=Show.Status.SCHEDULED)
 
 
 @transaction.atomic
@@ -254,9 +253,11 @@ def show_go_live(*, show: Show, now: dt.datetime | None = None) -> Show:
     """scheduled → live; records the actual start (``now``, default the clock).
 
     A channel carries one stream: while another of its shows is live this one
-    cannot go live (``ConflictError`` code ``channel_busy``). Locks the channel.
+    cannot go live (``ConflictError`` code ``channel_busy``). Locks the channel,
+    then the show.
     """
-    _channel_lock(channel_id=show.channel_id)
+    channel_lock(channel_id=show.channel_id)
+    show_lock(show_id=show.pk)
     other_live = (
         Show.objects.filter(channel_id=show.channel_id, status=Show.Status.LIVE)
         .exclude(pk=show.pk)
@@ -309,7 +310,7 @@ def show_lineup_add(
     *, show: Show, product: Product, show_price: Decimal | None = None, position: int | None = None
 ) -> ShowProduct:
     """Add ``product`` to the end of the lineup (or update its show price)."""
-    Show.objects.select_for_update().get(pk=show.pk)
+    show_lock(show_id=show.pk)
     if position is None:
         last = show.lineup.order_by("-position").values_list("position", flat=True).first()
         position = 0 if last is None else last + 1
@@ -362,7 +363,7 @@ def show_product_pin(
     """
     _pin_actor_require(show=show, actor=actor)
     now = now or timezone.now()
-    current = Show.objects.select_for_update().get(pk=show.pk)
+    current = show_lock(show_id=show.pk)
     if current.status != Show.Status.LIVE:
         raise ConflictError(
             "Products can be pinned only while the show is live.", code="show_not_live"
@@ -427,7 +428,7 @@ def show_product_unpin(
     writing. Side effect: a ``product.unpinned`` event after commit.
     """
     _pin_actor_require(show=show, actor=actor)
-    current = Show.objects.select_for_update().get(pk=show.pk)
+    current = show_lock(show_id=show.pk)
     pin = ShowPin.objects.filter(pk=pin_id, show=current).first()
     if pin is None:
         raise NotFoundError("No pin with this id in this show.", code="pin_not_found")
@@ -516,7 +517,7 @@ def show_reminder_subscribe(
     (and tells its owner) or makes this call fail.
     """
     now = now or timezone.now()
-    current = Show.objects.select_for_update().get(pk=show.pk)
+    current = show_lock(show_id=show.pk)
     if current.status != Show.Status.SCHEDULED or current.scheduled_start <= now:
         raise ShowNotUpcomingError("Reminders are only for scheduled shows that have not started.")
     return ShowReminder.objects.get_or_create(show=current, user=user)
@@ -593,7 +594,7 @@ def show_duplicate(*, show: Show, starts: list[dt.datetime], created_by: User | 
     ``ValidationError`` lists them all and no copy is written. Returns the
     copies in time order. Nobody is notified: drafts are not public.
     """
-    _channel_lock(channel_id=show.channel_id)
+    channel_lock(channel_id=show.channel_id)
     source = Show.objects.select_related("channel").get(pk=show.pk)
     show_duplicate_slots_check(show=source, starts=starts)
     duration = source.scheduled_end - source.scheduled_start

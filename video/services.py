@@ -40,11 +40,19 @@ from liveshop.common.exceptions import (
     PermissionDeniedError,
 )
 from liveshop.common.tasks import SWEEP_GRACE, task_enqueue_on_commit
+from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowPin
 from shows.services import show_end, show_go_live, show_product_pin, show_product_unpin
 from video import media
 from video.channels import channel_air_frame, channel_air_key, channel_now_playing_get
 from video.hosted import VideoEvent, VideoEventKind
+from video.lock_objects import (
+    channel_air_lock,
+    ingest_sessions_qs_select_for_update,
+    planned_pins_qs_select_for_update,
+    recordings_qs_select_for_update,
+    show_stream_lock,
+)
 from video.models import (
     ChannelAir,
     ChannelRotationEntry,
@@ -99,7 +107,7 @@ def stream_key_rotate(*, show: Show, now: dt.datetime | None = None) -> ShowStre
     the session, and the show if it was live).
     """
     show_stream_ensure(show=show)
-    stream = ShowStream.objects.select_for_update().get(show=show)
+    stream = show_stream_lock(show_id=show.pk)
     stream.secret = stream_secret_generate()
     stream.rotated_at = now or timezone.now()
     stream.save(update_fields=["secret", "rotated_at"])
@@ -113,7 +121,7 @@ def stream_key_rotate(*, show: Show, now: dt.datetime | None = None) -> ShowStre
 def stream_backstage_set(*, show: Show, backstage: bool) -> ShowStream:
     """Choose whether the show's next stream goes backstage before it goes live."""
     show_stream_ensure(show=show)
-    stream = ShowStream.objects.select_for_update().get(show=show)
+    stream = show_stream_lock(show_id=show.pk)
     stream.backstage = backstage
     stream.save(update_fields=["backstage"])
     return stream
@@ -146,10 +154,16 @@ def stream_publish_authorize(
     """
     now = now or timezone.now()
     show = Show.objects.filter(public_id=public_id).first()
-    stream = (
-        None if show is None else ShowStream.objects.select_for_update().filter(show=show).first()
-    )
+    # A wrong key is refused before any lock, so nobody without the key makes others wait.
+    stream = None if show is None else ShowStream.objects.filter(show=show).first()
     if stream is None or not hmac.compare_digest(stream.secret.encode(), key.encode()):
+        raise StreamRefusedError("Unknown stream or wrong stream key.", code="invalid_stream_key")
+    # Going live locks the channel, so the channel comes first (docs/architecture.md, "Lock order").
+    channel_lock(channel_id=show.channel_id)
+    show = show_lock(show_id=show.pk)
+    stream = show_stream_lock(show_id=show.pk)
+    if not hmac.compare_digest(stream.secret.encode(), key.encode()):
+        # The key was rotated while this publish waited for the locks.
         raise StreamRefusedError("Unknown stream or wrong stream key.", code="invalid_stream_key")
     return _session_open(show=show, stream=stream, provider=provider, client_id=client_id, now=now)
 
@@ -164,7 +178,8 @@ def _session_open(
     playback_url: str = "",
     watch: bool = True,
 ) -> IngestSession:
-    # The caller holds the stream's row lock, which serialises publishes of a show.
+    # The caller holds the channel's, the show's and the stream's row locks, in
+    # this order (the lock order); the stream's serialises publishes of a show.
     sessions = IngestSession.objects.filter(show=show)
     existing = sessions.filter(provider=provider, client_id=client_id).first()
     if existing is not None:
@@ -173,7 +188,6 @@ def _session_open(
         return existing
     if sessions.exclude(state="ended").exists():
         raise ConflictError("Another publisher is streaming this show.", code="already_publishing")
-    show = Show.objects.select_for_update().get(pk=show.pk)
     if show.status == Show.Status.SCHEDULED:
         _start_window_check(show=show, now=now)
     elif show.status != Show.Status.LIVE:
@@ -229,7 +243,9 @@ def stream_started(
     if show is None:
         raise StreamRefusedError("Unknown stream.", code="invalid_stream_key")
     show_stream_ensure(show=show)
-    stream = ShowStream.objects.select_for_update().get(show=show)
+    channel_lock(channel_id=show.channel_id)
+    show = show_lock(show_id=show.pk)
+    stream = show_stream_lock(show_id=show.pk)
     return _session_open(
         show=show,
         stream=stream,
@@ -257,8 +273,10 @@ def stream_publish_end(
     show = Show.objects.filter(public_id=public_id).first()
     if show is None:
         return None
+    # The show before its session (the lock order): ending the show locks the show.
+    show = show_lock(show_id=show.pk)
     session = (
-        IngestSession.objects.select_for_update()
+        ingest_sessions_qs_select_for_update()
         .filter(show=show, provider=provider, client_id=client_id)
         .first()
     )
@@ -288,7 +306,7 @@ def stream_publish_end(
             data={"state": IngestSession.State.ENDED},
             audience=Audience.TEAM,
         )
-    elif Show.objects.filter(pk=show.pk, status=Show.Status.LIVE).exists():
+    elif show.status == Show.Status.LIVE:
         show_end(show=show)
     channel_now_playing_sync(channel_id=show.channel_id)
     return session
@@ -302,12 +320,8 @@ def stream_playable_mark(*, session_id: int, now: dt.datetime | None = None) -> 
     the team for a backstage one. A second call, or one for an ended session, is a
     no-op.
     """
-    session = (
-        IngestSession.objects.select_for_update(of=("self",))
-        .select_related("show")
-        .filter(pk=session_id)
-        .first()
-    )
+    sessions = ingest_sessions_qs_select_for_update().select_related("show")
+    session = sessions.filter(pk=session_id).first()
     if session is None or session.playable_at is not None:
         return False
     if session.state == IngestSession.State.ENDED:
@@ -359,8 +373,11 @@ def stream_take_live(*, show: Show) -> IngestSession:
     Raises ``ConflictError`` (``no_backstage_stream``) when nothing is backstage.
     If the stream is already playable, viewers get ``video.playable`` at once.
     """
+    # Going live locks the channel and the show; both come before the session.
+    channel_lock(channel_id=show.channel_id)
+    show_lock(show_id=show.pk)
     session = (
-        IngestSession.objects.select_for_update()
+        ingest_sessions_qs_select_for_update()
         .filter(show=show, state=IngestSession.State.BACKSTAGE)
         .first()
     )
@@ -421,11 +438,11 @@ def recording_register(
     the team (``video.recording_failed``), never published. Side effect: after
     commit, ``recording_process`` is queued.
     """
-    # Lock the session first, as publish_done does: nginx sends both at once, and
-    # the recording's foreign keys would otherwise take locks in the opposite order
-    # to publish_done's session-then-show (a deadlock, seen in the end-to-end test).
+    # Lock the session, as publish_done does: nginx sends both at once. The
+    # recording's foreign keys take FOR KEY SHARE on the show and the session,
+    # which the lock order's FOR NO KEY UPDATE locks do not block.
     session = (
-        IngestSession.objects.select_for_update(of=("self",))
+        ingest_sessions_qs_select_for_update()
         .filter(show__public_id=public_id, provider=provider, client_id=client_id)
         .filter(accepted=True)
         .first()
@@ -465,7 +482,7 @@ RECORDING_CLAIM_SECONDS = 15 * 60
 
 @transaction.atomic
 def _recording_claim(*, recording_id: int, now: dt.datetime) -> Recording | None:
-    recording = Recording.objects.select_for_update().filter(pk=recording_id).first()
+    recording = recordings_qs_select_for_update().filter(pk=recording_id).first()
     if recording is None or recording.status in (Recording.Status.READY, Recording.Status.FAILED):
         return None
     stale = now - dt.timedelta(seconds=RECORDING_CLAIM_SECONDS)
@@ -535,18 +552,16 @@ def recording_process(*, recording_id: int, now: dt.datetime | None = None) -> R
     except media.MediaError as error:
         shutil.rmtree(target, ignore_errors=True)
         with transaction.atomic():
-            recording = Recording.objects.select_for_update().get(pk=recording_id)
+            recording = recordings_qs_select_for_update().get(pk=recording_id)
             _recording_failure_report(recording=recording, reason=str(error))
         return recording
     with transaction.atomic():
-        recording = (
-            Recording.objects.select_for_update(of=("self",))
-            .select_related("show", "session")
-            .get(pk=recording_id)
-        )
         # The show's row lock orders this against the show's end: whichever commits
-        # second sees the other, so everyone hears of the replay exactly once.
-        recording.show = Show.objects.select_for_update().get(pk=recording.show_id)
+        # second sees the other, so everyone hears of the replay exactly once. The
+        # show comes before its recording in the lock order.
+        show = show_lock(show_id=recording.show_id)
+        recording = recordings_qs_select_for_update().select_related("session").get(pk=recording_id)
+        recording.show = show
         recording.status = Recording.Status.READY
         recording.duration_seconds = result.duration_seconds
         recording.playlist_path = str(result.playlist)
@@ -613,7 +628,7 @@ def premiere_video_set(*, show: Show, upload: File | None = None, url: str = "")
     commit, ``recording_process`` turns it into an HLS VOD as it does recordings;
     the latest video that processed cleanly is the one that airs.
     """
-    current = Show.objects.select_for_update().get(pk=show.pk)
+    current = show_lock(show_id=show.pk)
     if current.kind != Show.Kind.RECORDED:
         raise ConflictError("Only recorded shows take a video.", code="not_recorded_show")
     if current.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
@@ -642,7 +657,9 @@ def premiere_video_set(*, show: Show, upload: File | None = None, url: str = "")
 
 def _premiere_start(*, show_id: int, now: dt.datetime) -> bool:
     with transaction.atomic():
-        show = Show.objects.select_for_update().get(pk=show_id)
+        # Going live locks the channel, which comes before the show (the lock order).
+        channel_lock(channel_id=Show.objects.values_list("channel_id", flat=True).get(pk=show_id))
+        show = show_lock(show_id=show_id)
         video = premiere_video_get(show_id=show_id)
         if show.status != Show.Status.SCHEDULED or video is None:
             return False
@@ -696,7 +713,7 @@ def premiere_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
         pins += premiere_pins_fire(show_id=show.pk, until=min(now, ends_at), now=now)
         if now >= ends_at:
             with transaction.atomic():
-                current = Show.objects.select_for_update().get(pk=show.pk)
+                current = show_lock(show_id=show.pk)
                 if current.status == Show.Status.LIVE:
                     show_end(show=current, now=ends_at)
                     ended += 1
@@ -716,7 +733,7 @@ def _planned_pin_check(
     planned_pin_id: int | None = None,
 ) -> tuple[Show, int, int | None]:
     """Lock the show and check a plan: the locked show and the offsets in ms."""
-    current = Show.objects.select_for_update().get(pk=show.pk)
+    current = show_lock(show_id=show.pk)
     if not show_chat_role(show_id=current.pk, user=actor).can_moderate:
         raise PermissionDeniedError("Only the show's hosts and moderators may plan pins.")
     if current.kind != Show.Kind.RECORDED:
@@ -814,7 +831,7 @@ def planned_pin_update(
         actor=actor,
         planned_pin_id=planned_pin_id,
     )
-    planned = PlannedPin.objects.select_for_update().filter(pk=planned_pin_id, show=current).first()
+    planned = planned_pins_qs_select_for_update().filter(pk=planned_pin_id, show=current).first()
     if planned is None:
         raise NotFoundError(
             "No planned pin with this id in this show.", code="planned_pin_not_found"
@@ -833,7 +850,7 @@ def planned_pin_delete(*, show: Show, planned_pin_id: int, actor: User) -> None:
     Raises ``PermissionDeniedError``, ``ConflictError`` (``premiere_aired``) or
     ``NotFoundError`` (``planned_pin_not_found``), deleting nothing.
     """
-    current = Show.objects.select_for_update().get(pk=show.pk)
+    current = show_lock(show_id=show.pk)
     if not show_chat_role(show_id=current.pk, user=actor).can_moderate:
         raise PermissionDeniedError("Only the show's hosts and moderators may plan pins.")
     if current.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
@@ -861,11 +878,11 @@ def premiere_pins_fire(*, show_id: int, until: dt.datetime, now: dt.datetime) ->
     Returns how many pins this call made. ``now`` is the tick's time (``fired_at``).
     """
     with transaction.atomic():
-        show = Show.objects.select_for_update().get(pk=show_id)
+        show = show_lock(show_id=show_id)
         if show.status != Show.Status.LIVE or show.actual_start is None:
             return 0
         elapsed_ms = (until - show.actual_start) // dt.timedelta(milliseconds=1)
-        planned = PlannedPin.objects.select_for_update(of=("self",)).filter(show=show)
+        planned = planned_pins_qs_select_for_update().filter(show=show)
         queue = [
             (item.offset_ms, _PIN_START, item.pk, item)
             for item in planned.filter(status=PlannedPin.Status.PLANNED, offset_ms__lte=elapsed_ms)
@@ -918,9 +935,10 @@ def recording_hosted_register(*, provider: str, event: VideoEvent) -> Recording 
     recording id; a repeat returns the stored recording and sends nothing.
     """
     # Locked as in recording_process: ordered against the show's end.
-    show = Show.objects.select_for_update().filter(public_id=event.public_id).first()
-    if show is None:
+    show_id = Show.objects.filter(public_id=event.public_id).values_list("pk", flat=True).first()
+    if show_id is None:
         return None
+    show = show_lock(show_id=show_id)
     session = IngestSession.objects.filter(
         show=show, provider=provider, client_id=event.session_id
     ).first()
@@ -991,7 +1009,7 @@ def channel_rotation_set(*, channel: Channel, shows: list[Show]) -> list[Channel
     merchandisers saving at once do not interleave their lists. If what the channel
     plays changes, its sockets are told after commit (``channel_now_playing_sync``).
     """
-    Channel.objects.select_for_update().get(pk=channel.pk)
+    channel_lock(channel_id=channel.pk)
     wrong = [show.public_id for show in shows if show.channel_id != channel.pk]
     no_replay = [show.public_id for show in shows if not show.replay_allowed]
     if wrong or no_replay or len({show.pk for show in shows}) != len(shows):
@@ -1022,11 +1040,7 @@ def channel_now_playing_sync(*, channel_id: int, now: dt.datetime | None = None)
     now = now or timezone.now()
     with transaction.atomic():
         ChannelAir.objects.bulk_create([ChannelAir(channel_id=channel_id)], ignore_conflicts=True)
-        air = (
-            ChannelAir.objects.select_for_update()
-            .select_related("channel")
-            .get(channel_id=channel_id)
-        )
+        air = channel_air_lock(channel_id=channel_id)
         playing = channel_now_playing_get(channel=air.channel, user=AnonymousUser(), now=now)
         wire = now_playing_json(playing=playing)
         key = channel_air_key(wire=wire)

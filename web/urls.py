@@ -3,6 +3,7 @@ from django.urls import path
 
 # Importing shows.urls registers the ``public_id`` converter used below.
 import shows.urls  # noqa: F401
+from liveshop.common.throttling import login_form_throttled
 from web import views
 
 urlpatterns = [
@@ -12,8 +13,11 @@ urlpatterns = [
     path("studio/shows/<public_id:public_id>/", views.studio_page, name="web-studio"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="web/login.html", redirect_authenticated_user=True
+        login_form_throttled(
+            auth_views.LoginView.as_view(
+                template_name="web/login.html", redirect_authenticated_user=True
+            ),
+            refuse=views.login_refused,
         ),
         name="web-login",
     ),

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from liveshop.accounts.services import auth_token_create, auth_token_revoke
+from liveshop.common.throttling import LOGIN_THROTTLES
 
 
 class UserSerializer(serializers.Serializer):
@@ -23,6 +24,8 @@ class AuthTokenCreateApi(APIView):
     """
 
     authentication_classes: list = []
+    # Password guesses: per client address and per username (docs/settings.md, "Throttling").
+    throttle_classes = list(LOGIN_THROTTLES)
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)

@@ -222,6 +222,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "liveshop.common.pagination.PagePagination",
     "PAGE_SIZE": 20,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Counted in the default cache: Redis with REDIS_URL, shared by every process.
+    "DEFAULT_THROTTLE_CLASSES": ["liveshop.common.throttling.WriteThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env_str("LIVESHOP_THROTTLE_LOGIN", "10/minute"),
+        "login_username": env_str("LIVESHOP_THROTTLE_LOGIN_USERNAME", "5/minute"),
+        "write": env_str("LIVESHOP_THROTTLE_WRITE", "120/minute"),
+    },
+    # Proxies in front of the server: the client address is read from X-Forwarded-For.
+    "NUM_PROXIES": env_int("LIVESHOP_THROTTLE_PROXIES", 0) or None,
 }
 
 SPECTACULAR_SETTINGS = {
