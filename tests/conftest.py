@@ -100,9 +100,13 @@ def celery_broker_down(throwaway_redis):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    from liveshop.common import cache as cache_module
+
     cache.clear()
+    cache_module._local.clear()
     yield
     cache.clear()
+    cache_module._local.clear()
 
 
 @pytest.fixture

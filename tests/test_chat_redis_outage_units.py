@@ -162,3 +162,24 @@ def test_while_the_cache_is_down_a_reaction_is_admitted_and_a_sanction_still_sto
     assert (admitted.refusal, admitted.counted) == (None, True)
     assert refused.refusal is not None
     assert refused.refusal.code == "banned"
+
+
+def test_a_ticket_used_before_the_cache_went_down_stays_used_in_that_process(viewer, monkeypatch):
+    monkeypatch.setattr(cache_module, "_local", cache_module.LocMemCache("redis-down-test", {}))
+    ticket = realtime_ticket_create(user=viewer)
+    assert realtime_ticket_redeem(ticket=ticket) == viewer.pk
+
+    monkeypatch.setattr(cache_module, "cache", _DownCache())
+
+    assert realtime_ticket_redeem(ticket=ticket) is None
+
+
+def test_while_the_cache_is_down_the_process_forgets_no_used_ticket_or_count(viewer, monkeypatch):
+    """Thousands of viewers connect to one process: its store does not cull at 300 keys."""
+    monkeypatch.setattr(cache_module, "cache", _DownCache())
+    cache_module._local.clear()
+    tickets = [realtime_ticket_create(user=viewer) for _ in range(1000)]
+    assert [realtime_ticket_redeem(ticket=ticket) for ticket in tickets] == [viewer.pk] * 1000
+
+    assert [realtime_ticket_redeem(ticket=ticket) for ticket in tickets] == [None] * 1000
+    cache_module._local.clear()

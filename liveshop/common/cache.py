@@ -59,7 +59,9 @@ logger = logging.getLogger("liveshop.cache")
 
 # What the cache helpers fall back to while Redis does not answer.
 _CACHE_DOWN_ERRORS = (redis.RedisError, OSError)
-_local = LocMemCache("liveshop-while-redis-is-down", {})
+# Not culled at Django's default of 300 keys: one process of thousands of viewers
+# holds a used ticket or a rate count for each of them while Redis is down.
+_local = LocMemCache("liveshop-while-redis-is-down", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
 _WARN_EVERY_SECONDS = 10.0
 _last_warning = 0.0
 
@@ -119,9 +121,14 @@ def cache_value_set(*, key: str, value, timeout: int | None) -> None:
 def cache_value_add(*, key: str, value, timeout: int) -> bool:
     """Store ``value`` under ``key`` unless it is there (atomic on Redis); whether it stored.
 
-    While Redis is down, decided in this process.
+    While Redis is down, decided in this process. The key is also kept in this
+    process while Redis answers, so one added before Redis failed is still
+    refused here during the outage (a used ticket stays used).
     """
+    if not _local.add(key, value, timeout=timeout):
+        return False
     try:
         return cache.add(key, value, timeout=timeout)
     except _CACHE_DOWN_ERRORS as error:
-        return _fallback(error).add(key, value, timeout=timeout)
+        _fallback(error)
+        return True
