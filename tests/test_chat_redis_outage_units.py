@@ -183,3 +183,48 @@ def test_while_the_cache_is_down_the_process_forgets_no_used_ticket_or_count(vie
 
     assert [realtime_ticket_redeem(ticket=ticket) for ticket in tickets] == [None] * 1000
     cache_module._local.clear()
+
+
+class _UnreachableCache:
+    """A cache whose every call fails, counting the calls (each would cost a timeout)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            self.calls += 1
+            raise redis.TimeoutError("Timeout connecting to server")
+
+        return fail
+
+
+def test_after_a_failure_the_cache_helpers_leave_redis_alone_for_a_moment(viewer, monkeypatch):
+    unreachable = _UnreachableCache()
+    monkeypatch.setattr(cache_module, "cache", unreachable)
+    ticket = realtime_ticket_create(user=viewer)
+
+    cache_value_set(key="slow", value=1.5, timeout=30)
+    assert cache_value_get(key="slow") == 1.5
+    chat_rate_limit_hit(user_id=7, is_team=False)
+    assert realtime_ticket_redeem(ticket=ticket) == viewer.pk
+    assert unreachable.calls == 1
+
+    cache_module._redis_skip_until = 0.0  # the moment has passed
+    assert cache_value_get(key="slow") == 1.5
+    assert unreachable.calls == 2
+
+
+def test_after_a_failed_publish_publishes_leave_redis_alone_for_a_moment(settings, monkeypatch):
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    unreachable = _UnreachableCache()
+    monkeypatch.setattr(broker, "_redis", lambda: unreachable)
+
+    broker.broker_publish(show_id=1, payload=b"one")
+    broker.broker_publish(show_id=1, payload=b"two")
+    broker.broker_topic_publish(topic="liveshop:0:channel:1", payload=b"three")
+    assert unreachable.calls == 1
+
+    broker._publish_skip_until = 0.0  # the moment has passed
+    broker.broker_publish(show_id=1, payload=b"four")
+    assert unreachable.calls == 2

@@ -64,12 +64,25 @@ _CACHE_DOWN_ERRORS = (redis.RedisError, OSError)
 _local = LocMemCache("liveshop-while-redis-is-down", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
 _WARN_EVERY_SECONDS = 10.0
 _last_warning = 0.0
+# After a failure the helpers skip Redis this long. An unreachable Redis (a connect
+# that times out, not one refused) would otherwise cost every call the whole
+# timeout, and a chat send makes several, one after another in the process's
+# database thread.
+REDIS_RETRY_SECONDS = 1.0
+_redis_skip_until = 0.0
+
+
+def _resting() -> bool:
+    """Whether Redis failed in the last ``REDIS_RETRY_SECONDS`` (the helpers use ``_local``)."""
+    return time.monotonic() < _redis_skip_until
 
 
 def _fallback(error: BaseException) -> BaseCache:
-    """The in-process cache, with one warning per ``_WARN_EVERY_SECONDS``, not one per call."""
-    global _last_warning
+    """The in-process cache, with one warning per ``_WARN_EVERY_SECONDS``, not one per call;
+    Redis is left alone for ``REDIS_RETRY_SECONDS``."""
+    global _last_warning, _redis_skip_until
     now = time.monotonic()
+    _redis_skip_until = now + REDIS_RETRY_SECONDS
     if now - _last_warning >= _WARN_EVERY_SECONDS:
         _last_warning = now
         logger.warning("the Redis cache failed (%s); keeping values in this process", error)
@@ -95,6 +108,8 @@ def cache_counter_increment(*, key: str, timeout: int) -> int:
     increment = getattr(cache, "counter_increment", None)
     if increment is None:
         return _local_increment(cache, key, timeout)
+    if _resting():
+        return _local_increment(_local, key, timeout)
     try:
         return increment(key, timeout)
     except _CACHE_DOWN_ERRORS as error:
@@ -103,6 +118,8 @@ def cache_counter_increment(*, key: str, timeout: int) -> int:
 
 def cache_value_get(*, key: str):
     """The value of ``key``, or None; while Redis is down, what this process set."""
+    if _resting():
+        return _local.get(key)
     try:
         return cache.get(key)
     except _CACHE_DOWN_ERRORS as error:
@@ -112,6 +129,9 @@ def cache_value_get(*, key: str):
 def cache_value_set(*, key: str, value, timeout: int | None) -> None:
     """Store ``value`` for ``timeout`` seconds (None: no expiry); in this process while Redis
     is down."""
+    if _resting():
+        _local.set(key, value, timeout=timeout)
+        return
     try:
         cache.set(key, value, timeout=timeout)
     except _CACHE_DOWN_ERRORS as error:
@@ -127,6 +147,8 @@ def cache_value_add(*, key: str, value, timeout: int) -> bool:
     """
     if not _local.add(key, value, timeout=timeout):
         return False
+    if _resting():
+        return True
     try:
         return cache.add(key, value, timeout=timeout)
     except _CACHE_DOWN_ERRORS as error:
