@@ -199,20 +199,25 @@ class _UnreachableCache:
         return fail
 
 
-def test_after_a_failure_the_cache_helpers_leave_redis_alone_for_a_moment(viewer, monkeypatch):
+def test_after_a_failure_the_cache_reads_leave_redis_alone_for_a_moment(viewer, monkeypatch):
+    """Reads and counts skip Redis; writes others must see (set, add) still try it."""
     unreachable = _UnreachableCache()
     monkeypatch.setattr(cache_module, "cache", unreachable)
     ticket = realtime_ticket_create(user=viewer)
 
     cache_value_set(key="slow", value=1.5, timeout=30)
+    assert unreachable.calls == 1
     assert cache_value_get(key="slow") == 1.5
     chat_rate_limit_hit(user_id=7, is_team=False)
-    assert realtime_ticket_redeem(ticket=ticket) == viewer.pk
     assert unreachable.calls == 1
+    cache_value_set(key="stamp", value="b", timeout=None)
+    assert realtime_ticket_redeem(ticket=ticket) == viewer.pk
+    assert unreachable.calls == 3
+    assert cache_value_get(key="stamp") == "b"
 
     cache_module._redis_skip_until = 0.0  # the moment has passed
     assert cache_value_get(key="slow") == 1.5
-    assert unreachable.calls == 2
+    assert unreachable.calls == 4
 
 
 def test_after_a_failed_publish_publishes_leave_redis_alone_for_a_moment(settings, monkeypatch):

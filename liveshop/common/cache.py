@@ -64,16 +64,18 @@ _CACHE_DOWN_ERRORS = (redis.RedisError, OSError)
 _local = LocMemCache("liveshop-while-redis-is-down", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
 _WARN_EVERY_SECONDS = 10.0
 _last_warning = 0.0
-# After a failure the helpers skip Redis this long. An unreachable Redis (a connect
-# that times out, not one refused) would otherwise cost every call the whole
-# timeout, and a chat send makes several, one after another in the process's
-# database thread.
+# After a failure the reading helpers (get, counter) skip Redis this long. An
+# unreachable Redis (a connect that times out, not one refused) would otherwise
+# cost every call the whole timeout, and a chat send makes several, one after
+# another in the process's database thread. Writes (set, add) always try Redis:
+# a value other processes must see (a token's revocation stamp, a used ticket)
+# must not stay in this process only because Redis failed a moment ago.
 REDIS_RETRY_SECONDS = 1.0
 _redis_skip_until = 0.0
 
 
 def _resting() -> bool:
-    """Whether Redis failed in the last ``REDIS_RETRY_SECONDS`` (the helpers use ``_local``)."""
+    """Whether Redis failed in the last ``REDIS_RETRY_SECONDS`` (reads use ``_local``)."""
     return time.monotonic() < _redis_skip_until
 
 
@@ -130,8 +132,8 @@ def cache_value_set(*, key: str, value, timeout: int | None) -> None:
     """Store ``value`` for ``timeout`` seconds (None: no expiry); in this process while Redis
     is down."""
     if _resting():
+        # Reads go to this process for a moment: they must find it here too.
         _local.set(key, value, timeout=timeout)
-        return
     try:
         cache.set(key, value, timeout=timeout)
     except _CACHE_DOWN_ERRORS as error:
@@ -147,8 +149,6 @@ def cache_value_add(*, key: str, value, timeout: int) -> bool:
     """
     if not _local.add(key, value, timeout=timeout):
         return False
-    if _resting():
-        return True
     try:
         return cache.add(key, value, timeout=timeout)
     except _CACHE_DOWN_ERRORS as error:
