@@ -24,6 +24,7 @@ import contextvars
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import redis
@@ -44,6 +45,12 @@ REDIS_CONNECT_TIMEOUT_SECONDS = 2
 # How often a subscriber that lost Redis tries again: delivery resumes this soon
 # after Redis is back.
 RECONNECT_INTERVAL_SECONDS = 0.25
+# After a failed publish, publishes skip Redis this long. An unreachable Redis (a
+# connect that times out, not one refused) would otherwise cost every event the
+# whole connect timeout, one after another in the writers' database thread; the
+# skipped events are in the log, where the hubs read them.
+PUBLISH_RETRY_SECONDS = 1.0
+_publish_skip_until = 0.0
 
 
 def topic_prefix() -> str:
@@ -92,22 +99,34 @@ def _redis() -> redis.Redis:
     return _redis_client
 
 
+def _redis_publish(topic: str, payload: bytes) -> None:
+    """PUBLISH unless Redis failed in the last ``PUBLISH_RETRY_SECONDS``; never raises for Redis."""
+    global _publish_skip_until
+    if time.monotonic() < _publish_skip_until:
+        return
+    try:
+        _redis().publish(topic, payload)
+    except (redis.RedisError, OSError) as error:
+        _publish_skip_until = time.monotonic() + PUBLISH_RETRY_SECONDS
+        logger.warning(
+            "publishing to Redis topic %s failed (%s); publishes skip Redis for %s s, "
+            "hubs read the events from the log",
+            topic,
+            error,
+            PUBLISH_RETRY_SECONDS,
+        )
+
+
 def broker_publish(*, show_id: int, payload: bytes) -> None:
     """Send ``payload`` to every process's hub for ``show_id``; callable from any thread.
 
     Never raises for Redis: the event is already committed in the log, and every
     hub reads from the log what no publish brought it (on reconnecting, on a seq
-    gap, and on its periodic log check).
+    gap, and on its periodic log check). After a failure Redis is not tried again
+    for ``PUBLISH_RETRY_SECONDS``.
     """
     if settings.REDIS_URL:
-        try:
-            _redis().publish(show_topic(show_id), payload)
-        except (redis.RedisError, OSError) as error:
-            logger.warning(
-                "publishing show %s event to Redis failed (%s); hubs read it from the log",
-                show_id,
-                error,
-            )
+        _redis_publish(show_topic(show_id), payload)
         return
     with _local_lock:
         handlers = list(_local_handlers)
@@ -121,11 +140,9 @@ def broker_publish(*, show_id: int, payload: bytes) -> None:
 def broker_topic_publish(*, topic: str, payload: bytes) -> None:
     """Send ``payload`` to every process subscribed to ``topic``; callable from any thread."""
     if settings.REDIS_URL:
-        try:
-            _redis().publish(topic, payload)
-        except (redis.RedisError, OSError) as error:
-            # Topic feeds check their state again when their subscription reconnects.
-            logger.warning("publishing to Redis topic %s failed (%s)", topic, error)
+        # Topic feeds check their state in the database (periodically, and when
+        # their subscription reconnects): a failed or skipped publish is caught up.
+        _redis_publish(topic, payload)
         return
     with _local_lock:
         subscribers = list(_local_subscribers)

@@ -124,8 +124,9 @@ class TopicFeeds:
         feed.connections.discard(connection)
         if not feed.connections:
             del self.feeds[topic]
-            if not self.feeds and self.ticker is not None:
-                self.ticker.cancel()
+            # The ticker is not cancelled: it ends by itself once no feed is left.
+            # Cancelled, it would still look running to a socket that joins before
+            # the cancellation lands, and that socket's feed would never be checked.
             await self.subscriber.unsubscribe_topic(topic)
 
     async def catch_up_all(self) -> None:
@@ -142,6 +143,7 @@ class TopicFeeds:
                 feed.receive(payload)
 
     async def _tick(self) -> None:
+        # Ends (done at once, no await between) when the last feed has left.
         while self.feeds:
             await asyncio.sleep(self.check_seconds)
             await self.catch_up_all()

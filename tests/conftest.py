@@ -100,9 +100,17 @@ def celery_broker_down(throwaway_redis):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    from chat import broker
+    from liveshop.common import cache as cache_module
+
     cache.clear()
+    cache_module._local.clear()
+    # A test that made Redis fail must not leave the next one skipping it.
+    cache_module._redis_skip_until = broker._publish_skip_until = 0.0
     yield
     cache.clear()
+    cache_module._local.clear()
+    cache_module._redis_skip_until = broker._publish_skip_until = 0.0
 
 
 @pytest.fixture

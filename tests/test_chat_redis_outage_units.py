@@ -162,3 +162,74 @@ def test_while_the_cache_is_down_a_reaction_is_admitted_and_a_sanction_still_sto
     assert (admitted.refusal, admitted.counted) == (None, True)
     assert refused.refusal is not None
     assert refused.refusal.code == "banned"
+
+
+def test_a_ticket_used_before_the_cache_went_down_stays_used_in_that_process(viewer, monkeypatch):
+    monkeypatch.setattr(cache_module, "_local", cache_module.LocMemCache("redis-down-test", {}))
+    ticket = realtime_ticket_create(user=viewer)
+    assert realtime_ticket_redeem(ticket=ticket) == viewer.pk
+
+    monkeypatch.setattr(cache_module, "cache", _DownCache())
+
+    assert realtime_ticket_redeem(ticket=ticket) is None
+
+
+def test_while_the_cache_is_down_the_process_forgets_no_used_ticket_or_count(viewer, monkeypatch):
+    """Thousands of viewers connect to one process: its store does not cull at 300 keys."""
+    monkeypatch.setattr(cache_module, "cache", _DownCache())
+    cache_module._local.clear()
+    tickets = [realtime_ticket_create(user=viewer) for _ in range(1000)]
+    assert [realtime_ticket_redeem(ticket=ticket) for ticket in tickets] == [viewer.pk] * 1000
+
+    assert [realtime_ticket_redeem(ticket=ticket) for ticket in tickets] == [None] * 1000
+    cache_module._local.clear()
+
+
+class _UnreachableCache:
+    """A cache whose every call fails, counting the calls (each would cost a timeout)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            self.calls += 1
+            raise redis.TimeoutError("Timeout connecting to server")
+
+        return fail
+
+
+def test_after_a_failure_the_cache_reads_leave_redis_alone_for_a_moment(viewer, monkeypatch):
+    """Reads and counts skip Redis; writes others must see (set, add) still try it."""
+    unreachable = _UnreachableCache()
+    monkeypatch.setattr(cache_module, "cache", unreachable)
+    ticket = realtime_ticket_create(user=viewer)
+
+    cache_value_set(key="slow", value=1.5, timeout=30)
+    assert unreachable.calls == 1
+    assert cache_value_get(key="slow") == 1.5
+    chat_rate_limit_hit(user_id=7, is_team=False)
+    assert unreachable.calls == 1
+    cache_value_set(key="stamp", value="b", timeout=None)
+    assert realtime_ticket_redeem(ticket=ticket) == viewer.pk
+    assert unreachable.calls == 3
+    assert cache_value_get(key="stamp") == "b"
+
+    cache_module._redis_skip_until = 0.0  # the moment has passed
+    assert cache_value_get(key="slow") == 1.5
+    assert unreachable.calls == 4
+
+
+def test_after_a_failed_publish_publishes_leave_redis_alone_for_a_moment(settings, monkeypatch):
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    unreachable = _UnreachableCache()
+    monkeypatch.setattr(broker, "_redis", lambda: unreachable)
+
+    broker.broker_publish(show_id=1, payload=b"one")
+    broker.broker_publish(show_id=1, payload=b"two")
+    broker.broker_topic_publish(topic="liveshop:0:channel:1", payload=b"three")
+    assert unreachable.calls == 1
+
+    broker._publish_skip_until = 0.0  # the moment has passed
+    broker.broker_publish(show_id=1, payload=b"four")
+    assert unreachable.calls == 2

@@ -110,3 +110,24 @@ def test_the_admin_login_refuses_guesses_past_the_username_rate(mia):
     assert 1 <= int(response["Retry-After"]) <= 60
     assert response.content.startswith(b"Too many sign-in attempts. Try again in")
     assert "_auth_user_id" not in client.session
+
+
+def test_while_the_redis_cache_is_unreachable_writes_are_throttled_in_the_process(
+    monkeypatch, settings, viewer
+):
+    from liveshop.common import cache as cache_module
+    from tests.servers import free_port
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "liveshop.common.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    monkeypatch.setattr(cache_module, "_local", cache_module.LocMemCache("redis-down-test", {}))
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "write", "2/minute")
+    client = client_for(viewer)
+
+    assert [client.post("/api/v1/realtime/tickets").status_code for _ in range(2)] == [201, 201]
+    _throttled(client.post("/api/v1/realtime/tickets"))

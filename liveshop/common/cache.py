@@ -59,15 +59,32 @@ logger = logging.getLogger("liveshop.cache")
 
 # What the cache helpers fall back to while Redis does not answer.
 _CACHE_DOWN_ERRORS = (redis.RedisError, OSError)
-_local = LocMemCache("liveshop-while-redis-is-down", {})
+# Not culled at Django's default of 300 keys: one process of thousands of viewers
+# holds a used ticket or a rate count for each of them while Redis is down.
+_local = LocMemCache("liveshop-while-redis-is-down", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
 _WARN_EVERY_SECONDS = 10.0
 _last_warning = 0.0
+# After a failure the reading helpers (get, counter) skip Redis this long. An
+# unreachable Redis (a connect that times out, not one refused) would otherwise
+# cost every call the whole timeout, and a chat send makes several, one after
+# another in the process's database thread. Writes (set, add) always try Redis:
+# a value other processes must see (a token's revocation stamp, a used ticket)
+# must not stay in this process only because Redis failed a moment ago.
+REDIS_RETRY_SECONDS = 1.0
+_redis_skip_until = 0.0
+
+
+def _resting() -> bool:
+    """Whether Redis failed in the last ``REDIS_RETRY_SECONDS`` (reads use ``_local``)."""
+    return time.monotonic() < _redis_skip_until
 
 
 def _fallback(error: BaseException) -> BaseCache:
-    """The in-process cache, with one warning per ``_WARN_EVERY_SECONDS``, not one per call."""
-    global _last_warning
+    """The in-process cache, with one warning per ``_WARN_EVERY_SECONDS``, not one per call;
+    Redis is left alone for ``REDIS_RETRY_SECONDS``."""
+    global _last_warning, _redis_skip_until
     now = time.monotonic()
+    _redis_skip_until = now + REDIS_RETRY_SECONDS
     if now - _last_warning >= _WARN_EVERY_SECONDS:
         _last_warning = now
         logger.warning("the Redis cache failed (%s); keeping values in this process", error)
@@ -93,6 +110,8 @@ def cache_counter_increment(*, key: str, timeout: int) -> int:
     increment = getattr(cache, "counter_increment", None)
     if increment is None:
         return _local_increment(cache, key, timeout)
+    if _resting():
+        return _local_increment(_local, key, timeout)
     try:
         return increment(key, timeout)
     except _CACHE_DOWN_ERRORS as error:
@@ -101,6 +120,8 @@ def cache_counter_increment(*, key: str, timeout: int) -> int:
 
 def cache_value_get(*, key: str):
     """The value of ``key``, or None; while Redis is down, what this process set."""
+    if _resting():
+        return _local.get(key)
     try:
         return cache.get(key)
     except _CACHE_DOWN_ERRORS as error:
@@ -110,6 +131,9 @@ def cache_value_get(*, key: str):
 def cache_value_set(*, key: str, value, timeout: int | None) -> None:
     """Store ``value`` for ``timeout`` seconds (None: no expiry); in this process while Redis
     is down."""
+    if _resting():
+        # Reads go to this process for a moment: they must find it here too.
+        _local.set(key, value, timeout=timeout)
     try:
         cache.set(key, value, timeout=timeout)
     except _CACHE_DOWN_ERRORS as error:
@@ -119,9 +143,14 @@ def cache_value_set(*, key: str, value, timeout: int | None) -> None:
 def cache_value_add(*, key: str, value, timeout: int) -> bool:
     """Store ``value`` under ``key`` unless it is there (atomic on Redis); whether it stored.
 
-    While Redis is down, decided in this process.
+    While Redis is down, decided in this process. The key is also kept in this
+    process while Redis answers, so one added before Redis failed is still
+    refused here during the outage (a used ticket stays used).
     """
+    if not _local.add(key, value, timeout=timeout):
+        return False
     try:
         return cache.add(key, value, timeout=timeout)
     except _CACHE_DOWN_ERRORS as error:
-        return _fallback(error).add(key, value, timeout=timeout)
+        _fallback(error)
+        return True

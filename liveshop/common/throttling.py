@@ -4,7 +4,9 @@ DRF's throttles count requests in the default cache: Redis with ``REDIS_URL``,
 so every server process counts together; the local-memory cache of one
 process in the embedded mode. Rates are the ``DEFAULT_THROTTLE_RATES`` of
 ``REST_FRAMEWORK`` (docs/settings.md). A refusal is a 429 in the API's error
-shape with ``Retry-After`` (``liveshop.common.exception_handler``).
+shape with ``Retry-After`` (``liveshop.common.exception_handler``). While Redis
+is down they count in the process (``liveshop.common.cache``), as rate limits do:
+an outage must not turn every write into a 500.
 """
 
 import hashlib
@@ -14,10 +16,29 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from liveshop.common.cache import cache_value_get, cache_value_set
+
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-class LoginAddressThrottle(SimpleRateThrottle):
+class _ThrottleCache:
+    """The two calls DRF's throttles make, through the helpers that survive a Redis outage."""
+
+    def get(self, key: str, default=None):
+        value = cache_value_get(key=key)
+        return default if value is None else value
+
+    def set(self, key: str, value, timeout: int | None = None) -> None:
+        cache_value_set(key=key, value=value, timeout=timeout)
+
+
+class SharedCacheThrottle(SimpleRateThrottle):
+    """A DRF throttle counting in the shared cache, or in this process while Redis fails."""
+
+    cache = _ThrottleCache()
+
+
+class LoginAddressThrottle(SharedCacheThrottle):
     """Password guesses from one client address (``login``)."""
 
     scope = "login"
@@ -26,7 +47,7 @@ class LoginAddressThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class LoginUsernameThrottle(SimpleRateThrottle):
+class LoginUsernameThrottle(SharedCacheThrottle):
     """Password guesses for one username, from any address (``login_username``).
 
     Counted on the case-folded name, hashed so any input makes a valid cache key.
@@ -45,7 +66,7 @@ class LoginUsernameThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": digest}
 
 
-class WriteThrottle(SimpleRateThrottle):
+class WriteThrottle(SharedCacheThrottle):
     """Writes (every method but GET, HEAD, OPTIONS) per user, or per address when anonymous."""
 
     scope = "write"
