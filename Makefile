@@ -40,6 +40,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(PY) tools/mypy_ratchet.py
 	$(PY) manage.py makemigrations --check --dry-run --settings=liveshop.settings.test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -47,6 +48,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(PY) tools/mypy_ratchet.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
@@ -60,4 +62,4 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf var .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf var .pytest_cache .ruff_cache .import_linter_cache .mypy_cache
