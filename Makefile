@@ -39,12 +39,16 @@ demo-stream: $(VENV)/.installed-runtime
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(PY) tools/mypy_ratchet.py
 	$(PY) manage.py makemigrations --check --dry-run --settings=liveshop.settings.test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(PY) tools/mypy_ratchet.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
@@ -58,4 +62,4 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf var .pytest_cache .ruff_cache
+	rm -rf var .pytest_cache .ruff_cache .import_linter_cache .mypy_cache
