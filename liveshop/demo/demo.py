@@ -188,6 +188,8 @@ def _live_show_seed(
         scheduled_end__gt=now,
         actual_end__isnull=False,
     ):
+        if ended.actual_end is None:  # excluded by the filter; narrows the type
+            continue
         Show.objects.filter(pk=ended.pk).update(
             scheduled_end=max(ended.actual_end, ended.scheduled_start + dt.timedelta(minutes=1))
         )
