@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from liveshop.common.management.commands import liveshop_run
+from liveshop.demo.management.commands import liveshop_run
 from shows.models import Show
 from tests import factories
 from tests.servers import servers_running

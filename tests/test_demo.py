@@ -14,11 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.core.management import get_commands
 
 from catalog.models import Product, Variant
 from liveshop.accounts.models import User
-from liveshop.common.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed
-from shows.models import Show, ShowMember, ShowProduct
+from liveshop.demo.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed
+from shows.models import Channel, Show, ShowMember, ShowProduct
 from shows.services import show_end
 from tests.servers import free_port
 from video.mediaserver import INSTALL_HINT, media_tools_missing
@@ -37,6 +38,19 @@ def _counts() -> dict[str, int]:
     }
 
 
+def test_the_demo_commands_keep_their_names_in_the_demo_app():
+    commands = get_commands()
+
+    # The Makefile, README and docs call them by these names.
+    assert {
+        name: commands[name] for name in ("demo_seed", "liveshop_run", "video_demo_stream")
+    } == {
+        "demo_seed": "liveshop.demo",
+        "liveshop_run": "liveshop.demo",
+        "video_demo_stream": "liveshop.demo",
+    }
+
+
 @pytest.mark.django_db
 def test_demo_seed_twice_creates_nothing_new():
     demo_seed()
@@ -49,6 +63,16 @@ def test_demo_seed_twice_creates_nothing_new():
     assert Show.objects.filter(status=Show.Status.LIVE).count() == 1
     assert Show.objects.filter(status=Show.Status.ENDED).count() == 2
     assert Show.objects.filter(status=Show.Status.SCHEDULED).count() >= 10
+
+
+@pytest.mark.django_db
+def test_demo_seed_fills_the_channel_the_setting_names(settings):
+    settings.LIVESHOP_DEMO_CHANNEL_SLUG = "house-channel"
+
+    demo_seed()
+
+    assert list(Channel.objects.values_list("slug", flat=True)) == ["house-channel"]
+    assert Show.objects.filter(channel__slug="house-channel", status=Show.Status.LIVE).count() == 1
 
 
 @pytest.mark.django_db

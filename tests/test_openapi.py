@@ -5,13 +5,14 @@ import copy
 
 import jsonschema
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 
 from catalog.models import Product
 from liveshop.accounts.models import User
-from liveshop.common.demo import DEMO_CHANNEL_SLUG, demo_seed
+from liveshop.demo.demo import demo_seed
 from shows.models import Show
 from shows.services import show_product_pin
 from tests.conftest import client_for
@@ -66,7 +67,9 @@ def _assert_served_as_declared(openapi, response, *, path: str, method: str = "g
 @pytest.fixture
 def demo(db):
     demo_seed()
-    show = Show.objects.get(channel__slug=DEMO_CHANNEL_SLUG, status=Show.Status.LIVE)
+    show = Show.objects.get(
+        channel__slug=settings.LIVESHOP_DEMO_CHANNEL_SLUG, status=Show.Status.LIVE
+    )
     product = show.lineup.order_by("position").first().product
     merchandiser = User.objects.get(username="merchandiser")
     show_product_pin(show=show, product_id=product.pk, actor=merchandiser)
@@ -118,7 +121,9 @@ def test_reads_are_served_as_declared(openapi, demo, path, url):
     client = client_for(demo["merchandiser"])
     response = client.get(
         url.format(
-            product=demo["product"].pk, channel=DEMO_CHANNEL_SLUG, show=demo["show"].public_id
+            product=demo["product"].pk,
+            channel=settings.LIVESHOP_DEMO_CHANNEL_SLUG,
+            show=demo["show"].public_id,
         )
     )
 

@@ -100,6 +100,19 @@ def test_each_database_keeps_its_video_files_in_its_own_folder(tmp_path):
     ]
 
 
+def test_the_demo_channel_slug_comes_from_the_environment(tmp_path):
+    code = "from django.conf import settings; print(settings.LIVESHOP_DEMO_CHANNEL_SLUG)"
+    unset = run_django(tmp_path, code)
+    empty = run_django(tmp_path, code, LIVESHOP_DEMO_CHANNEL_SLUG="")
+    named = run_django(tmp_path, code, LIVESHOP_DEMO_CHANNEL_SLUG="house-channel")
+
+    assert [result.stdout.strip() for result in (unset, empty, named)] == [
+        "liveshop-tv",
+        "liveshop-tv",
+        "house-channel",
+    ]
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [

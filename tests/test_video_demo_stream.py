@@ -9,17 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from liveshop.common.demo import DEMO_CHANNEL_SLUG
-from shows.models import Show
-from tests import factories
-from video.management.commands import video_demo_stream
-from video.management.commands.video_demo_stream import (
+from liveshop.demo.management.commands import video_demo_stream
+from liveshop.demo.management.commands.video_demo_stream import (
     demo_media_server_get,
     demo_show_streamable_get,
 )
+from shows.models import Show
+from tests import factories
 from video.mediaserver import INSTALL_HINT
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +114,7 @@ NO_SHOW = (
 
 @pytest.mark.django_db
 def test_without_a_live_demo_show_it_says_to_run_make_demo():
-    channel = factories.ChannelFactory(slug=DEMO_CHANNEL_SLUG)
+    channel = factories.ChannelFactory(slug=django_settings.LIVESHOP_DEMO_CHANNEL_SLUG)
     # Ended, and a scheduled show outside its start window: a publish to either is refused.
     factories.ShowFactory(
         channel=channel,
@@ -137,7 +137,7 @@ def test_without_a_live_demo_show_it_says_to_run_make_demo():
 
 @pytest.mark.django_db
 def test_the_live_demo_show_or_one_due_is_streamed_to():
-    channel = factories.ChannelFactory(slug=DEMO_CHANNEL_SLUG)
+    channel = factories.ChannelFactory(slug=django_settings.LIVESHOP_DEMO_CHANNEL_SLUG)
     due = factories.ShowFactory(
         channel=channel,
         status=Show.Status.SCHEDULED,

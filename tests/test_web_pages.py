@@ -33,6 +33,17 @@ def test_a_cancelled_shows_page_says_so_and_why(client, merchandiser):
     assert detail["cancelled_at"] is not None
 
 
+def test_the_home_page_shows_the_channel_the_setting_names(client, settings):
+    settings.LIVESHOP_DEMO_CHANNEL_SLUG = "house-channel"
+
+    home = client.get("/").content.decode()
+    other = client.get("/channels/main/").content.decode()
+
+    # schedule.js reads the schedule of the channel named here.
+    assert 'data-channel-slug="house-channel"' in home
+    assert 'data-channel-slug="main"' in other
+
+
 def test_the_schedule_page_has_a_part_for_cancelled_shows(client):
     channel = factories.ChannelFactory(slug="main")
     start = timezone.now() + dt.timedelta(hours=2)

@@ -7,19 +7,20 @@ would. The views only pick the template and pass the identifiers in the URL.
 
 import math
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from liveshop.common.demo import DEMO_CHANNEL_SLUG
-
 
 # Every page sets the CSRF cookie: its scripts send it back on REST writes.
 @ensure_csrf_cookie
-def schedule_page(request: HttpRequest, slug: str = DEMO_CHANNEL_SLUG) -> HttpResponse:
-    return render(request, "web/schedule.html", {"channel_slug": slug})
+def schedule_page(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    # `/` shows the configured channel; `/channels/<slug>/` any other.
+    channel_slug = slug or settings.LIVESHOP_DEMO_CHANNEL_SLUG
+    return render(request, "web/schedule.html", {"channel_slug": channel_slug})
 
 
 @ensure_csrf_cookie

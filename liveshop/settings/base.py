@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "chat",
     "video",
     "web",
+    # Above the domains: demo data and the `make run` / `make demo-stream` commands.
+    "liveshop.demo",
 ]
 
 MIDDLEWARE = [
@@ -302,6 +304,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- liveshop ------------------------------------------------------------------
 
+# The channel the viewer page `/` shows; `manage.py demo_seed` fills it with demo shows.
+LIVESHOP_DEMO_CHANNEL_SLUG = env_str("LIVESHOP_DEMO_CHANNEL_SLUG") or "liveshop-tv"
 # How long before a show's start the "starting soon" reminder goes out.
 LIVESHOP_REMINDER_LEAD_MINUTES = env_int("LIVESHOP_REMINDER_LEAD_MINUTES", 15)
 # Outgoing notification hook: every reminder and cancellation is also POSTed

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from liveshop.common.demo import DEMO_CHANNEL_SLUG
 from liveshop.runtime import runtime_database_describe
 from shows.models import Show
 from video.mediaserver import (
@@ -63,7 +62,9 @@ def demo_media_server_get(*, media_dir: Path, database: str) -> dict:
 def demo_show_streamable_get(*, now: dt.datetime) -> Show:
     """The demo show a publish is accepted for now: live, or scheduled inside its start
     window (it goes live when the stream starts); else ``CommandError``."""
-    shows = Show.objects.filter(channel__slug=DEMO_CHANNEL_SLUG).order_by("scheduled_start")
+    shows = Show.objects.filter(channel__slug=settings.LIVESHOP_DEMO_CHANNEL_SLUG).order_by(
+        "scheduled_start"
+    )
     early = dt.timedelta(minutes=settings.LIVESHOP_VIDEO_START_EARLY_MINUTES)
     show = (
         shows.filter(status=Show.Status.LIVE).first()

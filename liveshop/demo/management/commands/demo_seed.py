@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from liveshop.common.demo import demo_seed
+from liveshop.demo.demo import demo_seed
 
 
 class Command(BaseCommand):

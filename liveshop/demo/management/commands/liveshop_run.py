@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from liveshop.common.demo import DEMO_ACCOUNTS, DEMO_CHANNEL_SLUG, DEMO_PASSWORD
+from liveshop.demo.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from liveshop.runtime import runtime_database_describe, runtime_mode_describe
 from liveshop.servers import ASGI_SERVER_DEFAULT, SERVERS, asgi_server_command
 from shows.models import Show
@@ -91,7 +91,8 @@ class Command(BaseCommand):
             f"  Video (nginx-rtmp, pid {server.process.pid}):",
             f"    OBS server URL:           {config.rtmp_url}",
         ]
-        live = Show.objects.filter(channel__slug=DEMO_CHANNEL_SLUG, status=Show.Status.LIVE).first()
+        slug = settings.LIVESHOP_DEMO_CHANNEL_SLUG
+        live = Show.objects.filter(channel__slug=slug, status=Show.Status.LIVE).first()
         if live is not None:
             secret = show_stream_ensure(show=live).secret
             lines.append(f"    Demo show stream key:     {live.public_id}?key={secret}")
@@ -103,6 +104,7 @@ class Command(BaseCommand):
 
     def _banner(self, host: str, port: int, video_lines: list[str]) -> str:
         base = f"http://{host}:{port}"
+        slug = settings.LIVESHOP_DEMO_CHANNEL_SLUG
         lines = [
             "",
             "liveshop is running.",
@@ -114,9 +116,9 @@ class Command(BaseCommand):
             f"  API docs (Swagger):         {base}/api/v1/docs",
             f"  API docs (ReDoc):           {base}/api/v1/redoc",
             f"  OpenAPI schema:             {base}/api/v1/schema",
-            f"  Demo channel schedule:      {base}/api/v1/channels/{DEMO_CHANNEL_SLUG}/schedule",
+            f"  Demo channel schedule:      {base}/api/v1/channels/{slug}/schedule",
         ]
-        live = Show.objects.filter(channel__slug=DEMO_CHANNEL_SLUG, status=Show.Status.LIVE).first()
+        live = Show.objects.filter(channel__slug=slug, status=Show.Status.LIVE).first()
         if live is not None:
             lines.append(f"  Viewer: live demo show:     {base}/shows/{live.public_id}/")
             lines.append(f"  Studio: live demo show:     {base}/studio/shows/{live.public_id}/")

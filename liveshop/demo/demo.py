@@ -48,7 +48,6 @@ DEMO_ACCOUNTS = (
     DemoAccount("admin", User.Role.ADMIN, "Ada Admin"),
 )
 
-DEMO_CHANNEL_SLUG = "liveshop-tv"
 DEMO_STOREFRONT_SLUG = "demo-shop"
 # Slugs of the shows the seed puts live now: live-<local start>[-n].
 LIVE_SLUG_PREFIX = "live-"
@@ -189,6 +188,8 @@ def _live_show_seed(
         scheduled_end__gt=now,
         actual_end__isnull=False,
     ):
+        if ended.actual_end is None:  # excluded by the filter; narrows the type
+            continue
         Show.objects.filter(pk=ended.pk).update(
             scheduled_end=max(ended.actual_end, ended.scheduled_start + dt.timedelta(minutes=1))
         )
@@ -232,6 +233,8 @@ def _live_show_seed(
 def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Create the demo accounts, catalog, channel and a week of shows.
 
+    The channel is the one `LIVESHOP_DEMO_CHANNEL_SLUG` names (the viewer page `/`).
+
     One show is live now (if the channel has none live), two shows ended in
     the last two days, and two shows a day are scheduled for the next seven
     days. The ended shows have no recording (nothing was streamed), so they
@@ -241,7 +244,7 @@ def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
     users = _accounts_seed()
     products = _catalog_seed()
     channel, _ = Channel.objects.get_or_create(
-        slug=DEMO_CHANNEL_SLUG,
+        slug=settings.LIVESHOP_DEMO_CHANNEL_SLUG,
         defaults={
             "name": "liveshop TV",
             "timezone": "Europe/Berlin",
