@@ -30,7 +30,9 @@ class ErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     code = serializers.CharField()
-    fields = _FieldErrorsField(required=False)
+    # DRF's metaclass takes declared fields off the class, so this does not hide
+    # Serializer.fields at run time; the stubs cannot know that.
+    fields = _FieldErrorsField(required=False)  # type: ignore[assignment]
     retry_after = serializers.IntegerField(required=False)
 
 

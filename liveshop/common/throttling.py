@@ -12,7 +12,7 @@ an outage must not turn every write into a 500.
 import hashlib
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -35,7 +35,8 @@ class _ThrottleCache:
 class SharedCacheThrottle(SimpleRateThrottle):
     """A DRF throttle counting in the shared cache, or in this process while Redis fails."""
 
-    cache = _ThrottleCache()
+    # Duck-typed: SimpleRateThrottle calls only get and set.
+    cache = _ThrottleCache()  # type: ignore[assignment]
 
 
 class LoginAddressThrottle(SharedCacheThrottle):
@@ -94,17 +95,21 @@ def login_throttle_wait(*, request: HttpRequest | Request) -> float | None:
     waits = []
     for throttle_class in LOGIN_THROTTLES:
         throttle = throttle_class()
-        if not throttle.allow_request(request, None):
+        # The sign-in forms pass Django's HttpRequest and no view: these throttles read
+        # only the address (META) and the posted username.
+        if not throttle.allow_request(request, None):  # type: ignore[arg-type]
             waits.append(throttle.wait() or 1)
     return max(waits) if waits else None
 
 
 def login_form_throttled(
-    view: Callable[..., HttpResponse], *, refuse: Callable[[HttpRequest, float], HttpResponse]
-) -> Callable[..., HttpResponse]:
+    view: Callable[..., HttpResponseBase],
+    *,
+    refuse: Callable[[HttpRequest, float], HttpResponse],
+) -> Callable[..., HttpResponseBase]:
     """Wrap a Django sign-in view: a POST over the login rates gets ``refuse(request, wait)``."""
 
-    def throttled(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def throttled(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if request.method == "POST":
             wait = login_throttle_wait(request=request)
             if wait is not None:
