@@ -21,12 +21,7 @@ from django.conf import settings
 
 from chat import hub as hub_module
 from chat.auth import NO_TOKEN
-from chat.selectors import (
-    ShowChatRole,
-    show_chat_role,
-    show_resume_plan,
-    show_snapshot_build,
-)
+from chat.selectors import show_resume_plan, show_snapshot_build
 from chat.services import (
     REACTION_KINDS,
     ChatRefusal,
@@ -36,7 +31,7 @@ from chat.services import (
 )
 from liveshop.accounts.selectors import auth_token_stamp
 from liveshop.common.exceptions import NotFoundError
-from shows.access import show_access_view
+from shows.access import ShowChatRole, show_access_view, show_chat_role
 
 logger = logging.getLogger("liveshop.chat")
 

@@ -22,52 +22,10 @@ from chat.models import (
 )
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import PermissionDeniedError
+from shows.access import MODERATOR_ROLES, ShowChatRole, member_q, show_chat_role, show_role_from
 from shows.models import Channel, Show, ShowMember
 from shows.selectors import show_pins_open_payload
 from video.selectors import show_playback_get
-
-TEAM_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR, ShowMember.Role.SERVICE_STAFF)
-MODERATOR_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR)
-
-
-@dataclasses.dataclass(frozen=True)
-class ShowChatRole:
-    """A user's standing in one show's chat."""
-
-    role: str  # host, moderator, service_staff or viewer
-    is_team: bool
-    can_moderate: bool
-    can_answer: bool
-
-
-VIEWER_ROLE = ShowChatRole(role="viewer", is_team=False, can_moderate=False, can_answer=False)
-
-
-def show_chat_role(*, show_id: int, user: User | None) -> ShowChatRole:
-    """What ``user`` is in this show: merchandisers and admins act as moderators."""
-    if user is None or not user.is_authenticated:
-        return VIEWER_ROLE
-    roles = set(
-        ShowMember.objects.filter(show_id=show_id, user=user).values_list("role", flat=True)
-    )
-    return _chat_role_from(roles, user=user)
-
-
-def _chat_role_from(roles: set[str], *, user: User) -> ShowChatRole:
-    if user.is_merchandiser:
-        roles = roles | {ShowMember.Role.MODERATOR}
-    if not roles:
-        return VIEWER_ROLE
-    for role in (*MODERATOR_ROLES, ShowMember.Role.SERVICE_STAFF):
-        if role in roles:
-            primary = role
-            break
-    return ShowChatRole(
-        role=primary,
-        is_team=True,
-        can_moderate=bool(roles & set(MODERATOR_ROLES)),
-        can_answer=bool(roles & set(TEAM_ROLES)),
-    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +116,7 @@ def chat_send_context(*, show_id: int, user: User) -> ChatSendContext | None:
         channel_id=channel_id,
         slow_mode_seconds=slow_mode_seconds,
         hold_links=bool(hold_links),
-        role=_chat_role_from(set(roles), user=user),
+        role=show_role_from(roles, user=user),
         sanctions=sanctions,
         blocked_terms=[(term, action) for term, action in terms],
     )
@@ -189,7 +147,7 @@ def _chat_send_context_portable(*, show_id: int, user: User) -> ChatSendContext 
         channel_id=channel_id,
         slow_mode_seconds=slow_mode_seconds,
         hold_links=bool(hold_links),
-        role=_chat_role_from({row[4] for row in rows if row[4] is not None}, user=user),
+        role=show_role_from((row[4] for row in rows if row[4] is not None), user=user),
         sanctions=sanctions_active(user=user, channel_id=channel_id, show_id=show_id),
         blocked_terms=[(term, action) for term, action in terms],
     )
@@ -434,8 +392,7 @@ def blocked_term_editor_require(*, channel: Channel, actor: User) -> None:
     if actor.is_merchandiser:
         return
     if ShowMember.objects.filter(
-        user=actor,
-        role__in=MODERATOR_ROLES,
+        member_q(user=actor, roles=MODERATOR_ROLES),
         show__channel=channel,
         show__status__in=BLOCKED_TERM_EDITOR_STATUSES,
     ).exists():

@@ -44,7 +44,6 @@ from chat.models import (
     ShowRoom,
 )
 from chat.selectors import (
-    ShowChatRole,
     blocked_term_editor_require,
     chat_answerer_require,
     chat_moderator_require,
@@ -54,7 +53,6 @@ from chat.selectors import (
     sanction_blocking,
     sanction_shadowed,
     sanctions_active,
-    show_chat_role,
     show_status_payload,
 )
 from liveshop.accounts.lock_objects import user_lock
@@ -70,6 +68,7 @@ from liveshop.common.exceptions import (
     ConflictError,
     NotFoundError,
 )
+from shows.access import ShowChatRole, show_chat_role
 from shows.lock_objects import channel_lock
 from shows.models import Channel, Show
 

@@ -25,6 +25,9 @@ from catalog.models import CartAddition, LinkClick, OrderLine, Product, ProductI
 from catalog.selectors import cart_link_build, variant_stock_view
 from liveshop.accounts.models import User
 from liveshop.common.links import public_url
+
+# A module import: shows.access reads shows through this module (see there).
+from shows import access as show_access
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
 
 # Shows that occupy their channel's slot: a cancelled show frees it.
@@ -85,12 +88,12 @@ def show_annotate_viewer(*, shows: QuerySet[Show], user: User) -> QuerySet[Show]
             is_team_member=Value(False),
             is_host_or_moderator=Value(False),
         )
-    members = ShowMember.objects.filter(show=OuterRef("pk"), user=user)
+    members = ShowMember.objects.filter(show=OuterRef("pk"))
     return shows.annotate(
         is_reminded=Exists(ShowReminder.objects.filter(show=OuterRef("pk"), user=user)),
-        is_team_member=Exists(members),
+        is_team_member=Exists(members.filter(show_access.member_q(user=user))),
         is_host_or_moderator=Exists(
-            members.filter(role__in=(ShowMember.Role.HOST, ShowMember.Role.MODERATOR))
+            members.filter(show_access.member_q(user=user, roles=show_access.MODERATOR_ROLES))
         ),
     )
 

@@ -13,9 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat.selectors import show_chat_role
 from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
-from shows.access import ShowAction, show_access_act, show_access_view
+from shows.access import (
+    ShowAction,
+    show_access_act,
+    show_access_view,
+    show_chat_role,
+    show_is_team,
+)
 from shows.apis import (
     ERROR_RESPONSE,
     TRANSITION_RESPONSES,
@@ -78,9 +83,7 @@ class ShowVideoApi(APIView):
     @extend_schema(operation_id="show_video", responses={200: PlaybackSerializer, **ERRORS})
     def get(self, request: Request, public_id: str) -> Response:
         show = show_access_view(user=request.user, public_id=public_id)
-        is_team = show.is_team_member or (
-            request.user.is_authenticated and request.user.is_merchandiser
-        )
+        is_team = show_is_team(show=show, user=request.user)
         return Response(PlaybackSerializer(show_playback_get(show=show, is_team=is_team)).data)
 
 

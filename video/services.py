@@ -31,7 +31,6 @@ from catalog.models import Product
 from chat import broker
 from chat.events import show_event_append
 from chat.models import Audience
-from chat.selectors import show_chat_role
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import (
     ApplicationError,
@@ -40,6 +39,7 @@ from liveshop.common.exceptions import (
     PermissionDeniedError,
 )
 from liveshop.common.tasks import SWEEP_GRACE, task_enqueue_on_commit
+from shows.access import show_chat_role
 from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowPin
 from shows.services import show_end, show_go_live, show_product_pin, show_product_unpin
