@@ -68,6 +68,7 @@ from liveshop.common.exceptions import (
     ConflictError,
     NotFoundError,
 )
+from liveshop.common.transactions import atomic_required
 from shows.access import ShowChatRole, show_chat_role
 from shows.lock_objects import channel_lock
 from shows.models import Channel, Show
@@ -426,7 +427,12 @@ def _message_rules_apply(
 
 
 def system_message_post(*, show_id: int, text: str) -> ChatMessage:
-    """Post a system message (no author) to everyone. Must run inside a transaction."""
+    """Post a system message (no author) to everyone.
+
+    Must run inside ``transaction.atomic`` (else ``RuntimeError``): the message and
+    its log event commit together.
+    """
+    atomic_required("system_message_post")
     message = ChatMessage.objects.create(
         show_id=show_id,
         author=None,

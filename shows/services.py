@@ -19,6 +19,7 @@ from chat.events import show_event_append
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
 from liveshop.common.tasks import task_enqueue_on_commit
+from liveshop.common.transactions import atomic_required
 from shows.access import show_chat_role
 from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
@@ -193,8 +194,10 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
     (event and system message, published after commit) and, if it changes,
     the channel's now-playing. An ending show closes its open pins and
     announces its replay if one is ready.
-    Raises ``ShowTransitionError`` (409) for an illegal move.
+    Raises ``ShowTransitionError`` (409) for an illegal move and ``RuntimeError``
+    outside ``transaction.atomic``.
     """
+    atomic_required("show_transition")
     now = now or timezone.now()
     current = show_lock(show_id=show.pk)
     if to_status not in ALLOWED_TRANSITIONS[current.status]:
@@ -467,11 +470,13 @@ def product_pins_refresh(
 def variant_stock_announce(*, variant: Variant, previous_quantity: int) -> int:
     """Tell every live show pinning ``variant``'s product about its new stock.
 
-    Must run inside the transaction that changed the stock, so the event
-    goes out only if the change commits. Sends nothing when what viewers see
-    (the state and the "only N left" count) did not change. ``variant`` must
-    come with its product and storefront. Returns how many shows were told.
+    Must run inside the transaction that changed the stock (else
+    ``RuntimeError``), so the event goes out only if the change commits. Sends
+    nothing when what viewers see (the state and the "only N left" count) did
+    not change. ``variant`` must come with its product and storefront. Returns
+    how many shows were told.
     """
+    atomic_required("variant_stock_announce")
     threshold = variant.product.storefront.low_stock_threshold
     before = variant_stock_view(quantity=previous_quantity, low_stock_threshold=threshold)
     after = variant_stock_view(quantity=variant.stock_quantity, low_stock_threshold=threshold)
