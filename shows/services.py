@@ -24,6 +24,7 @@ from shows.access import show_chat_role
 from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
 from shows.selectors import show_overlapping_list, show_pin_payload_get
+from shows.timezones import channel_zone, zone_named
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     Show.Status.DRAFT: {Show.Status.SCHEDULED, Show.Status.CANCELLED},
@@ -58,7 +59,7 @@ def show_schedule_validate(
         .first()
     )
     if clash is not None:
-        zone = zoneinfo.ZoneInfo(clash.channel.timezone)
+        zone = channel_zone(clash.channel)
         starts = timezone.localtime(clash.scheduled_start, zone)
         ends = timezone.localtime(clash.scheduled_end, zone)
         raise ValidationError(
@@ -567,7 +568,7 @@ def show_duplicate_slots_check(
     if any(timezone.is_naive(start) for start in starts):
         raise ValidationError("Copy start times must carry a time zone.", code="naive")
     now = now or timezone.now()
-    zone = zoneinfo.ZoneInfo(show.channel.timezone)
+    zone = channel_zone(show.channel)
     duration = show.scheduled_end - show.scheduled_start
     problems: list[str] = []
     previous_end: dt.datetime | None = None
@@ -646,7 +647,7 @@ def show_weekly_starts(
     Stepping in the channel's zone keeps a 20:00 show at 20:00 across a
     daylight-saving change instead of drifting by an hour.
     """
-    zone = zoneinfo.ZoneInfo(timezone_name)
+    zone = zone_named(timezone_name)
     local = first_start.astimezone(zone)
     try:
         return [(local + dt.timedelta(weeks=week)).astimezone(dt.UTC) for week in range(weeks)]

@@ -1,7 +1,6 @@
 """REST adapters for video: playback for viewers, ingest for hosts, go-live and end for the team."""
 
 import datetime as dt
-import zoneinfo
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
@@ -28,6 +27,7 @@ from shows.apis import (
     _channel_or_404,
 )
 from shows.models import Show
+from shows.timezones import channel_time
 from video.channels import channel_now_playing_get, channel_programme_get
 from video.models import ShowStream
 from video.providers import video_provider_get
@@ -321,7 +321,7 @@ class ChannelProgrammeApi(APIView):
         channel = _channel_or_404(slug=slug)
         query = ProgrammeQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        today = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(channel.timezone)).date()
+        today = channel_time(timezone.now(), channel).date()
         day = query.validated_data.get("date") or today
         slots = channel_programme_get(channel=channel, user=request.user, day=day)
         return Response(ProgrammeSlotSerializer(slots, many=True).data)
