@@ -41,11 +41,42 @@ class ChatSendContext:
     blocked_terms: list[tuple[str, str]]  # (term, action) of the show's channel
 
 
+# -- A sanction in force ------------------------------------------------------------
+#
+# Of the show's channel, show-less (a ban, a shadow-hide) or of this very show (a
+# timeout), not revoked, and not expired. ``sanction_in_force_q`` is the rule for
+# querysets and ``sanction_in_force`` for a row in hand; the chat send's PostgreSQL
+# fast path writes it once more in SQL (``_sanction_in_force_where``), and
+# tests/test_chat_rule_sanction_in_force.py holds the three to the same answers.
+
+
+def sanction_in_force_q(*, channel_id: int, show_id: int | None, now: datetime) -> Q:
+    """The ``ChatSanction`` rows in force at ``now`` in show ``show_id`` of ``channel_id``
+    (anyone's: callers filter the user)."""
+    return (
+        Q(channel_id=channel_id, revoked_at__isnull=True)
+        & (Q(show__isnull=True) | Q(show_id=show_id))
+        & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    )
+
+
+def sanction_in_force(
+    sanction: ChatSanction, *, channel_id: int, show_id: int | None, now: datetime
+) -> bool:
+    """``sanction_in_force_q`` for one row already read (and, to act on it, locked)."""
+    return (
+        sanction.channel_id == channel_id
+        and sanction.revoked_at is None
+        and (sanction.show_id is None or sanction.show_id == show_id)
+        and (sanction.expires_at is None or sanction.expires_at > now)
+    )
+
+
 def _sanction_in_force_where(*, alias: str, channel: str) -> str:
-    """The SQL rule for a sanction in force, for both queries that need it.
+    """``sanction_in_force_q`` in SQL, for the chat send's one-round-trip query.
 
     Parameters: ``%(user)s``, ``%(show)s`` and ``%(now)s``; ``channel`` is the SQL
-    of the channel's id (a parameter or a column).
+    of the channel's id (a column of the query).
     """
     return (
         f"{alias}.user_id = %(user)s AND {alias}.channel_id = {channel}"
@@ -69,7 +100,9 @@ def chat_send_context(*, show_id: int, user: User) -> ChatSendContext | None:
     (docs/benchmarks.md), and every round trip makes the thread wait for the
     interpreter lock again while the event loop fans out. SQLite (the embedded mode)
     has neither arrays nor lateral joins: there it takes three queries.
-    ``show_chat_role`` and ``sanctions_active`` are the same rules for other callers.
+    ``show_chat_role`` and ``sanctions_active`` are the same rules for other callers
+    (tests/test_shows_rule_team_role.py and tests/test_chat_rule_sanction_in_force.py
+    compare them with this SQL).
     """
     if connection.vendor != "postgresql":
         return _chat_send_context_portable(show_id=show_id, user=user)
@@ -154,13 +187,13 @@ def _chat_send_context_portable(*, show_id: int, user: User) -> ChatSendContext 
 
 
 def sanctions_active(*, user: User, channel_id: int, show_id: int) -> list[ChatSanction]:
-    """The sanctions in force now for ``user`` in this show (its own and its channel's)."""
-    in_force = _sanction_in_force_where(alias="x", channel="%(channel)s")
+    """The sanctions in force now for ``user`` in this show (its own and its channel's),
+    by id; one query."""
     return list(
-        ChatSanction.objects.raw(
-            f"SELECT * FROM {ChatSanction._meta.db_table} x WHERE {in_force} ORDER BY x.id",
-            {"user": user.pk, "channel": channel_id, "show": show_id, "now": _now_for_sql()},
-        )
+        ChatSanction.objects.filter(
+            sanction_in_force_q(channel_id=channel_id, show_id=show_id, now=timezone.now()),
+            user_id=user.pk,
+        ).order_by("pk")
     )
 
 
@@ -445,13 +478,9 @@ def question_queue_list(
 def sanction_active_list(*, actor: User, show: Show) -> QuerySet[ChatSanction]:
     """Sanctions in force in ``show`` (its timeouts, its channel's bans and shadow-hides)."""
     chat_moderator_require(show=show, actor=actor)
-    now = timezone.now()
     return (
         ChatSanction.objects.filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-            Q(show__isnull=True) | Q(show=show),
-            channel_id=show.channel_id,
-            revoked_at__isnull=True,
+            sanction_in_force_q(channel_id=show.channel_id, show_id=show.pk, now=timezone.now())
         )
         .select_related("user", "created_by")
         .order_by("created_at", "pk")

@@ -51,6 +51,8 @@ from chat.selectors import (
     message_payload,
     messages_visible,
     sanction_blocking,
+    sanction_in_force,
+    sanction_in_force_q,
     sanction_shadowed,
     sanctions_active,
     show_status_payload,
@@ -868,12 +870,14 @@ def user_sanction_create(
         # Serialises sanctions of one user so two moderators cannot stack them.
         user_lock(user_id=target.pk)
         ChatSanction.objects.filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            sanction_in_force_q(
+                channel_id=show.channel_id,
+                show_id=None if scope_show is None else scope_show.pk,
+                now=now,
+            ),
             user=target,
             kind=kind,
-            channel_id=show.channel_id,
             show=scope_show,
-            revoked_at__isnull=True,
         ).update(revoked_at=now)
         sanction = ChatSanction.objects.create(
             kind=kind,
@@ -927,9 +931,7 @@ def user_sanction_revoke(*, actor: User, show: Show, sanction_id: int) -> ChatSa
         )
         if sanction is None:
             raise NotFoundError("No sanction with this id in this show.")
-        if sanction.revoked_at is not None or (
-            sanction.expires_at is not None and sanction.expires_at <= now
-        ):
+        if not sanction_in_force(sanction, channel_id=show.channel_id, show_id=show.pk, now=now):
             raise ConflictError("This sanction is no longer in force.", code="not_active")
         sanction.revoked_at = now
         sanction.save(update_fields=["revoked_at"])
