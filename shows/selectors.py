@@ -215,6 +215,19 @@ def show_pins_open() -> QuerySet[ShowPin]:
     return ShowPin.objects.filter(unpinned_at__isnull=True)
 
 
+def pins_open_live(
+    *, product_ids: list[int] | None = None, show_id: int | None = None
+) -> QuerySet[ShowPin]:
+    """Open pins of live shows, of ``product_ids`` and/or of ``show_id`` if given: the
+    cards viewers are watching now, which product and stock changes must reach."""
+    pins = show_pins_open().filter(show__status=Show.Status.LIVE)
+    if product_ids is not None:
+        pins = pins.filter(product_id__in=product_ids)
+    if show_id is not None:
+        pins = pins.filter(show_id=show_id)
+    return pins
+
+
 def show_lineup_list(*, show: Show) -> QuerySet[ShowProduct]:
     """The lineup in order, each with its first image, price range and whether it is
     pinned now (``is_pinned``, by any open pin), in one query."""

@@ -23,7 +23,7 @@ from liveshop.common.transactions import atomic_required
 from shows.access import show_chat_role
 from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
-from shows.selectors import show_overlapping_list, show_pin_payload_get
+from shows.selectors import pins_open_live, show_overlapping_list, show_pin_payload_get
 from shows.timezones import channel_zone, zone_named
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
@@ -453,12 +453,11 @@ def product_pins_refresh(
     at once: a price, a title, an option. Events go out after commit. Returns
     how many cards were sent.
     """
-    pins = ShowPin.objects.filter(unpinned_at__isnull=True, show__status=Show.Status.LIVE)
-    if product_ids is not None:
-        pins = pins.filter(product_id__in=product_ids)
-    if show_id is not None:
-        pins = pins.filter(show_id=show_id)
-    pins = list(pins.select_related("show").order_by("show_id", "pk"))
+    pins = list(
+        pins_open_live(product_ids=product_ids, show_id=show_id)
+        .select_related("show")
+        .order_by("show_id", "pk")
+    )
     for pin in pins:
         show_event_append(
             show_id=pin.show_id,
@@ -484,11 +483,7 @@ def variant_stock_announce(*, variant: Variant, previous_quantity: int) -> int:
     if before == after:
         return 0
     show_ids = list(
-        ShowPin.objects.filter(
-            product_id=variant.product_id,
-            unpinned_at__isnull=True,
-            show__status=Show.Status.LIVE,
-        )
+        pins_open_live(product_ids=[variant.product_id])
         .values_list("show_id", flat=True)
         .order_by("show_id")
     )
