@@ -31,6 +31,7 @@ from chat.services import (
 )
 from liveshop.accounts.selectors import auth_token_stamp
 from liveshop.common.exceptions import NotFoundError
+from liveshop.common.wire import iso_utc
 from shows.access import ShowChatRole, show_access_view, show_chat_role
 
 logger = logging.getLogger("liveshop.chat")
@@ -246,7 +247,7 @@ class ShowChannelConsumer(GuardedSocketConsumer):
                 is_question=bool(question),
             )
         except ChatRefusal as refusal:
-            until = refusal.until.isoformat().replace("+00:00", "Z") if refusal.until else None
+            until = iso_utc(refusal.until)
             await self._error(refusal.code, refusal.message, client_msg_id=echo, until=until)
             return
         await self.send(
@@ -305,7 +306,7 @@ class ShowChannelConsumer(GuardedSocketConsumer):
         self.reaction_gate = admission.gate
         if admission.refusal is not None:
             refusal = admission.refusal
-            until = refusal.until.isoformat().replace("+00:00", "Z") if refusal.until else None
+            until = iso_utc(refusal.until)
             await self._error(refusal.code, refusal.message, until=until)
             return
         if admission.counted:

@@ -22,6 +22,7 @@ from chat.models import (
 )
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import PermissionDeniedError
+from liveshop.common.wire import iso_utc
 from shows.access import MODERATOR_ROLES, ShowChatRole, member_q, show_chat_role, show_role_from
 from shows.models import Channel, Show, ShowMember
 from shows.selectors import show_pins_open_payload
@@ -232,7 +233,7 @@ def message_payload(message: ChatMessage) -> dict:
         "answer_to": message.answer_to_id,
         "visibility": message.visibility,
         "links_clickable": message.links_clickable,
-        "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": iso_utc(message.created_at),
     }
 
 
@@ -256,15 +257,11 @@ def show_room_state(*, show_id: int) -> ShowRoom:
     return ShowRoom.objects.get(show_id=show_id)
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
 def show_status_payload(show: Show) -> dict:
     return {
         "status": show.status,
-        "started_at": _iso(show.actual_start),
-        "ended_at": _iso(show.actual_end),
+        "started_at": iso_utc(show.actual_start),
+        "ended_at": iso_utc(show.actual_end),
     }
 
 
@@ -296,7 +293,7 @@ def show_snapshot_build(
         )
         if sanction is not None:
             mute_reason = "banned" if sanction.kind == ChatSanction.Kind.BAN else "timeout"
-            muted_until = _iso(sanction.expires_at)
+            muted_until = iso_utc(sanction.expires_at)
     return {
         "type": "snapshot",
         "epoch": str(room.epoch),
@@ -304,7 +301,7 @@ def show_snapshot_build(
         "show": {
             "public_id": show.public_id,
             "title": show.title,
-            "scheduled_start": _iso(show.scheduled_start),
+            "scheduled_start": iso_utc(show.scheduled_start),
             **show_status_payload(show),
             "playback": show_playback_get(show=show, is_team=role.is_team),
         },

@@ -71,6 +71,7 @@ from liveshop.common.exceptions import (
     NotFoundError,
 )
 from liveshop.common.transactions import atomic_required
+from liveshop.common.wire import iso_utc
 from shows.access import ShowChatRole, show_chat_role
 from shows.lock_objects import channel_lock
 from shows.models import Channel, Show
@@ -819,10 +820,6 @@ def _sanction_event_audience(*, sanction: ChatSanction) -> dict:
     return {"audience": Audience.USER, "audience_user_id": sanction.user_id}
 
 
-def _iso_utc(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
 def user_sanction_create(
     *,
     actor: User,
@@ -894,7 +891,7 @@ def user_sanction_create(
             data={
                 "user_id": target.pk,
                 "kind": SANCTION_EVENT_KINDS[kind],
-                "until": _iso_utc(expires_at),
+                "until": iso_utc(expires_at),
                 "reason": reason,
             },
             **_sanction_event_audience(sanction=sanction),

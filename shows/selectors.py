@@ -25,6 +25,7 @@ from catalog.models import CartAddition, LinkClick, OrderLine, Product, ProductI
 from catalog.selectors import cart_link_build, variant_stock_view
 from liveshop.accounts.models import User
 from liveshop.common.links import public_url
+from liveshop.common.wire import iso_utc
 
 # A module import: shows.access reads shows through this module (see there).
 from shows import access as show_access
@@ -326,10 +327,6 @@ def show_schedule_list(*, channel_id: int, start: dt.datetime, end: dt.datetime)
 # --- Pins and product cards ------------------------------------------------------
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
 def _seconds(offset_ms: int | None) -> float | None:
     return None if offset_ms is None else offset_ms / 1000
 
@@ -392,8 +389,8 @@ def pin_payload(
     """The pin object of the protocol (docs/protocol.md, 3.3) with its product card."""
     return {
         "id": pin.pk,
-        "pinned_at": _iso(pin.pinned_at),
-        "unpinned_at": _iso(pin.unpinned_at),
+        "pinned_at": iso_utc(pin.pinned_at),
+        "unpinned_at": iso_utc(pin.unpinned_at),
         "start_offset": _seconds(pin.start_offset_ms),
         "end_offset": _seconds(pin.end_offset_ms),
         "product": product_card(
