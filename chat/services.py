@@ -1073,7 +1073,7 @@ def _question_lock(*, show: Show, question_id: int) -> ChatMessage:
     return question
 
 
-def _question_claimed_elsewhere(*, question: ChatMessage, actor: User) -> None:
+def _require_unclaimed(*, question: ChatMessage, actor: User) -> None:
     if (
         question.question_status == ChatMessage.QuestionStatus.CLAIMED
         and question.claimed_by_id != actor.pk
@@ -1112,7 +1112,7 @@ def question_claim(*, actor: User, show: Show, question_id: int) -> ChatMessage:
         question = _question_lock(show=show, question_id=question_id)
         if question.question_status == ChatMessage.QuestionStatus.ANSWERED:
             raise ConflictError("This question is answered already.", code="already_answered")
-        _question_claimed_elsewhere(question=question, actor=actor)
+        _require_unclaimed(question=question, actor=actor)
         if question.claimed_by_id == actor.pk:
             return question
         question.question_status = ChatMessage.QuestionStatus.CLAIMED
@@ -1147,7 +1147,7 @@ def question_answer(
     text = chat_text_clean(text=text, noun="answer")
     with transaction.atomic():
         question = _question_lock(show=show, question_id=question_id)
-        _question_claimed_elsewhere(question=question, actor=actor)
+        _require_unclaimed(question=question, actor=actor)
         if private and question.author_id is None:
             raise ConflictError("The asker's account is gone; answer publicly.", code="asker_gone")
         answer = ChatMessage(
@@ -1182,7 +1182,7 @@ def question_resolve(*, actor: User, show: Show, question_id: int) -> ChatMessag
         question = _question_lock(show=show, question_id=question_id)
         if question.question_status == ChatMessage.QuestionStatus.ANSWERED:
             raise ConflictError("This question is answered already.", code="already_answered")
-        _question_claimed_elsewhere(question=question, actor=actor)
+        _require_unclaimed(question=question, actor=actor)
         _question_answered_mark(question=question, at=timezone.now())
         _question_updated_append(question=question)
     return question

@@ -544,7 +544,7 @@ def _local_label(*, moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
     return f"{timezone.localtime(moment, zone):%Y-%m-%d %H:%M} {zone.key}"
 
 
-def show_duplicate_slots_check(
+def show_duplicate_slots_require(
     *, show: Show, starts: list[dt.datetime], now: dt.datetime | None = None
 ) -> None:
     """Raise ``ValidationError`` listing every start where a copy of ``show`` cannot go.
@@ -591,13 +591,13 @@ def show_duplicate(*, show: Show, starts: list[dt.datetime], created_by: User | 
 
     Copies keep the title, description, kind, flags and duration; the lineup
     keeps positions and show prices. Locks the channel row and checks every
-    slot first (``show_duplicate_slots_check``): if any is refused, the
+    slot first (``show_duplicate_slots_require``): if any is refused, the
     ``ValidationError`` lists them all and no copy is written. Returns the
     copies in time order. Nobody is notified: drafts are not public.
     """
     channel_lock(channel_id=show.channel_id)
     source = Show.objects.select_related("channel").get(pk=show.pk)
-    show_duplicate_slots_check(show=source, starts=starts)
+    show_duplicate_slots_require(show=source, starts=starts)
     duration = source.scheduled_end - source.scheduled_start
     lineup = list(source.lineup.order_by("position", "pk"))
     members = list(source.members.order_by("pk"))

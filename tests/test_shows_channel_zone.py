@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from shows.models import Channel
-from shows.services import show_duplicate_slots_check, show_schedule_validate
+from shows.services import show_duplicate_slots_require, show_schedule_validate
 from shows.timezones import channel_time, channel_time_label, channel_zone, zone_named
 from tests import factories
 
@@ -67,7 +67,7 @@ def test_duplicate_slots_of_a_channel_with_an_unknown_zone_are_labelled_in_utc(l
         scheduled_end=dt.datetime(2099, 7, 6, 14, 0, tzinfo=dt.UTC),
     )
     with pytest.raises(ValidationError) as refused:
-        show_duplicate_slots_check(show=show, starts=[show.scheduled_start])
+        show_duplicate_slots_require(show=show, starts=[show.scheduled_start])
     assert refused.value.messages == [
         "2099-07-06 13:00 UTC: This time overlaps "
         f'"{show.title}" (2099-07-06 13:00–14:00 UTC) on the same channel.'
