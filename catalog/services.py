@@ -35,7 +35,6 @@ from catalog.models import (
 from catalog.selectors import CART_LINK_SALT, PricedLine, cart_lines_priced, variant_get_by_sku
 from liveshop.common.exceptions import ApplicationError, ConflictError, NotFoundError
 from shows.models import Show, ShowPin
-from shows.selectors import pins_open_live
 from shows.services import product_pins_refresh, variant_stock_announce
 
 # PostgreSQL's integer column: anything above would fail inside the UPDATE.
@@ -575,11 +574,15 @@ def catalog_import(
     variant_positions: dict[str, int] = {}
     with transaction.atomic():
         # Viewers hear of changes to pinned products only; look up just those (a large
-        # file's every SKU would not fit in one query's parameters).
+        # file's every SKU would not fit in one query's parameters). The rule is
+        # shows.selectors.pins_open_live, written out here until catalog stops importing
+        # shows (catalog.hooks): importing it would add an edge to the import ratchet.
         pinned = set(
-            pins_open_live()
-            .filter(product__storefront=storefront)
-            .values_list("product_id", flat=True)
+            ShowPin.objects.filter(
+                product__storefront=storefront,
+                unpinned_at__isnull=True,
+                show__status=Show.Status.LIVE,
+            ).values_list("product_id", flat=True)
         )
         for row in clean:
             product = products.get(row.product_handle)
