@@ -281,7 +281,7 @@ class CatalogImportSummary:
         )
 
 
-def _columns_check(columns: Iterable[str]) -> None:
+def _require_known_columns(columns: Iterable[str]) -> None:
     columns = list(columns)
     missing = [name for name in IMPORT_REQUIRED_COLUMNS if name not in columns]
     unknown = [name for name in columns if name not in IMPORT_COLUMNS]
@@ -332,7 +332,7 @@ def _csv_parse(text: str) -> list[CatalogRawRow]:
     try:
         header = next(reader)
         header = [name.strip() for name in header]
-        _columns_check(header)
+        _require_known_columns(header)
         if len(set(header)) != len(header):
             raise CatalogImportFileError("The header names a column twice.")
         rows = []
@@ -369,12 +369,12 @@ def _json_parse(text: str) -> list[CatalogRawRow]:
         if not isinstance(item, dict):
             rows.append(CatalogRawRow(label=label, values={"__shape__": "is not an object"}))
             continue
-        _columns_check_json(item, label)
+        _require_known_columns_json(item, label)
         rows.append(CatalogRawRow(label=label, values=item))
     return rows
 
 
-def _columns_check_json(item: dict[str, Any], label: str) -> None:
+def _require_known_columns_json(item: dict[str, Any], label: str) -> None:
     unknown = [key for key in item if key not in IMPORT_COLUMNS]
     if unknown:
         raise CatalogImportFileError(
@@ -574,7 +574,9 @@ def catalog_import(
     variant_positions: dict[str, int] = {}
     with transaction.atomic():
         # Viewers hear of changes to pinned products only; look up just those (a large
-        # file's every SKU would not fit in one query's parameters).
+        # file's every SKU would not fit in one query's parameters). The rule is
+        # shows.selectors.pins_open_live, written out here until catalog stops importing
+        # shows (catalog.hooks): importing it would add an edge to the import ratchet.
         pinned = set(
             ShowPin.objects.filter(
                 product__storefront=storefront,
@@ -876,7 +878,7 @@ class CartError(ApplicationError):
     default_code = "invalid_cart"
 
 
-def _quantity_check(quantity: Any) -> int:
+def _quantity_parse(quantity: Any) -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise CartError("Quantity must be a whole number.", code="invalid_quantity")
     if not 1 <= quantity <= CART_LINE_MAX_QUANTITY:
@@ -959,7 +961,7 @@ def cart_line_add(
     before; the line then takes that attribution. Anything else adds
     uncredited.
     """
-    quantity = _quantity_check(quantity)
+    quantity = _quantity_parse(quantity)
     variant = _demo_variant_get(sku=sku)
     if variant.stock_quantity <= 0:
         raise OutOfStockError(
@@ -988,7 +990,7 @@ def cart_line_quantity_set(*, lines: list[dict], variant_id: int, quantity: int)
     """Set a line's quantity (0 removes it); return the new lines. Writes nothing."""
     if quantity == 0:
         return cart_line_remove(lines=lines, variant_id=variant_id)
-    quantity = _quantity_check(quantity)
+    quantity = _quantity_parse(quantity)
     if not any(line["variant_id"] == variant_id for line in lines):
         raise NotFoundError("This product is not in the cart.", code="not_in_cart")
     return [
@@ -1044,7 +1046,7 @@ def order_place(
     for line in priced:
         if line.variant.product.storefront.kind != Storefront.Kind.DEMO:
             raise CartError("A product in the cart is no longer sold here.", code="unknown_sku")
-        _quantity_check(line.quantity)
+        _quantity_parse(line.quantity)
         by_storefront.setdefault(line.variant.product.storefront_id, []).append(line)
     totals = {}
     for storefront_id, storefront_lines in by_storefront.items():

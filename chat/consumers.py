@@ -21,12 +21,7 @@ from django.conf import settings
 
 from chat import hub as hub_module
 from chat.auth import NO_TOKEN
-from chat.selectors import (
-    ShowChatRole,
-    show_chat_role,
-    show_resume_plan,
-    show_snapshot_build,
-)
+from chat.selectors import show_resume_plan, show_snapshot_build
 from chat.services import (
     REACTION_KINDS,
     ChatRefusal,
@@ -36,7 +31,8 @@ from chat.services import (
 )
 from liveshop.accounts.selectors import auth_token_stamp
 from liveshop.common.exceptions import NotFoundError
-from shows.access import show_access_view
+from liveshop.common.wire import iso_utc
+from shows.access import ShowChatRole, show_access_view, show_chat_role
 
 logger = logging.getLogger("liveshop.chat")
 
@@ -251,7 +247,7 @@ class ShowChannelConsumer(GuardedSocketConsumer):
                 is_question=bool(question),
             )
         except ChatRefusal as refusal:
-            until = refusal.until.isoformat().replace("+00:00", "Z") if refusal.until else None
+            until = iso_utc(refusal.until)
             await self._error(refusal.code, refusal.message, client_msg_id=echo, until=until)
             return
         await self.send(
@@ -310,7 +306,7 @@ class ShowChannelConsumer(GuardedSocketConsumer):
         self.reaction_gate = admission.gate
         if admission.refusal is not None:
             refusal = admission.refusal
-            until = refusal.until.isoformat().replace("+00:00", "Z") if refusal.until else None
+            until = iso_utc(refusal.until)
             await self._error(refusal.code, refusal.message, until=until)
             return
         if admission.counted:

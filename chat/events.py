@@ -17,6 +17,7 @@ from django.db import connection, transaction
 
 from chat import broker
 from chat.models import Audience, ChatMessage, ShowEvent, ShowRoom
+from liveshop.common.transactions import atomic_required
 
 
 def show_room_ensure(*, show_id: int) -> None:
@@ -77,8 +78,7 @@ def show_event_append(
     first). Side effect: after commit the event is published to every server
     process; nothing is published if the transaction rolls back.
     """
-    if not connection.in_atomic_block:
-        raise RuntimeError("show_event_append must run inside transaction.atomic")
+    atomic_required("show_event_append")
     event = ShowEvent.objects.create(
         show_id=show_id,
         seq=seq if seq is not None else _seq_allocate(show_id),
@@ -94,8 +94,7 @@ def show_event_append(
 
 def show_seq_allocate(*, show_id: int) -> int:
     """Reserve the show's next seq for an event appended later in this transaction."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("show_seq_allocate must run inside transaction.atomic")
+    atomic_required("show_seq_allocate")
     return _seq_allocate(show_id)
 
 

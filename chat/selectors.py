@@ -22,52 +22,11 @@ from chat.models import (
 )
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import PermissionDeniedError
+from liveshop.common.wire import iso_utc
+from shows.access import MODERATOR_ROLES, ShowChatRole, member_q, show_chat_role, show_role_from
 from shows.models import Channel, Show, ShowMember
 from shows.selectors import show_pins_open_payload
 from video.selectors import show_playback_get
-
-TEAM_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR, ShowMember.Role.SERVICE_STAFF)
-MODERATOR_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR)
-
-
-@dataclasses.dataclass(frozen=True)
-class ShowChatRole:
-    """A user's standing in one show's chat."""
-
-    role: str  # host, moderator, service_staff or viewer
-    is_team: bool
-    can_moderate: bool
-    can_answer: bool
-
-
-VIEWER_ROLE = ShowChatRole(role="viewer", is_team=False, can_moderate=False, can_answer=False)
-
-
-def show_chat_role(*, show_id: int, user: User | None) -> ShowChatRole:
-    """What ``user`` is in this show: merchandisers and admins act as moderators."""
-    if user is None or not user.is_authenticated:
-        return VIEWER_ROLE
-    roles = set(
-        ShowMember.objects.filter(show_id=show_id, user=user).values_list("role", flat=True)
-    )
-    return _chat_role_from(roles, user=user)
-
-
-def _chat_role_from(roles: set[str], *, user: User) -> ShowChatRole:
-    if user.is_merchandiser:
-        roles = roles | {ShowMember.Role.MODERATOR}
-    if not roles:
-        return VIEWER_ROLE
-    for role in (*MODERATOR_ROLES, ShowMember.Role.SERVICE_STAFF):
-        if role in roles:
-            primary = role
-            break
-    return ShowChatRole(
-        role=primary,
-        is_team=True,
-        can_moderate=bool(roles & set(MODERATOR_ROLES)),
-        can_answer=bool(roles & set(TEAM_ROLES)),
-    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,11 +42,42 @@ class ChatSendContext:
     blocked_terms: list[tuple[str, str]]  # (term, action) of the show's channel
 
 
+# -- A sanction in force ------------------------------------------------------------
+#
+# Of the show's channel, show-less (a ban, a shadow-hide) or of this very show (a
+# timeout), not revoked, and not expired. ``sanction_in_force_q`` is the rule for
+# querysets and ``sanction_in_force`` for a row in hand; the chat send's PostgreSQL
+# fast path writes it once more in SQL (``_sanction_in_force_where``), and
+# tests/test_chat_rule_sanction_in_force.py holds the three to the same answers.
+
+
+def sanction_in_force_q(*, channel_id: int, show_id: int | None, now: datetime) -> Q:
+    """The ``ChatSanction`` rows in force at ``now`` in show ``show_id`` of ``channel_id``
+    (anyone's: callers filter the user)."""
+    return (
+        Q(channel_id=channel_id, revoked_at__isnull=True)
+        & (Q(show__isnull=True) | Q(show_id=show_id))
+        & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    )
+
+
+def sanction_in_force(
+    sanction: ChatSanction, *, channel_id: int, show_id: int | None, now: datetime
+) -> bool:
+    """``sanction_in_force_q`` for one row already read (and, to act on it, locked)."""
+    return (
+        sanction.channel_id == channel_id
+        and sanction.revoked_at is None
+        and (sanction.show_id is None or sanction.show_id == show_id)
+        and (sanction.expires_at is None or sanction.expires_at > now)
+    )
+
+
 def _sanction_in_force_where(*, alias: str, channel: str) -> str:
-    """The SQL rule for a sanction in force, for both queries that need it.
+    """``sanction_in_force_q`` in SQL, for the chat send's one-round-trip query.
 
     Parameters: ``%(user)s``, ``%(show)s`` and ``%(now)s``; ``channel`` is the SQL
-    of the channel's id (a parameter or a column).
+    of the channel's id (a column of the query).
     """
     return (
         f"{alias}.user_id = %(user)s AND {alias}.channel_id = {channel}"
@@ -111,7 +101,9 @@ def chat_send_context(*, show_id: int, user: User) -> ChatSendContext | None:
     (docs/benchmarks.md), and every round trip makes the thread wait for the
     interpreter lock again while the event loop fans out. SQLite (the embedded mode)
     has neither arrays nor lateral joins: there it takes three queries.
-    ``show_chat_role`` and ``sanctions_active`` are the same rules for other callers.
+    ``show_chat_role`` and ``sanctions_active`` are the same rules for other callers
+    (tests/test_shows_rule_team_role.py and tests/test_chat_rule_sanction_in_force.py
+    compare them with this SQL).
     """
     if connection.vendor != "postgresql":
         return _chat_send_context_portable(show_id=show_id, user=user)
@@ -158,7 +150,7 @@ def chat_send_context(*, show_id: int, user: User) -> ChatSendContext | None:
         channel_id=channel_id,
         slow_mode_seconds=slow_mode_seconds,
         hold_links=bool(hold_links),
-        role=_chat_role_from(set(roles), user=user),
+        role=show_role_from(roles, user=user),
         sanctions=sanctions,
         blocked_terms=[(term, action) for term, action in terms],
     )
@@ -189,20 +181,20 @@ def _chat_send_context_portable(*, show_id: int, user: User) -> ChatSendContext 
         channel_id=channel_id,
         slow_mode_seconds=slow_mode_seconds,
         hold_links=bool(hold_links),
-        role=_chat_role_from({row[4] for row in rows if row[4] is not None}, user=user),
+        role=show_role_from((row[4] for row in rows if row[4] is not None), user=user),
         sanctions=sanctions_active(user=user, channel_id=channel_id, show_id=show_id),
         blocked_terms=[(term, action) for term, action in terms],
     )
 
 
 def sanctions_active(*, user: User, channel_id: int, show_id: int) -> list[ChatSanction]:
-    """The sanctions in force now for ``user`` in this show (its own and its channel's)."""
-    in_force = _sanction_in_force_where(alias="x", channel="%(channel)s")
+    """The sanctions in force now for ``user`` in this show (its own and its channel's),
+    by id; one query."""
     return list(
-        ChatSanction.objects.raw(
-            f"SELECT * FROM {ChatSanction._meta.db_table} x WHERE {in_force} ORDER BY x.id",
-            {"user": user.pk, "channel": channel_id, "show": show_id, "now": _now_for_sql()},
-        )
+        ChatSanction.objects.filter(
+            sanction_in_force_q(channel_id=channel_id, show_id=show_id, now=timezone.now()),
+            user_id=user.pk,
+        ).order_by("pk")
     )
 
 
@@ -241,7 +233,7 @@ def message_payload(message: ChatMessage) -> dict:
         "answer_to": message.answer_to_id,
         "visibility": message.visibility,
         "links_clickable": message.links_clickable,
-        "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": iso_utc(message.created_at),
     }
 
 
@@ -265,15 +257,11 @@ def show_room_state(*, show_id: int) -> ShowRoom:
     return ShowRoom.objects.get(show_id=show_id)
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
 def show_status_payload(show: Show) -> dict:
     return {
         "status": show.status,
-        "started_at": _iso(show.actual_start),
-        "ended_at": _iso(show.actual_end),
+        "started_at": iso_utc(show.actual_start),
+        "ended_at": iso_utc(show.actual_end),
     }
 
 
@@ -305,7 +293,7 @@ def show_snapshot_build(
         )
         if sanction is not None:
             mute_reason = "banned" if sanction.kind == ChatSanction.Kind.BAN else "timeout"
-            muted_until = _iso(sanction.expires_at)
+            muted_until = iso_utc(sanction.expires_at)
     return {
         "type": "snapshot",
         "epoch": str(room.epoch),
@@ -313,7 +301,7 @@ def show_snapshot_build(
         "show": {
             "public_id": show.public_id,
             "title": show.title,
-            "scheduled_start": _iso(show.scheduled_start),
+            "scheduled_start": iso_utc(show.scheduled_start),
             **show_status_payload(show),
             "playback": show_playback_get(show=show, is_team=role.is_team),
         },
@@ -434,8 +422,7 @@ def blocked_term_editor_require(*, channel: Channel, actor: User) -> None:
     if actor.is_merchandiser:
         return
     if ShowMember.objects.filter(
-        user=actor,
-        role__in=MODERATOR_ROLES,
+        member_q(user=actor, roles=MODERATOR_ROLES),
         show__channel=channel,
         show__status__in=BLOCKED_TERM_EDITOR_STATUSES,
     ).exists():
@@ -488,13 +475,9 @@ def question_queue_list(
 def sanction_active_list(*, actor: User, show: Show) -> QuerySet[ChatSanction]:
     """Sanctions in force in ``show`` (its timeouts, its channel's bans and shadow-hides)."""
     chat_moderator_require(show=show, actor=actor)
-    now = timezone.now()
     return (
         ChatSanction.objects.filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-            Q(show__isnull=True) | Q(show=show),
-            channel_id=show.channel_id,
-            revoked_at__isnull=True,
+            sanction_in_force_q(channel_id=show.channel_id, show_id=show.pk, now=timezone.now())
         )
         .select_related("user", "created_by")
         .order_by("created_at", "pk")

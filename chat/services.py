@@ -44,7 +44,6 @@ from chat.models import (
     ShowRoom,
 )
 from chat.selectors import (
-    ShowChatRole,
     blocked_term_editor_require,
     chat_answerer_require,
     chat_moderator_require,
@@ -52,9 +51,10 @@ from chat.selectors import (
     message_payload,
     messages_visible,
     sanction_blocking,
+    sanction_in_force,
+    sanction_in_force_q,
     sanction_shadowed,
     sanctions_active,
-    show_chat_role,
     show_status_payload,
 )
 from liveshop.accounts.lock_objects import user_lock
@@ -70,6 +70,9 @@ from liveshop.common.exceptions import (
     ConflictError,
     NotFoundError,
 )
+from liveshop.common.transactions import atomic_required
+from liveshop.common.wire import iso_utc
+from shows.access import ShowChatRole, show_chat_role
 from shows.lock_objects import channel_lock
 from shows.models import Channel, Show
 
@@ -427,7 +430,12 @@ def _message_rules_apply(
 
 
 def system_message_post(*, show_id: int, text: str) -> ChatMessage:
-    """Post a system message (no author) to everyone. Must run inside a transaction."""
+    """Post a system message (no author) to everyone.
+
+    Must run inside ``transaction.atomic`` (else ``RuntimeError``): the message and
+    its log event commit together.
+    """
+    atomic_required("system_message_post")
     message = ChatMessage.objects.create(
         show_id=show_id,
         author=None,
@@ -812,10 +820,6 @@ def _sanction_event_audience(*, sanction: ChatSanction) -> dict:
     return {"audience": Audience.USER, "audience_user_id": sanction.user_id}
 
 
-def _iso_utc(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
 def user_sanction_create(
     *,
     actor: User,
@@ -863,12 +867,14 @@ def user_sanction_create(
         # Serialises sanctions of one user so two moderators cannot stack them.
         user_lock(user_id=target.pk)
         ChatSanction.objects.filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            sanction_in_force_q(
+                channel_id=show.channel_id,
+                show_id=None if scope_show is None else scope_show.pk,
+                now=now,
+            ),
             user=target,
             kind=kind,
-            channel_id=show.channel_id,
             show=scope_show,
-            revoked_at__isnull=True,
         ).update(revoked_at=now)
         sanction = ChatSanction.objects.create(
             kind=kind,
@@ -885,7 +891,7 @@ def user_sanction_create(
             data={
                 "user_id": target.pk,
                 "kind": SANCTION_EVENT_KINDS[kind],
-                "until": _iso_utc(expires_at),
+                "until": iso_utc(expires_at),
                 "reason": reason,
             },
             **_sanction_event_audience(sanction=sanction),
@@ -922,9 +928,7 @@ def user_sanction_revoke(*, actor: User, show: Show, sanction_id: int) -> ChatSa
         )
         if sanction is None:
             raise NotFoundError("No sanction with this id in this show.")
-        if sanction.revoked_at is not None or (
-            sanction.expires_at is not None and sanction.expires_at <= now
-        ):
+        if not sanction_in_force(sanction, channel_id=show.channel_id, show_id=show.pk, now=now):
             raise ConflictError("This sanction is no longer in force.", code="not_active")
         sanction.revoked_at = now
         sanction.save(update_fields=["revoked_at"])
@@ -1069,7 +1073,7 @@ def _question_lock(*, show: Show, question_id: int) -> ChatMessage:
     return question
 
 
-def _question_claimed_elsewhere(*, question: ChatMessage, actor: User) -> None:
+def _require_unclaimed(*, question: ChatMessage, actor: User) -> None:
     if (
         question.question_status == ChatMessage.QuestionStatus.CLAIMED
         and question.claimed_by_id != actor.pk
@@ -1108,7 +1112,7 @@ def question_claim(*, actor: User, show: Show, question_id: int) -> ChatMessage:
         question = _question_lock(show=show, question_id=question_id)
         if question.question_status == ChatMessage.QuestionStatus.ANSWERED:
             raise ConflictError("This question is answered already.", code="already_answered")
-        _question_claimed_elsewhere(question=question, actor=actor)
+        _require_unclaimed(question=question, actor=actor)
         if question.claimed_by_id == actor.pk:
             return question
         question.question_status = ChatMessage.QuestionStatus.CLAIMED
@@ -1143,7 +1147,7 @@ def question_answer(
     text = chat_text_clean(text=text, noun="answer")
     with transaction.atomic():
         question = _question_lock(show=show, question_id=question_id)
-        _question_claimed_elsewhere(question=question, actor=actor)
+        _require_unclaimed(question=question, actor=actor)
         if private and question.author_id is None:
             raise ConflictError("The asker's account is gone; answer publicly.", code="asker_gone")
         answer = ChatMessage(
@@ -1178,7 +1182,7 @@ def question_resolve(*, actor: User, show: Show, question_id: int) -> ChatMessag
         question = _question_lock(show=show, question_id=question_id)
         if question.question_status == ChatMessage.QuestionStatus.ANSWERED:
             raise ConflictError("This question is answered already.", code="already_answered")
-        _question_claimed_elsewhere(question=question, actor=actor)
+        _require_unclaimed(question=question, actor=actor)
         _question_answered_mark(question=question, at=timezone.now())
         _question_updated_append(question=question)
     return question

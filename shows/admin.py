@@ -40,6 +40,7 @@ from shows.services import (
     show_update,
     show_weekly_starts,
 )
+from shows.timezones import channel_time, channel_time_label, channel_zone
 
 
 @cache
@@ -50,29 +51,8 @@ def _timezone_choices() -> list[tuple[str, str]]:
 # --- channel time -------------------------------------------------------------
 #
 # One rule for the whole admin: every time a merchandiser sees or types is in
-# the zone of the show's channel, and says which zone it is. The helpers below
-# are the only place that turns an instant into a channel's wall time.
-
-
-def channel_zone(channel: Channel | None) -> zoneinfo.ZoneInfo:
-    """The zone ``channel``'s times are shown and typed in; UTC without a channel."""
-    if channel is None:
-        return zoneinfo.ZoneInfo("UTC")
-    try:
-        return zoneinfo.ZoneInfo(channel.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
-def channel_time(moment: dt.datetime, channel: Channel | None) -> dt.datetime:
-    """``moment`` as the wall time of ``channel``'s zone (aware, in that zone)."""
-    return timezone.localtime(moment, channel_zone(channel))
-
-
-def channel_time_label(moment: dt.datetime, channel: Channel | None) -> str:
-    """``moment`` as "Mon 6 Jul 2099 15:00 CEST": channel time with its zone's abbreviation."""
-    local = channel_time(moment, channel)
-    return f"{local:%a} {local.day} {local:%b %Y %H:%M %Z}"
+# the zone of the show's channel, and says which zone it is. ``shows.timezones``
+# is the only place that turns an instant into a channel's wall time.
 
 
 def channel_label(channel: Channel) -> str:

@@ -21,11 +21,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat.selectors import show_chat_role
 from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
 from liveshop.common.pagination import PagePagination, page_serializer_build
 from liveshop.common.schema import ERROR_RESPONSE
-from shows.access import ShowAction, show_access_act, show_access_view
+from shows.access import ShowAction, show_access_act, show_access_view, show_chat_role
 from shows.ics import ICS_CONTENT_TYPE, channel_calendar_render, show_calendar_render
 from shows.models import Channel, Show, ShowMember, ShowPin
 from shows.selectors import (

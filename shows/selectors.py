@@ -25,6 +25,10 @@ from catalog.models import CartAddition, LinkClick, OrderLine, Product, ProductI
 from catalog.selectors import cart_link_build, variant_stock_view
 from liveshop.accounts.models import User
 from liveshop.common.links import public_url
+from liveshop.common.wire import iso_utc
+
+# A module import: shows.access reads shows through this module (see there).
+from shows import access as show_access
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
 
 # Shows that occupy their channel's slot: a cancelled show frees it.
@@ -85,12 +89,12 @@ def show_annotate_viewer(*, shows: QuerySet[Show], user: User) -> QuerySet[Show]
             is_team_member=Value(False),
             is_host_or_moderator=Value(False),
         )
-    members = ShowMember.objects.filter(show=OuterRef("pk"), user=user)
+    members = ShowMember.objects.filter(show=OuterRef("pk"))
     return shows.annotate(
         is_reminded=Exists(ShowReminder.objects.filter(show=OuterRef("pk"), user=user)),
-        is_team_member=Exists(members),
+        is_team_member=Exists(members.filter(show_access.member_q(user=user))),
         is_host_or_moderator=Exists(
-            members.filter(role__in=(ShowMember.Role.HOST, ShowMember.Role.MODERATOR))
+            members.filter(show_access.member_q(user=user, roles=show_access.MODERATOR_ROLES))
         ),
     )
 
@@ -212,6 +216,19 @@ def show_pins_open() -> QuerySet[ShowPin]:
     return ShowPin.objects.filter(unpinned_at__isnull=True)
 
 
+def pins_open_live(
+    *, product_ids: list[int] | None = None, show_id: int | None = None
+) -> QuerySet[ShowPin]:
+    """Open pins of live shows, of ``product_ids`` and/or of ``show_id`` if given: the
+    cards viewers are watching now, which product and stock changes must reach."""
+    pins = show_pins_open().filter(show__status=Show.Status.LIVE)
+    if product_ids is not None:
+        pins = pins.filter(product_id__in=product_ids)
+    if show_id is not None:
+        pins = pins.filter(show_id=show_id)
+    return pins
+
+
 def show_lineup_list(*, show: Show) -> QuerySet[ShowProduct]:
     """The lineup in order, each with its first image, price range and whether it is
     pinned now (``is_pinned``, by any open pin), in one query."""
@@ -310,10 +327,6 @@ def show_schedule_list(*, channel_id: int, start: dt.datetime, end: dt.datetime)
 # --- Pins and product cards ------------------------------------------------------
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
 def _seconds(offset_ms: int | None) -> float | None:
     return None if offset_ms is None else offset_ms / 1000
 
@@ -376,8 +389,8 @@ def pin_payload(
     """The pin object of the protocol (docs/protocol.md, 3.3) with its product card."""
     return {
         "id": pin.pk,
-        "pinned_at": _iso(pin.pinned_at),
-        "unpinned_at": _iso(pin.unpinned_at),
+        "pinned_at": iso_utc(pin.pinned_at),
+        "unpinned_at": iso_utc(pin.unpinned_at),
         "start_offset": _seconds(pin.start_offset_ms),
         "end_offset": _seconds(pin.end_offset_ms),
         "product": product_card(

@@ -16,13 +16,15 @@ from django.utils.text import slugify
 from catalog.models import Product, Variant
 from catalog.selectors import variant_stock_view
 from chat.events import show_event_append
-from chat.selectors import show_chat_role
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
 from liveshop.common.tasks import task_enqueue_on_commit
+from liveshop.common.transactions import atomic_required
+from shows.access import show_chat_role
 from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
-from shows.selectors import show_overlapping_list, show_pin_payload_get
+from shows.selectors import pins_open_live, show_overlapping_list, show_pin_payload_get
+from shows.timezones import channel_zone, zone_named
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     Show.Status.DRAFT: {Show.Status.SCHEDULED, Show.Status.CANCELLED},
@@ -57,7 +59,7 @@ def show_schedule_validate(
         .first()
     )
     if clash is not None:
-        zone = zoneinfo.ZoneInfo(clash.channel.timezone)
+        zone = channel_zone(clash.channel)
         starts = timezone.localtime(clash.scheduled_start, zone)
         ends = timezone.localtime(clash.scheduled_end, zone)
         raise ValidationError(
@@ -193,8 +195,10 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
     (event and system message, published after commit) and, if it changes,
     the channel's now-playing. An ending show closes its open pins and
     announces its replay if one is ready.
-    Raises ``ShowTransitionError`` (409) for an illegal move.
+    Raises ``ShowTransitionError`` (409) for an illegal move and ``RuntimeError``
+    outside ``transaction.atomic``.
     """
+    atomic_required("show_transition")
     now = now or timezone.now()
     current = show_lock(show_id=show.pk)
     if to_status not in ALLOWED_TRANSITIONS[current.status]:
@@ -449,12 +453,11 @@ def product_pins_refresh(
     at once: a price, a title, an option. Events go out after commit. Returns
     how many cards were sent.
     """
-    pins = ShowPin.objects.filter(unpinned_at__isnull=True, show__status=Show.Status.LIVE)
-    if product_ids is not None:
-        pins = pins.filter(product_id__in=product_ids)
-    if show_id is not None:
-        pins = pins.filter(show_id=show_id)
-    pins = list(pins.select_related("show").order_by("show_id", "pk"))
+    pins = list(
+        pins_open_live(product_ids=product_ids, show_id=show_id)
+        .select_related("show")
+        .order_by("show_id", "pk")
+    )
     for pin in pins:
         show_event_append(
             show_id=pin.show_id,
@@ -467,22 +470,20 @@ def product_pins_refresh(
 def variant_stock_announce(*, variant: Variant, previous_quantity: int) -> int:
     """Tell every live show pinning ``variant``'s product about its new stock.
 
-    Must run inside the transaction that changed the stock, so the event
-    goes out only if the change commits. Sends nothing when what viewers see
-    (the state and the "only N left" count) did not change. ``variant`` must
-    come with its product and storefront. Returns how many shows were told.
+    Must run inside the transaction that changed the stock (else
+    ``RuntimeError``), so the event goes out only if the change commits. Sends
+    nothing when what viewers see (the state and the "only N left" count) did
+    not change. ``variant`` must come with its product and storefront. Returns
+    how many shows were told.
     """
+    atomic_required("variant_stock_announce")
     threshold = variant.product.storefront.low_stock_threshold
     before = variant_stock_view(quantity=previous_quantity, low_stock_threshold=threshold)
     after = variant_stock_view(quantity=variant.stock_quantity, low_stock_threshold=threshold)
     if before == after:
         return 0
     show_ids = list(
-        ShowPin.objects.filter(
-            product_id=variant.product_id,
-            unpinned_at__isnull=True,
-            show__status=Show.Status.LIVE,
-        )
+        pins_open_live(product_ids=[variant.product_id])
         .values_list("show_id", flat=True)
         .order_by("show_id")
     )
@@ -543,7 +544,7 @@ def _local_label(*, moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
     return f"{timezone.localtime(moment, zone):%Y-%m-%d %H:%M} {zone.key}"
 
 
-def show_duplicate_slots_check(
+def show_duplicate_slots_require(
     *, show: Show, starts: list[dt.datetime], now: dt.datetime | None = None
 ) -> None:
     """Raise ``ValidationError`` listing every start where a copy of ``show`` cannot go.
@@ -562,7 +563,7 @@ def show_duplicate_slots_check(
     if any(timezone.is_naive(start) for start in starts):
         raise ValidationError("Copy start times must carry a time zone.", code="naive")
     now = now or timezone.now()
-    zone = zoneinfo.ZoneInfo(show.channel.timezone)
+    zone = channel_zone(show.channel)
     duration = show.scheduled_end - show.scheduled_start
     problems: list[str] = []
     previous_end: dt.datetime | None = None
@@ -590,13 +591,13 @@ def show_duplicate(*, show: Show, starts: list[dt.datetime], created_by: User | 
 
     Copies keep the title, description, kind, flags and duration; the lineup
     keeps positions and show prices. Locks the channel row and checks every
-    slot first (``show_duplicate_slots_check``): if any is refused, the
+    slot first (``show_duplicate_slots_require``): if any is refused, the
     ``ValidationError`` lists them all and no copy is written. Returns the
     copies in time order. Nobody is notified: drafts are not public.
     """
     channel_lock(channel_id=show.channel_id)
     source = Show.objects.select_related("channel").get(pk=show.pk)
-    show_duplicate_slots_check(show=source, starts=starts)
+    show_duplicate_slots_require(show=source, starts=starts)
     duration = source.scheduled_end - source.scheduled_start
     lineup = list(source.lineup.order_by("position", "pk"))
     members = list(source.members.order_by("pk"))
@@ -641,7 +642,7 @@ def show_weekly_starts(
     Stepping in the channel's zone keeps a 20:00 show at 20:00 across a
     daylight-saving change instead of drifting by an hour.
     """
-    zone = zoneinfo.ZoneInfo(timezone_name)
+    zone = zone_named(timezone_name)
     local = first_start.astimezone(zone)
     try:
         return [(local + dt.timedelta(weeks=week)).astimezone(dt.UTC) for week in range(weeks)]

@@ -3,8 +3,9 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from chat.selectors import show_chat_role, show_snapshot_build
+from chat.selectors import show_snapshot_build
 from liveshop.accounts.models import User
+from shows.access import show_chat_role
 from shows.models import ShowMember
 from tests import factories
 

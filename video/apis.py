@@ -1,7 +1,6 @@
 """REST adapters for video: playback for viewers, ingest for hosts, go-live and end for the team."""
 
 import datetime as dt
-import zoneinfo
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
@@ -13,9 +12,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat.selectors import show_chat_role
 from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
-from shows.access import ShowAction, show_access_act, show_access_view
+from shows.access import (
+    ShowAction,
+    show_access_act,
+    show_access_view,
+    show_chat_role,
+    show_is_team,
+)
 from shows.apis import (
     ERROR_RESPONSE,
     TRANSITION_RESPONSES,
@@ -23,6 +27,7 @@ from shows.apis import (
     _channel_or_404,
 )
 from shows.models import Show
+from shows.timezones import channel_time
 from video.channels import channel_now_playing_get, channel_programme_get
 from video.models import ShowStream
 from video.providers import video_provider_get
@@ -78,9 +83,7 @@ class ShowVideoApi(APIView):
     @extend_schema(operation_id="show_video", responses={200: PlaybackSerializer, **ERRORS})
     def get(self, request: Request, public_id: str) -> Response:
         show = show_access_view(user=request.user, public_id=public_id)
-        is_team = show.is_team_member or (
-            request.user.is_authenticated and request.user.is_merchandiser
-        )
+        is_team = show_is_team(show=show, user=request.user)
         return Response(PlaybackSerializer(show_playback_get(show=show, is_team=is_team)).data)
 
 
@@ -318,7 +321,7 @@ class ChannelProgrammeApi(APIView):
         channel = _channel_or_404(slug=slug)
         query = ProgrammeQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        today = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(channel.timezone)).date()
+        today = channel_time(timezone.now(), channel).date()
         day = query.validated_data.get("date") or today
         slots = channel_programme_get(channel=channel, user=request.user, day=day)
         return Response(ProgrammeSlotSerializer(slots, many=True).data)

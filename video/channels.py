@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import zoneinfo
 
 import orjson
 from django.contrib.auth.models import AnonymousUser
@@ -22,6 +21,7 @@ from liveshop.accounts.models import User
 from liveshop.common.exceptions import NotFoundError
 from shows.models import Channel, Show
 from shows.selectors import show_listed_list
+from shows.timezones import channel_time, channel_zone
 from video.models import ChannelAir, ChannelRotationEntry, Recording
 from video.selectors import (
     premiere_video_get,
@@ -61,8 +61,7 @@ def channel_rotation_items(*, channel: Channel) -> list[RotationItem]:
 
 
 def _day_start(*, channel: Channel, moment: dt.datetime) -> dt.datetime:
-    zone = zoneinfo.ZoneInfo(channel.timezone)
-    local = timezone.localtime(moment, zone)
+    local = channel_time(moment, channel)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -208,7 +207,7 @@ def channel_programme_get(*, channel: Channel, user: User, day: dt.date) -> list
     Slots are in time order and cover the day; a gap is empty (``off_air``) only
     when the rotation has no replay to play.
     """
-    zone = zoneinfo.ZoneInfo(channel.timezone)
+    zone = channel_zone(channel)
     start = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
     scheduled = list(

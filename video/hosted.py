@@ -18,7 +18,7 @@ import hmac
 
 from django.conf import settings
 
-from liveshop.common.webhooks import WebhookSignatureError, webhook_timestamp_check
+from liveshop.common.webhooks import WebhookSignatureError, webhook_timestamp_parse
 
 
 class VideoEventKind:
@@ -54,7 +54,7 @@ def mux_signature_verify(
     timestamp, signature = parts.get("t", ""), parts.get("v1", "")
     if not timestamp or not signature:
         raise WebhookSignatureError("Missing Mux-Signature header.", code="missing_signature")
-    webhook_timestamp_check(
+    webhook_timestamp_parse(
         timestamp=timestamp, tolerance_seconds=tolerance_seconds, now=now, label="Mux-Signature t="
     )
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)

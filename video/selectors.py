@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from liveshop.accounts.models import User
+from shows.access import member_q
 from shows.models import Show, ShowMember, ShowPin
 from video.models import IngestSession, PlannedPin, Recording
 from video.providers import video_provider_get
@@ -172,7 +173,9 @@ def show_user_is_host(*, show: Show, user: User) -> bool:
         return False
     if user.is_merchandiser:
         return True
-    return ShowMember.objects.filter(show=show, user=user, role=ShowMember.Role.HOST).exists()
+    return ShowMember.objects.filter(
+        member_q(user=user, roles=(ShowMember.Role.HOST,)), show=show
+    ).exists()
 
 
 def planned_pin_list(*, show: Show) -> QuerySet[PlannedPin]:

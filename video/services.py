@@ -31,7 +31,6 @@ from catalog.models import Product
 from chat import broker
 from chat.events import show_event_append
 from chat.models import Audience
-from chat.selectors import show_chat_role
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import (
     ApplicationError,
@@ -40,6 +39,7 @@ from liveshop.common.exceptions import (
     PermissionDeniedError,
 )
 from liveshop.common.tasks import SWEEP_GRACE, task_enqueue_on_commit
+from shows.access import show_chat_role
 from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowPin
 from shows.services import show_end, show_go_live, show_product_pin, show_product_unpin
@@ -127,7 +127,7 @@ def stream_backstage_set(*, show: Show, backstage: bool) -> ShowStream:
     return stream
 
 
-def _start_window_check(*, show: Show, now: dt.datetime) -> None:
+def _require_in_start_window(*, show: Show, now: dt.datetime) -> None:
     opens = show.scheduled_start - dt.timedelta(minutes=settings.LIVESHOP_VIDEO_START_EARLY_MINUTES)
     if not opens <= now < show.scheduled_end:
         raise StreamRefusedError(
@@ -189,7 +189,7 @@ def _session_open(
     if sessions.exclude(state="ended").exists():
         raise ConflictError("Another publisher is streaming this show.", code="already_publishing")
     if show.status == Show.Status.SCHEDULED:
-        _start_window_check(show=show, now=now)
+        _require_in_start_window(show=show, now=now)
     elif show.status != Show.Status.LIVE:
         raise StreamRefusedError(
             f"The show is {show.get_status_display().lower()}; it cannot be streamed.",
@@ -723,7 +723,7 @@ def premiere_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
 # --- Planned pins (premieres) ---------------------------------------------------
 
 
-def _planned_pin_check(
+def _planned_pin_lock_validated(
     *,
     show: Show,
     product_id: int,
@@ -792,7 +792,7 @@ def planned_pin_create(
     (``invalid_duration``), the same product at the same offset (``already_planned``).
     No event: viewers learn of the pin when it fires.
     """
-    current, offset_ms, duration_ms = _planned_pin_check(
+    current, offset_ms, duration_ms = _planned_pin_lock_validated(
         show=show,
         product_id=product_id,
         offset_seconds=offset_seconds,
@@ -823,7 +823,7 @@ def planned_pin_update(
     Raises ``NotFoundError`` (``planned_pin_not_found``) for a planned pin of another
     show; refusals write nothing.
     """
-    current, offset_ms, duration_ms = _planned_pin_check(
+    current, offset_ms, duration_ms = _planned_pin_lock_validated(
         show=show,
         product_id=product_id,
         offset_seconds=offset_seconds,

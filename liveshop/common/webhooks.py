@@ -91,7 +91,7 @@ def webhook_headers_build(
     }
 
 
-def webhook_timestamp_check(
+def webhook_timestamp_parse(
     *, timestamp: str, tolerance_seconds: int, now: float | None, label: str
 ) -> int:
     """The signed Unix ``timestamp``; ``WebhookSignatureError`` if bad or too far from now.
@@ -132,7 +132,7 @@ def webhook_signature_verify(
             "Missing webhook-id, webhook-timestamp or webhook-signature header.",
             code="missing_signature",
         )
-    sent_at = webhook_timestamp_check(
+    sent_at = webhook_timestamp_parse(
         timestamp=timestamp, tolerance_seconds=tolerance_seconds, now=now, label="webhook-timestamp"
     )
     expected = webhook_signature_compute(

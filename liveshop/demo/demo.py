@@ -5,7 +5,6 @@ before it is created, so running it twice creates nothing new.
 """
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -27,6 +26,7 @@ from shows.services import (
     show_member_add,
     show_publish,
 )
+from shows.timezones import channel_zone
 
 DEMO_PASSWORD = "liveshop-demo"
 
@@ -205,7 +205,7 @@ def _live_show_seed(
             end = min(end, busy.scheduled_start)
         else:
             return None  # a draft or an ended show still holds this very moment
-    zone = zoneinfo.ZoneInfo(channel.timezone)
+    zone = channel_zone(channel)
     slug = f"{LIVE_SLUG_PREFIX}{timezone.localtime(start, zone):%Y-%m-%d-%H%M}"
     # Seeded again within the minute the last live demo show started: a new slug.
     taken = set(
@@ -251,13 +251,13 @@ def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
             "description": "The demo channel: live fashion shows every day.",
         },
     )
-    channel_zone = zoneinfo.ZoneInfo(channel.timezone)
-    today = timezone.localtime(now, channel_zone).date()
+    zone = channel_zone(channel)
+    today = timezone.localtime(now, zone).date()
     hour = dt.timedelta(hours=1)
 
     for days_ago in (2, 1):
         day = today - dt.timedelta(days=days_ago)
-        start = dt.datetime.combine(day, dt.time(19, 0), tzinfo=channel_zone)
+        start = dt.datetime.combine(day, dt.time(19, 0), tzinfo=zone)
         show = _show_seed(
             channel=channel,
             title=_SHOW_TITLES[days_ago],
@@ -287,7 +287,7 @@ def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
     for day_offset in range(7):
         day = today + dt.timedelta(days=day_offset)
         for slot, local_time in enumerate((dt.time(11, 0), dt.time(19, 0))):
-            start = dt.datetime.combine(day, local_time, tzinfo=channel_zone)
+            start = dt.datetime.combine(day, local_time, tzinfo=zone)
             if start <= now + hour:
                 continue
             title = _SHOW_TITLES[(day_offset * 2 + slot) % len(_SHOW_TITLES)]
