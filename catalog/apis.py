@@ -2,6 +2,7 @@
 
 import json
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
@@ -214,7 +215,10 @@ class StorefrontStockWebhookApi(APIView):
             class Meta:
                 ref_name = "StorefrontStockUpdate"
 
-        updates = UpdateSerializer(many=True, allow_empty=False, max_length=1000)
+        # ListSerializer spelled out: the DRF stubs do not know that many=True passes max_length.
+        updates: serializers.ListSerializer[Any] = serializers.ListSerializer(
+            child=UpdateSerializer(), allow_empty=False, max_length=1000
+        )
 
         class Meta:
             ref_name = "StorefrontStockWebhook"
@@ -275,7 +279,9 @@ class StorefrontOrderWebhookApi(APIView):
 
         id = serializers.CharField(max_length=100)
         currency = serializers.ChoiceField(choices=sorted(ISO_4217_CODES))
-        lines = LineSerializer(many=True, allow_empty=False, max_length=500)
+        lines: serializers.ListSerializer[Any] = serializers.ListSerializer(
+            child=LineSerializer(), allow_empty=False, max_length=500
+        )
         attribution = AttributionSerializer(required=False)
 
         class Meta:

@@ -48,11 +48,12 @@ from chat.services import (
     user_sanction_create,
     user_sanction_revoke,
 )
+from liveshop.accounts.types import AuthenticatedRequest
 from liveshop.common.exceptions import NotFoundError
 from liveshop.common.pagination import PagePagination, page_serializer_build
 from liveshop.common.schema import ERROR_RESPONSE
 from shows.access import show_access_view
-from shows.models import Channel
+from shows.models import Channel, Show
 from shows.selectors import channel_get
 
 ACTION_ERRORS = {
@@ -84,7 +85,7 @@ class RealtimeTicketCreateApi(APIView):
         expires_in = serializers.IntegerField()
 
     @extend_schema(request=None, responses={201: RealtimeTicketSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         ticket = realtime_ticket_create(user=request.user)
         return Response(
             {"ticket": ticket, "expires_in": settings.LIVESHOP_WS_TICKET_SECONDS}, status=201
@@ -124,13 +125,13 @@ class StaffMessageSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-def _show(request: Request, public_id: str):
+def _show(request: AuthenticatedRequest, public_id: str) -> Show:
     return show_access_view(user=request.user, public_id=public_id)
 
 
 def _page(view: APIView, request: Request, queryset: Any, serializer: type) -> Response:
     paginator = PagePagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
@@ -163,7 +164,7 @@ class MessageHideApi(APIView):
         request=ReasonInputSerializer,
         responses={200: StaffMessageSerializer, **ACTION_ERRORS},
     )
-    def post(self, request: Request, public_id: str, message_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str, message_id: int) -> Response:
         reason = _reason(request)
         show = _show(request, public_id)
         message = message_hide(actor=request.user, show=show, message_id=message_id, reason=reason)
@@ -180,7 +181,7 @@ class MessageDeleteApi(APIView):
         request=ReasonInputSerializer,
         responses={200: StaffMessageSerializer, **ACTION_ERRORS},
     )
-    def post(self, request: Request, public_id: str, message_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str, message_id: int) -> Response:
         reason = _reason(request)
         show = _show(request, public_id)
         message = message_delete(
@@ -199,7 +200,7 @@ class MessageApproveApi(APIView):
         request=None,
         responses={200: StaffMessageSerializer, **ACTION_ERRORS},
     )
-    def post(self, request: Request, public_id: str, message_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str, message_id: int) -> Response:
         show = _show(request, public_id)
         message = message_approve(actor=request.user, show=show, message_id=message_id)
         return _message_response(message)
@@ -215,7 +216,7 @@ class MessageDenyApi(APIView):
         request=ReasonInputSerializer,
         responses={200: StaffMessageSerializer, **ACTION_ERRORS},
     )
-    def post(self, request: Request, public_id: str, message_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str, message_id: int) -> Response:
         reason = _reason(request)
         show = _show(request, public_id)
         message = message_deny(actor=request.user, show=show, message_id=message_id, reason=reason)
@@ -232,7 +233,7 @@ class MessagePinApi(APIView):
         request=None,
         responses={200: StaffMessageSerializer, **ACTION_ERRORS},
     )
-    def post(self, request: Request, public_id: str, message_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str, message_id: int) -> Response:
         show = _show(request, public_id)
         message = message_pin(actor=request.user, show=show, message_id=message_id)
         return _message_response(message)
@@ -248,7 +249,7 @@ class MessageUnpinApi(APIView):
         request=None,
         responses={204: None, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
-    def delete(self, request: Request, public_id: str) -> Response:
+    def delete(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = _show(request, public_id)
         message_unpin(actor=request.user, show=show)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -267,7 +268,7 @@ class MessageHeldListApi(APIView):
             **LIST_ERRORS,
         },
     )
-    def get(self, request: Request, public_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = _show(request, public_id)
         messages = message_held_list(actor=request.user, show=show)
         return _page(self, request, messages, StaffMessageSerializer)
@@ -322,7 +323,7 @@ class SanctionsApi(APIView):
             **LIST_ERRORS,
         },
     )
-    def get(self, request: Request, public_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = _show(request, public_id)
         sanctions = sanction_active_list(actor=request.user, show=show)
         return _page(self, request, sanctions, SanctionSerializer)
@@ -332,7 +333,7 @@ class SanctionsApi(APIView):
         request=InputSerializer,
         responses={201: SanctionSerializer, **ACTION_ERRORS},
     )
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         show = _show(request, public_id)
@@ -350,7 +351,7 @@ class SanctionRevokeApi(APIView):
         request=None,
         responses={200: SanctionSerializer, **ACTION_ERRORS},
     )
-    def delete(self, request: Request, public_id: str, sanction_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, public_id: str, sanction_id: int) -> Response:
         show = _show(request, public_id)
         sanction = user_sanction_revoke(actor=request.user, show=show, sanction_id=sanction_id)
         return Response(SanctionSerializer(sanction).data)
@@ -388,7 +389,7 @@ class ChatSettingsUpdateApi(APIView):
         request=InputSerializer,
         responses={200: OutputSerializer, **ACTION_ERRORS},
     )
-    def put(self, request: Request, public_id: str) -> Response:
+    def put(self, request: AuthenticatedRequest, public_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         show = _show(request, public_id)
@@ -424,7 +425,7 @@ class ModerationActionListApi(APIView):
             **LIST_ERRORS,
         },
     )
-    def get(self, request: Request, public_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = _show(request, public_id)
         actions = moderation_action_list(actor=request.user, show=show)
         return _page(self, request, actions, ModerationActionSerializer)
@@ -470,7 +471,7 @@ class BlockedTermsApi(APIView):
             **LIST_ERRORS,
         },
     )
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: AuthenticatedRequest, slug: str) -> Response:
         terms = blocked_term_list(actor=request.user, channel=_channel(slug))
         return _page(self, request, terms, BlockedTermSerializer)
 
@@ -479,7 +480,7 @@ class BlockedTermsApi(APIView):
         request=InputSerializer,
         responses={201: BlockedTermSerializer, **ACTION_ERRORS},
     )
-    def post(self, request: Request, slug: str) -> Response:
+    def post(self, request: AuthenticatedRequest, slug: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         term = blocked_term_add(
@@ -498,7 +499,7 @@ class BlockedTermRemoveApi(APIView):
         request=None,
         responses={204: None, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
-    def delete(self, request: Request, slug: str, term_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, slug: str, term_id: int) -> Response:
         blocked_term_remove(actor=request.user, channel=_channel(slug), term_id=term_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -531,7 +532,7 @@ class QuestionQueueListApi(APIView):
             **LIST_ERRORS,
         },
     )
-    def get(self, request: Request, public_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, public_id: str) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         show = _show(request, public_id)
@@ -551,7 +552,7 @@ class QuestionClaimApi(APIView):
         request=None,
         responses={200: StaffMessageSerializer, **ACTION_ERRORS},
     )
-    def post(self, request: Request, public_id: str, question_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str, question_id: int) -> Response:
         show = _show(request, public_id)
         question = question_claim(actor=request.user, show=show, question_id=question_id)
         return _message_response(question)
@@ -572,7 +573,7 @@ class QuestionAnswerApi(APIView):
         request=InputSerializer,
         responses={201: StaffMessageSerializer, **ACTION_ERRORS},
     )
-    def post(self, request: Request, public_id: str, question_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str, question_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         show = _show(request, public_id)
@@ -592,7 +593,7 @@ class QuestionResolveApi(APIView):
         request=None,
         responses={200: StaffMessageSerializer, **ACTION_ERRORS},
     )
-    def post(self, request: Request, public_id: str, question_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str, question_id: int) -> Response:
         show = _show(request, public_id)
         question = question_resolve(actor=request.user, show=show, question_id=question_id)
         return _message_response(question)

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from liveshop.common.throttling import login_form_throttled
@@ -7,7 +7,7 @@ from liveshop.common.views import api_not_found
 from video.urls import hook_urlpatterns
 from web.views import admin_login_refused
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("liveshop.accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("shows.urls")),

@@ -460,3 +460,29 @@ def test_a_pin_due_at_an_odd_millisecond_fires_at_that_tick(premiere, moderator)
     # 1.005 s is not a whole number of milliseconds in binary floating point.
     assert premiere_tick(now=start + dt.timedelta(milliseconds=1005))["pins"] == 1
     assert _events(premiere)[3:] == [("product.pinned", boots.pk, 1.005)]
+
+
+def test_a_merchandiser_removes_a_planned_pin_in_the_show_admin_through_the_service(
+    premiere, merchandiser_client
+):
+    planned = _plan(premiere, merchandiser_client.user, factories.ProductFactory(), 42.25)
+    url = f"/admin/shows/show/{premiere.pk}/change/"
+
+    response = merchandiser_client.post(
+        url,
+        _show_change_form(
+            premiere,
+            **{
+                "planned_pins-INITIAL_FORMS": "1",
+                "planned_pins-0-id": str(planned.pk),
+                "planned_pins-0-show": str(premiere.pk),
+                "planned_pins-0-product": str(planned.product_id),
+                "planned_pins-0-offset_seconds": "42.250",
+                "planned_pins-0-duration_seconds": "",
+                "planned_pins-0-DELETE": "on",
+            },
+        ),
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert PlannedPin.objects.count() == 0

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
+from liveshop.accounts.models import User
+from liveshop.accounts.types import admin_user
 from liveshop.common.exceptions import ApplicationError
 from shows.admin import ShowAdmin, channel_time_display
 from shows.models import Show
@@ -116,7 +118,9 @@ class PlannedPinFormSet(BaseInlineFormSet):
     and says why.
     """
 
-    actor = None
+    # Who saves: set by PlannedPinInline.get_formset to the admin's signed-in user. No
+    # default: the services check the actor's role, and a formset without one must not save.
+    actor: User
 
     def _plan(self, form: forms.ModelForm) -> dict:
         duration = form.cleaned_data.get("duration_seconds")
@@ -164,7 +168,7 @@ class PlannedPinInline(admin.TabularInline):
 
     def get_formset(self, request: HttpRequest, obj: Show | None = None, **kwargs: Any):
         formset = super().get_formset(request, obj, **kwargs)
-        return type(formset.__name__, (formset,), {"actor": request.user})
+        return type(formset.__name__, (formset,), {"actor": admin_user(request)})
 
     def has_change_permission(self, request: HttpRequest, obj: Show | None = None) -> bool:
         # The plan is kept as it fired once the premiere has aired.

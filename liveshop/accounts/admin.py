@@ -8,7 +8,11 @@ from liveshop.accounts.models import User
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "display_name", "email", "role", "is_staff", "is_active")
     list_filter = ("role", "is_staff", "is_superuser", "is_active")
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("liveshop", {"fields": ("role", "display_name")}))
+    # Django's UserAdmin sets fieldsets; the stubs type the attribute as optional.
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        ("liveshop", {"fields": ("role", "display_name")}),
+    )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
         ("liveshop", {"fields": ("role", "display_name", "email")}),

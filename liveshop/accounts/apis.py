@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from liveshop.accounts.services import auth_token_create, auth_token_revoke
+from liveshop.accounts.types import AuthenticatedRequest
 from liveshop.common.throttling import LOGIN_THROTTLES
 
 
@@ -49,7 +50,7 @@ class AuthTokenRevokeApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None}, operation_id="auth_token_revoke")
-    def delete(self, request: Request) -> Response:
+    def delete(self, request: AuthenticatedRequest) -> Response:
         auth_token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -58,5 +59,5 @@ class MeDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: UserSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(UserSerializer(request.user).data)

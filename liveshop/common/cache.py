@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import cast
 
 import redis
 from django.core.cache import cache
@@ -26,11 +28,15 @@ from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCach
 
 
 class RedisCacheClient(DjangoRedisCacheClient):
+    # Django's private API that get_client() below is built on; django-stubs leave it out.
+    _client: type[redis.Redis]
+    _get_connection_pool: Callable[[bool], redis.ConnectionPool]
+
     def __init__(self, servers, **options) -> None:
         super().__init__(servers, **options)
-        self._clients: dict[int, object] = {}
+        self._clients: dict[int, redis.Redis] = {}
 
-    def get_client(self, key=None, *, write=False):
+    def get_client(self, key=None, *, write=False) -> redis.Redis:
         pool = self._get_connection_pool(write)
         client = self._clients.get(id(pool))
         if client is None:
@@ -52,7 +58,9 @@ class RedisCache(DjangoRedisCache):
         self._class = RedisCacheClient
 
     def counter_increment(self, key: str, timeout: int) -> int:
-        return self._cache.counter_increment(self.make_and_validate_key(key), timeout)
+        # _cache is built from self._class, set to this module's client above.
+        client = cast(RedisCacheClient, self._cache)
+        return client.counter_increment(self.make_and_validate_key(key), timeout)
 
 
 logger = logging.getLogger("liveshop.cache")

@@ -78,8 +78,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response.data = validation_error_body(exc.detail)
     elif isinstance(exc, exceptions.APIException):
         response.data = {"detail": str(exc.detail), "code": _first_code(exc.detail)}
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            response.data["retry_after"] = int(exc.wait)
+        # Throttled sets ``wait`` in __init__; the DRF stubs do not declare it.
+        wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+        if wait is not None:
+            response.data["retry_after"] = int(wait)
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
         response.data["code"] = response.data.get("code") or "not_authenticated"
     return response

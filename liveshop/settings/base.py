@@ -9,6 +9,7 @@ fresh machine needs nothing but Python.
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -111,7 +112,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "liveshop.sqlite3",
+            "NAME": str(VAR_DIR / "liveshop.sqlite3"),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so the ASGI server and
                 # the Celery worker wait for each other instead of failing with
@@ -388,7 +389,7 @@ LIVESHOP_VIDEO_IVS_VOD_BASE_URL = env_str("LIVESHOP_VIDEO_IVS_VOD_BASE_URL")
 
 # --- Logging ---------------------------------------------------------------------
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
