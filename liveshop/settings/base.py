@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "shows",
     "chat",
     "video",
+    "consultations",
     "web",
     # Above the domains: demo data and the `make run` / `make demo-stream` commands.
     "liveshop.demo",

@@ -1,0 +1,200 @@
+"""Advice desks: the teams of advisors a viewer reaches in one click.
+
+A desk serves a storefront or a channel. Its advisors take consultations from its queue, within
+its weekly opening hours (in the desk's own time zone) and their exceptions. The consultations
+themselves and their rooms come with the queue (docs/design/consultations.md, section 2).
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from shows.models import timezone_validate
+
+MIDNIGHT = dt.time(0, 0)
+
+
+def hours_validate(*, opens: dt.time | None, closes: dt.time | None) -> None:
+    """An interval of one day: it opens before it closes; closing at 00:00 means midnight."""
+    if opens is None or closes is None:
+        return
+    if closes != MIDNIGHT and closes <= opens:
+        raise ValidationError(
+            "A desk must open before it closes on the same day (close at 00:00 for midnight)."
+        )
+
+
+class Desk(models.Model):
+    """A team of advisors for a storefront or a channel, with its hours and its queue."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    storefront = models.ForeignKey(
+        "catalog.Storefront",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="desks",
+        help_text="The shop whose customers this desk advises (its products can be pushed).",
+    )
+    channel = models.ForeignKey(
+        "shows.Channel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="desks",
+        help_text="The channel whose viewers this desk advises (invitations from its shows).",
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[timezone_validate],
+        help_text="The zone the opening hours are given in, e.g. Europe/Berlin.",
+    )
+    greeting = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Sent to the viewer when an advisor takes the consultation.",
+    )
+    default_handling_seconds = models.PositiveIntegerField(
+        default=300,
+        validators=[MinValueValidator(30), MaxValueValidator(4 * 3600)],
+        help_text="Assumed length of a consultation for wait estimates until there is history.",
+    )
+    max_waiting = models.PositiveIntegerField(
+        default=200,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Requests waiting at most; a full queue refuses new ones.",
+    )
+    next_ticket = models.PositiveBigIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(storefront__isnull=False) | Q(channel__isnull=False),
+                name="consultations_desk_serves_something",
+                violation_error_message="A desk serves a storefront, a channel or both.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeskTopic(models.Model):
+    """What a viewer can ask a desk about ("sizing", "delivery", ...)."""
+
+    desk = models.ForeignKey(Desk, on_delete=models.CASCADE, related_name="topics")
+    slug = models.SlugField(max_length=60)
+    label = models.CharField(max_length=120)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["desk", "slug"], name="consultations_topic_unique_slug")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class DeskAdvisor(models.Model):
+    """A user who takes a desk's consultations, and how many at once."""
+
+    desk = models.ForeignKey(Desk, on_delete=models.CASCADE, related_name="advisors")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="desk_advisories"
+    )
+    capacity = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="Consultations this advisor takes at the same time.",
+    )
+    is_supervisor = models.BooleanField(
+        default=False,
+        help_text="May join any of the desk's consultations and read all its reports.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["desk", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["desk", "user"], name="consultations_advisor_unique_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1, capacity__lte=10),
+                name="consultations_advisor_capacity_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.desk}"
+
+
+class DeskHours(models.Model):
+    """One opening interval of a weekday, in the desk's zone; a day may have several."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    desk = models.ForeignKey(Desk, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField(help_text="00:00 means midnight at the end of the day.")
+
+    class Meta:
+        ordering = ["desk", "weekday", "opens", "pk"]
+        verbose_name_plural = "desk hours"
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        hours_validate(opens=self.opens, closes=self.closes)
+
+
+class DeskHoursException(models.Model):
+    """A date whose hours replace the weekday's: a holiday (closed) or special hours."""
+
+    desk = models.ForeignKey(Desk, on_delete=models.CASCADE, related_name="hours_exceptions")
+    date = models.DateField(help_text="A date in the desk's zone.")
+    is_closed = models.BooleanField(default=True)
+    opens = models.TimeField(null=True, blank=True)
+    closes = models.TimeField(
+        null=True, blank=True, help_text="00:00 means midnight at the end of the day."
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["desk", "date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["desk", "date"], name="consultations_hours_exception_unique_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.is_closed:
+            return f"{self.date}: closed"
+        return f"{self.date}: {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        if self.is_closed:
+            return
+        if self.opens is None or self.closes is None:
+            raise ValidationError("Special hours need an opening and a closing time.")
+        hours_validate(opens=self.opens, closes=self.closes)
