@@ -25,7 +25,7 @@ from liveshop.common.exceptions import PermissionDeniedError
 from liveshop.common.wire import iso_utc
 from shows.access import MODERATOR_ROLES, ShowChatRole, member_q, show_chat_role, show_role_from
 from shows.models import Channel, Show, ShowMember
-from shows.selectors import show_pins_open_payload
+from shows.selectors import show_pins_open_payload, show_status_payload
 from video.selectors import show_playback_get
 
 
@@ -255,14 +255,6 @@ def messages_visible(*, show_id: int, user: User | None, is_team: bool) -> Query
 def show_room_state(*, show_id: int) -> ShowRoom:
     show_room_ensure(show_id=show_id)
     return ShowRoom.objects.get(show_id=show_id)
-
-
-def show_status_payload(show: Show) -> dict:
-    return {
-        "status": show.status,
-        "started_at": iso_utc(show.actual_start),
-        "ended_at": iso_utc(show.actual_end),
-    }
 
 
 def show_snapshot_build(
