@@ -198,3 +198,94 @@ class DeskHoursException(models.Model):
         if self.opens is None or self.closes is None:
             raise ValidationError("Special hours need an opening and a closing time.")
         hours_validate(opens=self.opens, closes=self.closes)
+
+
+class Consultation(models.Model):
+    """One viewer's request for an advisor, from the queue to its outcome.
+
+    ``waiting`` in the desk's queue (ordered by ``ticket``), ``active`` once an advisor took it,
+    then ``ended`` by the advisor, ``left`` by the viewer, or ``abandoned`` when the viewer
+    stopped waiting without leaving (docs/design/consultations.md, section 4).
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        ACTIVE = "active", "In progress"
+        ENDED = "ended", "Ended"
+        LEFT = "left", "Left by the viewer"
+        ABANDONED = "abandoned", "Abandoned"
+
+    class Source(models.TextChoices):
+        SHOW = "show", "From a show"
+        PRODUCT = "product", "From a product page"
+        QUESTION = "question", "Invited from a question"
+        DESK = "desk", "From the desk's page"
+
+    class Mode(models.TextChoices):
+        CHAT = "chat", "Chat"
+        VIDEO = "video", "Video"
+
+    class Outcome(models.TextChoices):
+        RESOLVED = "resolved", "Question answered"
+        SALE = "sale", "Sold"
+        FOLLOW_UP = "follow_up", "Follow-up needed"
+        NO_SOLUTION = "no_solution", "Could not help"
+        VIEWER_LEFT = "viewer_left", "Viewer left"
+
+    OPEN_STATUSES = (Status.WAITING, Status.ACTIVE)
+
+    public_id = models.UUIDField(unique=True, editable=False)
+    desk = models.ForeignKey(Desk, on_delete=models.PROTECT, related_name="consultations")
+    ticket = models.PositiveBigIntegerField(help_text="Place in the desk's queue, in order asked.")
+    viewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consultations"
+    )
+    topic = models.ForeignKey(
+        DeskTopic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    show = models.ForeignKey(
+        "shows.Show", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.CHAT)
+    first_message = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="consultations_advised",
+    )
+    requested_at = models.DateTimeField()
+    taken_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    viewer_seen_at = models.DateTimeField(
+        help_text="Last sign of the waiting viewer (a poll or a socket); stale means abandoned."
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    outcome_note = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["desk", "ticket"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["desk", "ticket"], name="consultations_consultation_unique_ticket"
+            ),
+            # Asking twice returns the open request instead of queueing a second one.
+            models.UniqueConstraint(
+                fields=["desk", "viewer"],
+                condition=Q(status__in=["waiting", "active"]),
+                name="consultations_consultation_one_open_per_viewer",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["desk", "status", "ticket"], name="consultations_queue"),
+            models.Index(fields=["advisor", "status"], name="consultations_advisor_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket} at {self.desk}"

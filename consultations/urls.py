@@ -1,0 +1,29 @@
+from django.urls import path
+
+from consultations import apis
+
+urlpatterns = [
+    path("desks/<slug:slug>", apis.DeskDetailApi.as_view(), name="desk-detail"),
+    path("desks/<slug:slug>/queue", apis.DeskQueueApi.as_view(), name="desk-queue"),
+    path("desks/<slug:slug>/take", apis.DeskTakeApi.as_view(), name="desk-take"),
+    path(
+        "desks/<slug:slug>/consultations",
+        apis.ConsultationRequestApi.as_view(),
+        name="consultation-request",
+    ),
+    path(
+        "consultations/<uuid:public_id>",
+        apis.ConsultationDetailApi.as_view(),
+        name="consultation-detail",
+    ),
+    path(
+        "consultations/<uuid:public_id>/leave",
+        apis.ConsultationLeaveApi.as_view(),
+        name="consultation-leave",
+    ),
+    path(
+        "consultations/<uuid:public_id>/end",
+        apis.ConsultationEndApi.as_view(),
+        name="consultation-end",
+    ),
+]
