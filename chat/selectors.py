@@ -23,7 +23,7 @@ from realtime.log import room_state
 from realtime.wire import iso_utc
 from shows.access import MODERATOR_ROLES, ShowChatRole, member_q, show_chat_role, show_role_from
 from shows.models import Channel, Show, ShowMember
-from shows.selectors import show_pins_open_payload
+from shows.selectors import show_pins_open_payload, show_status_payload
 from video.selectors import show_playback_get
 
 
@@ -248,14 +248,6 @@ def messages_visible(*, show_id: int, user: User | None, is_team: bool) -> Query
         )
         rule |= Q(visibility=ChatMessage.Visibility.PRIVATE, answer_to__author=user)
     return messages.filter(rule)
-
-
-def show_status_payload(show: Show) -> dict:
-    return {
-        "status": show.status,
-        "started_at": iso_utc(show.actual_start),
-        "ended_at": iso_utc(show.actual_end),
-    }
 
 
 def show_snapshot_build(

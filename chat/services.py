@@ -46,7 +46,6 @@ from chat.selectors import (
     sanction_in_force_q,
     sanction_shadowed,
     sanctions_active,
-    show_status_payload,
 )
 from chat.send import message_with_event_insert
 from liveshop.accounts.lock_objects import user_lock
@@ -448,12 +447,12 @@ _STATUS_ANNOUNCEMENTS = {
 }
 
 
-def show_status_announce(*, show: Show) -> None:
-    """Tell the show's channel its new status: a ``show.status`` event and a system message.
+def system_message_on_transition(*, show: Show) -> None:
+    """Tell the show's chat its new status in words: a system message (live, ended, cancelled).
 
-    Called by ``shows.services.show_transition`` inside its transaction.
+    A ``shows.lifecycle`` transition listener (registered in ``ChatConfig.ready()``): it
+    runs inside ``show_transition``'s transaction, after the ``show.status`` event.
     """
-    show_event_append(show_id=show.pk, type="show.status", data=show_status_payload(show))
     text = _STATUS_ANNOUNCEMENTS.get(show.status)
     if text is not None:
         system_message_post(show_id=show.pk, text=text)
