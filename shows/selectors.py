@@ -25,7 +25,7 @@ from catalog.models import CartAddition, LinkClick, OrderLine, Product, ProductI
 from catalog.selectors import cart_link_build, variant_stock_view
 from liveshop.accounts.models import User
 from liveshop.common.links import public_url
-from liveshop.common.wire import iso_utc
+from realtime.wire import iso_utc
 
 # A module import: shows.access reads shows through this module (see there).
 from shows import access as show_access
