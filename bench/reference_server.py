@@ -25,7 +25,7 @@ from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from chat.coalescing import window_next
+from realtime.coalescing import window_next
 
 logger = logging.getLogger("bench.reference")
 
@@ -115,7 +115,7 @@ class Room:
         self._pending = []
         self._last_flush = asyncio.get_running_loop().time()
         broadcast(self.members, frame)
-        # The hub's own rule (chat/coalescing.py), so both send as many frames.
+        # The hub's own rule (realtime/coalescing.py), so both send as many frames.
         self.window = window_next(
             base=self.base_window, flush_seconds=time.perf_counter() - started
         )

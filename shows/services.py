@@ -15,13 +15,13 @@ from django.utils.text import slugify
 
 from catalog.models import Product, Variant
 from catalog.selectors import variant_stock_view
-from chat.events import show_event_append
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
 from liveshop.common.tasks import task_enqueue_on_commit
 from liveshop.common.transactions import atomic_required
 from shows import lifecycle
 from shows.access import show_chat_role
+from shows.events import show_event_append
 from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
 from shows.selectors import (

@@ -12,9 +12,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from chat import broker
-from chat.topics import topic_feeds_get
 from liveshop.asgi import application
+from realtime import broker
+from realtime.topics import topic_feeds_get
 from shows.models import Show
 from shows.services import show_go_live
 from tests import factories

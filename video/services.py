@@ -28,9 +28,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Product
-from chat import broker
-from chat.events import show_event_append
-from chat.models import Audience
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import (
     ApplicationError,
@@ -39,7 +36,10 @@ from liveshop.common.exceptions import (
     PermissionDeniedError,
 )
 from liveshop.common.tasks import SWEEP_GRACE, task_enqueue_on_commit
+from realtime import broker
+from realtime.models import Audience
 from shows.access import show_chat_role
+from shows.events import show_event_append
 from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowPin
 from shows.services import show_end, show_go_live, show_product_pin, show_product_unpin
