@@ -37,7 +37,7 @@ from liveshop.accounts.models import User
 from liveshop.accounts.types import AuthenticatedRequest
 from liveshop.common.exceptions import NotFoundError
 from liveshop.common.schema import ERROR_RESPONSE
-from liveshop.common.wire import iso_utc
+from realtime.wire import iso_utc
 
 ERRORS = {
     400: ERROR_RESPONSE,

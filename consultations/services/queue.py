@@ -29,7 +29,7 @@ from liveshop.common.exceptions import (
     NotFoundError,
     PermissionDeniedError,
 )
-from liveshop.common.wire import iso_utc
+from realtime.wire import iso_utc
 from shows.access import show_access_view
 
 # A waiting viewer's page or socket refreshes ``viewer_seen_at`` at most this often.
