@@ -26,6 +26,7 @@ from consultations.selectors.queue import (
     desk_waiting_count,
     desk_waiting_list,
 )
+from consultations.services.invitations import consultation_invite_from_question
 from consultations.services.queue import (
     consultation_end,
     consultation_leave,
@@ -38,6 +39,7 @@ from liveshop.accounts.types import AuthenticatedRequest
 from liveshop.common.exceptions import NotFoundError
 from liveshop.common.schema import ERROR_RESPONSE
 from realtime.wire import iso_utc
+from shows.access import show_access_view
 
 ERRORS = {
     400: ERROR_RESPONSE,
@@ -97,6 +99,7 @@ class ConsultationSerializer(serializers.Serializer):
     topic = TopicSerializer(allow_null=True)
     product_id = serializers.IntegerField(allow_null=True)
     show = serializers.CharField(source="show.public_id", allow_null=True, default=None)
+    question_id = serializers.IntegerField(allow_null=True)
     first_message = serializers.CharField()
     viewer = PersonSerializer()
     advisor = PersonSerializer(allow_null=True)
@@ -323,3 +326,34 @@ class ConsultationEndApi(APIView):
             **serializer.validated_data,
         )
         return Response(ConsultationSerializer(consultation).data)
+
+
+class QuestionInviteApi(APIView):
+    """Invite a question's asker to a private consultation with you at ``desk``.
+
+    The consultation starts in progress with you as its advisor; the asker gets
+    ``consultation.invited`` on the show's socket (docs/protocol.md).
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="QuestionInviteInput")
+    class InputSerializer(serializers.Serializer):
+        desk = serializers.SlugField(max_length=60)
+
+    @extend_schema(
+        operation_id="question_invite",
+        request=InputSerializer,
+        responses={201: ConsultationSerializer, **ERRORS},
+    )
+    def post(self, request: AuthenticatedRequest, public_id: str, question_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        show = show_access_view(user=request.user, public_id=public_id)
+        consultation = consultation_invite_from_question(
+            actor=request.user,
+            show=show,
+            question_id=question_id,
+            desk=_desk(serializer.validated_data["desk"]),
+        )
+        return Response(ConsultationSerializer(consultation).data, status=status.HTTP_201_CREATED)

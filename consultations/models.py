@@ -249,6 +249,11 @@ class Consultation(models.Model):
     show = models.ForeignKey(
         "shows.Show", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    question_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The show question (a chat message) the consultation was invited from.",
+    )
     source = models.CharField(max_length=10, choices=Source.choices)
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.CHAT)
     first_message = models.CharField(max_length=500, blank=True)

@@ -1,8 +1,14 @@
 from django.urls import path
 
 from consultations import apis
+from shows import urls as _shows_urls  # noqa: F401  (registers the public_id and row_id converters)
 
 urlpatterns = [
+    path(
+        "shows/<public_id:public_id>/questions/<row_id:question_id>/invite",
+        apis.QuestionInviteApi.as_view(),
+        name="question-invite",
+    ),
     path("desks/<slug:slug>", apis.DeskDetailApi.as_view(), name="desk-detail"),
     path("desks/<slug:slug>/queue", apis.DeskQueueApi.as_view(), name="desk-queue"),
     path("desks/<slug:slug>/take", apis.DeskTakeApi.as_view(), name="desk-take"),
