@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from consultations.models import Consultation, Desk
+from consultations.models import CallbackRequest, Consultation, Desk
 from consultations.selectors.hours import desk_calendar_get
 from consultations.selectors.queue import (
     advisor_desk_get,
@@ -26,6 +26,7 @@ from consultations.selectors.queue import (
     desk_waiting_count,
     desk_waiting_list,
 )
+from consultations.services.callbacks import callback_cancel, callback_done, callback_request
 from consultations.services.invitations import consultation_invite_from_question
 from consultations.services.queue import (
     consultation_end,
@@ -357,3 +358,110 @@ class QuestionInviteApi(APIView):
             desk=_desk(serializer.validated_data["desk"]),
         )
         return Response(ConsultationSerializer(consultation).data, status=status.HTTP_201_CREATED)
+
+
+class CallbackSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    desk = serializers.SlugField(source="desk.slug")
+    status = serializers.ChoiceField(choices=CallbackRequest.Status.choices)
+    viewer = PersonSerializer()
+    topic = TopicSerializer(allow_null=True)
+    product_id = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+    preferred_start = serializers.DateTimeField()
+    preferred_end = serializers.DateTimeField()
+    handled_by = PersonSerializer(allow_null=True)
+
+
+def _callback(request: AuthenticatedRequest, callback_id: int) -> CallbackRequest:
+    callback = (
+        CallbackRequest.objects.select_related("desk", "viewer", "topic", "handled_by")
+        .filter(pk=callback_id)
+        .first()
+    )
+    if callback is None or not (
+        callback.viewer_id == request.user.pk
+        or advisor_desk_get(desk=callback.desk, user_id=request.user.pk) is not None
+    ):
+        raise NotFoundError("No such callback request.")
+    return callback
+
+
+class DeskCallbacksApi(APIView):
+    """Ask to be called back (a viewer), or list the open requests (the desk's advisors)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="CallbackRequestInput")
+    class InputSerializer(serializers.Serializer):
+        preferred_start = serializers.DateTimeField()
+        preferred_end = serializers.DateTimeField()
+        topic = serializers.SlugField(max_length=60, required=False, allow_null=True)
+        product = serializers.IntegerField(
+            min_value=1, max_value=2**63 - 1, required=False, allow_null=True
+        )
+        message = serializers.CharField(
+            max_length=2000, required=False, allow_blank=True, default="", trim_whitespace=False
+        )
+
+    @extend_schema(
+        operation_id="desk_callbacks",
+        responses={200: CallbackSerializer(many=True), 401: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+    )
+    def get(self, request: AuthenticatedRequest, slug: str) -> Response:
+        desk = _desk(slug)
+        if advisor_desk_get(desk=desk, user_id=request.user.pk) is None:
+            raise NotFoundError(DESK_NOT_FOUND)
+        callbacks = CallbackRequest.objects.filter(
+            desk=desk, status=CallbackRequest.Status.OPEN
+        ).select_related("desk", "viewer", "topic", "handled_by")
+        return Response(CallbackSerializer(callbacks, many=True).data)
+
+    @extend_schema(
+        operation_id="callback_request",
+        request=InputSerializer,
+        responses={200: CallbackSerializer, 201: CallbackSerializer, **ERRORS},
+    )
+    def post(self, request: AuthenticatedRequest, slug: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        callback, created = callback_request(
+            desk=_desk(slug),
+            viewer=request.user,
+            preferred_start=data["preferred_start"],
+            preferred_end=data["preferred_end"],
+            topic=data.get("topic"),
+            product_id=data.get("product"),
+            message=data["message"],
+        )
+        return Response(
+            CallbackSerializer(callback).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class CallbackDoneApi(APIView):
+    """An advisor marks a callback request handled."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="callback_done", request=None, responses={200: CallbackSerializer, **ERRORS}
+    )
+    def post(self, request: AuthenticatedRequest, callback_id: int) -> Response:
+        callback = callback_done(callback=_callback(request, callback_id), advisor=request.user)
+        return Response(CallbackSerializer(callback).data)
+
+
+class CallbackCancelApi(APIView):
+    """The viewer withdraws their callback request."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="callback_cancel", request=None, responses={200: CallbackSerializer, **ERRORS}
+    )
+    def post(self, request: AuthenticatedRequest, callback_id: int) -> Response:
+        callback = callback_cancel(callback=_callback(request, callback_id), viewer=request.user)
+        return Response(CallbackSerializer(callback).data)

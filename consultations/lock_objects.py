@@ -6,7 +6,7 @@ Consultation. ``FOR NO KEY UPDATE`` for the reasons given in ``shows.lock_object
 
 from django.db import connection
 
-from consultations.models import Consultation, DeskAdvisor
+from consultations.models import CallbackRequest, Consultation, DeskAdvisor
 
 
 def desk_ticket_allocate(*, desk_id: int) -> int:
@@ -49,3 +49,8 @@ def consultation_next_waiting_lock(*, desk_id: int) -> Consultation | None:
         .order_by("ticket")
         .first()
     )
+
+
+def callback_lock(*, callback_id: int) -> CallbackRequest:
+    """Lock one callback request (alone: no path locks another row with it)."""
+    return CallbackRequest.objects.select_for_update(of=("self",), no_key=True).get(pk=callback_id)

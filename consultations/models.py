@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from shows.models import timezone_validate
 
@@ -294,3 +294,54 @@ class Consultation(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket} at {self.desk}"
+
+
+class CallbackRequest(models.Model):
+    """A viewer who found the desk closed asks to be contacted at a preferred time."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled by the viewer"
+
+    desk = models.ForeignKey(Desk, on_delete=models.CASCADE, related_name="callbacks")
+    viewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="callback_requests"
+    )
+    topic = models.ForeignKey(
+        DeskTopic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    message = models.CharField(max_length=500, blank=True)
+    preferred_start = models.DateTimeField()
+    preferred_end = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["preferred_start", "pk"]
+        constraints = [
+            # Asking again replaces the open request's time instead of adding a second one.
+            models.UniqueConstraint(
+                fields=["desk", "viewer"],
+                condition=Q(status="open"),
+                name="consultations_callback_one_open_per_viewer",
+            ),
+            models.CheckConstraint(
+                condition=Q(preferred_end__gt=F("preferred_start")),
+                name="consultations_callback_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"callback for {self.viewer} at {self.desk}"

@@ -12,6 +12,15 @@ urlpatterns = [
     path("desks/<slug:slug>", apis.DeskDetailApi.as_view(), name="desk-detail"),
     path("desks/<slug:slug>/queue", apis.DeskQueueApi.as_view(), name="desk-queue"),
     path("desks/<slug:slug>/take", apis.DeskTakeApi.as_view(), name="desk-take"),
+    path("desks/<slug:slug>/callbacks", apis.DeskCallbacksApi.as_view(), name="desk-callbacks"),
+    path(
+        "callbacks/<row_id:callback_id>/done", apis.CallbackDoneApi.as_view(), name="callback-done"
+    ),
+    path(
+        "callbacks/<row_id:callback_id>/cancel",
+        apis.CallbackCancelApi.as_view(),
+        name="callback-cancel",
+    ),
     path(
         "desks/<slug:slug>/consultations",
         apis.ConsultationRequestApi.as_view(),

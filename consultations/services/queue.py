@@ -55,7 +55,8 @@ def _desk_open_require(*, desk: Desk, now: dt.datetime) -> None:
     )
 
 
-def _topic_for(*, desk: Desk, topic: str | None) -> DeskTopic | None:
+def desk_topic_resolve(*, desk: Desk, topic: str | None) -> DeskTopic | None:
+    """``desk``'s topic with the slug ``topic``; ``unknown_topic`` if it has none."""
     if not topic:
         return None
     found = DeskTopic.objects.filter(desk=desk, slug=topic).first()
@@ -64,7 +65,8 @@ def _topic_for(*, desk: Desk, topic: str | None) -> DeskTopic | None:
     return found
 
 
-def _product_for(*, desk: Desk, product_id: int | None) -> Product | None:
+def desk_product_resolve(*, desk: Desk, product_id: int | None) -> Product | None:
+    """The product ``product_id`` of ``desk``'s storefront; ``unknown_product`` otherwise."""
     if product_id is None:
         return None
     products = Product.objects.filter(pk=product_id)
@@ -105,8 +107,8 @@ def consultation_request(
     if existing is not None:
         return existing, False
     text = chat_text_clean(text=first_message, noun="message") if first_message.strip() else ""
-    desk_topic = _topic_for(desk=desk, topic=topic)
-    product = _product_for(desk=desk, product_id=product_id)
+    desk_topic = desk_topic_resolve(desk=desk, topic=topic)
+    product = desk_product_resolve(desk=desk, product_id=product_id)
     show = show_access_view(user=viewer, public_id=show_public_id) if show_public_id else None
     _desk_open_require(desk=desk, now=now)
     with transaction.atomic():
