@@ -343,7 +343,7 @@ class QuestionInviteApi(APIView):
         desk = serializers.SlugField(max_length=60)
 
     @extend_schema(
-        operation_id="question_invite",
+        operation_id="consultation_invite_from_question",
         request=InputSerializer,
         responses={201: ConsultationSerializer, **ERRORS},
     )
