@@ -8,9 +8,8 @@ from django.core import signing
 from django.utils import timezone
 
 from catalog.selectors import CART_LINK_SALT
-from chat.models import ShowEvent
 from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
-from shows.models import Show, ShowMember, ShowPin, ShowProduct
+from shows.models import Show, ShowEvent, ShowMember, ShowPin, ShowProduct
 from shows.services import show_end, show_lineup_add, show_product_pin, show_product_unpin
 from tests.conftest import client_for
 from tests.factories import (
