@@ -15,8 +15,7 @@ from catalog.models import (
     Storefront,
     Variant,
 )
-from catalog.services import variant_stock_set
-from shows.services import product_pins_refresh
+from catalog.services import product_change_announce, variant_stock_set
 
 # Shop and image addresses typed without a scheme are meant as https.
 URL_FIELD_OVERRIDES: dict[type[models.Field], dict[str, Any]] = {
@@ -80,7 +79,7 @@ class ProductAdmin(admin.ModelAdmin):
     ) -> None:
         super().save_related(request, form, formsets, change)
         # Viewers of a show pinning the product see the edit (a price, a title) at once.
-        product_pins_refresh(product_ids=[form.instance.pk])
+        product_change_announce(product_ids=[form.instance.pk])
 
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool

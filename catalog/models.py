@@ -195,7 +195,7 @@ class LinkClick(models.Model):
         indexes = [models.Index(fields=["show", "pin"], name="catalog_linkclick_show_pin")]
 
     def __str__(self) -> str:
-        return f"click on {self.variant} in {self.show}"
+        return f"click on {self.variant} in show {self.show_id}"
 
 
 class CartAddition(models.Model):

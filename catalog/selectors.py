@@ -3,19 +3,17 @@
 import dataclasses
 import hashlib
 import hmac
-import time
 from decimal import Decimal
 from typing import Any
 
 import django_filters
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from catalog.hooks import catalog_hooks
 from catalog.models import Product, ProductImage, Storefront, Variant
 from liveshop.common.exceptions import NotFoundError
-from liveshop.common.links import public_url
 
 
 class StockState:
@@ -61,29 +59,6 @@ def variant_stock_view(*, quantity: int, low_stock_threshold: int) -> dict:
     """What viewers see of a stock level: the state, and the count only when low."""
     state = variant_stock_state(quantity=quantity, low_stock_threshold=low_stock_threshold)
     return {"stock_state": state, "left": quantity if state == StockState.LOW else None}
-
-
-# --- Signed add-to-cart links --------------------------------------------------------
-
-CART_LINK_SALT = "liveshop.cart-link"
-CART_LINK_PATH = "/shop/go/"
-
-
-def cart_link_build(
-    *, show_id: int, pin_id: int, variant_id: int, quantity: int = 1, now: float | None = None
-) -> str:
-    """The absolute URL of a signed add-to-cart link, valid ``LIVESHOP_CART_LINK_SECONDS``.
-
-    The signature (HMAC with ``SECRET_KEY``) covers show, pin, variant,
-    quantity and expiry, so none of them can be edited. Pure.
-    """
-    expires = int(now if now is not None else time.time()) + settings.LIVESHOP_CART_LINK_SECONDS
-    token = signing.dumps(
-        {"s": show_id, "p": pin_id, "v": variant_id, "q": quantity, "e": expires},
-        salt=CART_LINK_SALT,
-        compress=False,
-    )
-    return public_url(path=f"{CART_LINK_PATH}{token}")
 
 
 def viewer_key_for_user(*, user_id: int) -> str:
@@ -194,58 +169,39 @@ class PricedLine:
 def cart_lines_priced(*, lines: list[dict]) -> list[PricedLine]:
     """The session cart's lines with their variants and the unit price due now.
 
-    The show price applies while the attributed show is live (and, for
-    shows that say so, while the product is pinned in that show now, by
-    whichever pin); otherwise the normal
+    A line credited to a show is charged the show's price while it applies
+    (the show is live and, for shows that say so, the product is pinned in
+    that show now, by whichever pin), and keeps its credit only while the
+    show exists; ``catalog.hooks`` asks shows for both. Otherwise the normal
     price. Lines whose variant is gone are left out. Four queries at most.
     """
-    # shows.selectors builds cards with this module's links: import late.
-    from shows.models import Show, ShowProduct
-    from shows.selectors import show_pins_open, show_price_applies
-
     variants = Variant.objects.select_related("product__storefront").in_bulk(
         [line["variant_id"] for line in lines]
     )
-    show_ids = {line.get("show_id") for line in lines if line.get("show_id")}
-    shows = Show.objects.in_bulk(show_ids) if show_ids else {}
-    # Pinned now, by any pin of the show: a product unpinned and pinned again
-    # has the show price again, whichever pin the line came from.
-    pinned_now = (
-        set(show_pins_open().filter(show_id__in=show_ids).values_list("show_id", "product_id"))
-        if show_ids
-        else set()
-    )
-    show_prices = (
-        {
-            (show_id, product_id): price
-            for show_id, product_id, price in ShowProduct.objects.filter(
-                show_id__in=show_ids, show_price__isnull=False
-            ).values_list("show_id", "product_id", "show_price")
-        }
-        if show_ids
-        else {}
-    )
+    credited = {
+        (line["show_id"], variants[line["variant_id"]].product_id)
+        for line in lines
+        if line.get("show_id") and line["variant_id"] in variants
+    }
+    show_prices = catalog_hooks().cart_prices(lines=credited)
     priced = []
     for line in lines:
         variant = variants.get(line["variant_id"])
         if variant is None:
             continue
-        show = shows.get(line.get("show_id"))
+        show_id: int | None = line.get("show_id")
         unit_price = variant.price
-        show_price = show_prices.get((line.get("show_id"), variant.product_id))
-        if (
-            show is not None
-            and show_price is not None
-            and show_price_applies(show=show, is_pinned=(show.pk, variant.product_id) in pinned_now)
-        ):
-            unit_price = show_price
+        if show_id is not None and show_id in show_prices.show_ids:
+            unit_price = show_prices.prices.get((show_id, variant.product_id), unit_price)
+        else:
+            show_id = None
         priced.append(
             PricedLine(
                 variant=variant,
                 quantity=line["quantity"],
                 unit_price=unit_price,
-                show_id=None if show is None else show.pk,
-                pin_id=line.get("pin_id") if show is not None else None,
+                show_id=show_id,
+                pin_id=line.get("pin_id") if show_id is not None else None,
             )
         )
     return priced

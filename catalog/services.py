@@ -1,4 +1,4 @@
-"""Writes of the catalog: stock, cart links, file import and shop stock webhooks."""
+"""Writes of the catalog: stock, shop cart URLs, file import, shop webhooks, the demo cart."""
 
 import csv
 import dataclasses
@@ -6,8 +6,7 @@ import hmac
 import io
 import json
 import re
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -19,6 +18,7 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 
+from catalog.hooks import catalog_hooks
 from catalog.lock_objects import variants_lock
 from catalog.models import (
     CartAddition,
@@ -32,10 +32,9 @@ from catalog.models import (
     Variant,
     cart_url_template_validate,
 )
-from catalog.selectors import CART_LINK_SALT, PricedLine, cart_lines_priced, variant_get_by_sku
+from catalog.selectors import PricedLine, cart_lines_priced, variant_get_by_sku
 from liveshop.common.exceptions import ApplicationError, ConflictError, NotFoundError
-from shows.models import Show, ShowPin
-from shows.services import product_pins_refresh, variant_stock_announce
+from liveshop.common.transactions import atomic_required
 
 # PostgreSQL's integer column: anything above would fail inside the UPDATE.
 MAX_STOCK_QUANTITY = 2_147_483_647
@@ -43,7 +42,8 @@ MAX_STOCK_QUANTITY = 2_147_483_647
 MAX_ROW_ID = 2**63 - 1
 # Signs the click a demo cart add is credited to (see cart_line_add).
 CART_CLICK_SALT = "liveshop.cart-add-click"
-CART_LINK_MAX_QUANTITY = 10_000
+# The most of one variant a shop cart URL asks for (shows' signed links ask within it).
+CART_URL_MAX_QUANTITY = 10_000
 DEMO_CART_PATH = "/shop/cart/add"
 
 
@@ -56,6 +56,28 @@ class StockQuantityError(ApplicationError):
 
 
 # --- Stock -------------------------------------------------------------------------
+
+
+def stock_change_announce(*, variant: Variant, previous_quantity: int) -> int:
+    """Tell the apps above catalog that ``variant``'s stock changed from ``previous_quantity``.
+
+    Must run inside the transaction that changed the stock (else ``RuntimeError``), so
+    listeners announce only a change that commits. ``variant`` must come with its product and
+    storefront. Delegates to ``catalog.hooks`` (shows: ``stock.changed`` to every live show
+    pinning the product, when what viewers see changed). Returns how many shows were told.
+    """
+    atomic_required("stock_change_announce")
+    return catalog_hooks().stock_changed(variant=variant, previous_quantity=previous_quantity)
+
+
+def product_change_announce(*, product_ids: Collection[int]) -> int:
+    """Tell the apps above catalog that these products' fields (title, price, options) changed.
+
+    Delegates to ``catalog.hooks`` (shows: a fresh card, ``product.updated``, to every live
+    show pinning one of them; events after commit). Any number of ids. Returns how many cards
+    were sent.
+    """
+    return catalog_hooks().products_changed(product_ids=product_ids)
 
 
 def _stock_rows(*, storefront: Storefront, sku: str) -> QuerySet[Variant]:
@@ -86,7 +108,7 @@ def variant_stock_set(*, storefront: Storefront, sku: str, quantity: int) -> Var
     previous = rows.values_list("stock_quantity", flat=True).get()
     rows.update(stock_quantity=quantity)
     variant = rows.select_related("product__storefront").get()
-    variant_stock_announce(variant=variant, previous_quantity=previous)
+    stock_change_announce(variant=variant, previous_quantity=previous)
     return variant
 
 
@@ -117,7 +139,7 @@ def variant_stock_adjust(*, storefront: Storefront, sku: str, delta: int) -> Var
                 extra={"sku": sku, "available": variant.stock_quantity},
             )
         raise StockQuantityError(f"Adding {delta} to {sku!r} exceeds the largest stock.")
-    variant_stock_announce(variant=variant, previous_quantity=variant.stock_quantity - delta)
+    stock_change_announce(variant=variant, previous_quantity=variant.stock_quantity - delta)
     return variant
 
 
@@ -131,9 +153,9 @@ def storefront_cart_url_build(*, storefront: Storefront, variant: Variant, quant
     liveshop, the others a URL on the shop. Raises ``ApplicationError`` for
     a quantity below one or a storefront missing what its kind needs.
     """
-    if isinstance(quantity, bool) or not 1 <= quantity <= CART_LINK_MAX_QUANTITY:
+    if isinstance(quantity, bool) or not 1 <= quantity <= CART_URL_MAX_QUANTITY:
         raise ApplicationError(
-            f"Quantity must be between 1 and {CART_LINK_MAX_QUANTITY}.", code="invalid_quantity"
+            f"Quantity must be between 1 and {CART_URL_MAX_QUANTITY}.", code="invalid_quantity"
         )
     if storefront.kind == Storefront.Kind.DEMO:
         return f"{DEMO_CART_PATH}?{urlencode({'sku': variant.sku, 'quantity': quantity})}"
@@ -560,8 +582,9 @@ def catalog_import(
     is written in one transaction, so re-importing the same file creates
     nothing new. A product's title and description come from its first row.
     An existing variant's stock is set through ``variant_stock_set`` (row
-    locked, ``stock.changed`` to live shows pinning it); pinned products'
-    cards are refreshed. ``on_row`` is called after each row (progress
+    locked, ``stock.changed`` to live shows pinning it); every product's
+    change is announced (``product_change_announce``: fresh cards of pinned
+    ones). ``on_row`` is called after each row (progress
     display).
     """
     clean, errors = catalog_rows_validate(storefront=storefront, rows=rows)
@@ -573,17 +596,6 @@ def catalog_import(
     image_positions: dict[str, int] = {}
     variant_positions: dict[str, int] = {}
     with transaction.atomic():
-        # Viewers hear of changes to pinned products only; look up just those (a large
-        # file's every SKU would not fit in one query's parameters). The rule is
-        # shows.selectors.pins_open_live, written out here until catalog stops importing
-        # shows (catalog.hooks): importing it would add an edge to the import ratchet.
-        pinned = set(
-            ShowPin.objects.filter(
-                product__storefront=storefront,
-                unpinned_at__isnull=True,
-                show__status=Show.Status.LIVE,
-            ).values_list("product_id", flat=True)
-        )
         for row in clean:
             product = products.get(row.product_handle)
             if product is None:
@@ -637,9 +649,7 @@ def catalog_import(
                     summary.images_created += 1
             if on_row is not None:
                 on_row()
-        product_pins_refresh(
-            product_ids=[product.pk for product in products.values() if product.pk in pinned]
-        )
+        product_change_announce(product_ids=[product.pk for product in products.values()])
     return summary
 
 
@@ -701,144 +711,6 @@ def storefront_stock_webhook_apply(
             else:
                 variant_stock_adjust(storefront=storefront, sku=update.sku, delta=update.delta or 0)
     return "applied"
-
-
-# --- Signed add-to-cart links ------------------------------------------------------
-
-
-class CartLinkError(ApplicationError):
-    """A link that was forged, edited, cut short or no longer points anywhere."""
-
-    default_code = "invalid_link"
-
-
-class CartLinkExpiredError(ApplicationError):
-    status_code = 410
-    default_code = "link_expired"
-
-
-class SoldOutError(ConflictError):
-    default_code = "sold_out"
-
-
-@dataclasses.dataclass(frozen=True)
-class CartLinkTarget:
-    url: str
-    click: LinkClick
-
-
-def _cart_link_read(*, token: str, now: float) -> dict:
-    try:
-        payload = signing.loads(token, salt=CART_LINK_SALT)
-    except signing.BadSignature as error:
-        raise CartLinkError("This add-to-cart link is not valid.") from error
-    keys = ("s", "p", "v", "q", "e")
-    if not isinstance(payload, dict) or any(
-        isinstance(payload.get(key), bool) or not isinstance(payload.get(key), int) for key in keys
-    ):
-        raise CartLinkError("This add-to-cart link is not valid.")
-    # Signed by us, yet checked: an id past the database's integers would
-    # crash the lookup (SQLite) instead of naming no row.
-    if not all(1 <= payload[key] <= MAX_ROW_ID for key in ("s", "p", "v")) or not (
-        1 <= payload["q"] <= CART_LINK_MAX_QUANTITY
-    ):
-        raise CartLinkError("This add-to-cart link is not valid.")
-    if payload["e"] < now:
-        raise CartLinkExpiredError("This add-to-cart link has expired.")
-    return payload
-
-
-def _attribution_append(*, url: str, storefront: Storefront, click: LinkClick) -> str:
-    if storefront.kind == Storefront.Kind.DEMO:
-        # The demo cart credits an add to this click only, and only for the
-        # viewer who made it: nothing a third party can write into a URL.
-        params = {"ls_click": signing.dumps(click.pk, salt=CART_CLICK_SALT)}
-    else:
-        show_public_id = Show.objects.values_list("public_id", flat=True).get(pk=click.show_id)
-        params = {"ls_show": show_public_id, "ls_pin": click.pin_id}
-        if storefront.kind == Storefront.Kind.SHOPIFY:
-            # Cart attributes travel with the cart onto the order, where the
-            # order webhook reads them back.
-            params = {f"attributes[{key}]": value for key, value in params.items()}
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}{urlencode(params)}"
-
-
-@transaction.atomic
-def cart_link_follow(*, token: str, viewer_key: str, now: float | None = None) -> CartLinkTarget:
-    """Check a signed add-to-cart link, record the click and say where to send the viewer.
-
-    Raises, recording nothing: ``CartLinkError`` (400) for a forged, edited
-    or dangling link, ``CartLinkExpiredError`` (410) past its expiry,
-    ``SoldOutError`` (409) when the variant has no stock left. Otherwise
-    writes one ``LinkClick`` and returns the storefront's cart URL with the
-    attribution appended: the shop's ``ls_show`` and ``ls_pin`` parameters,
-    or for the demo cart the signed click (``ls_click``).
-    """
-    payload = _cart_link_read(token=token, now=time.time() if now is None else now)
-    variant = (
-        Variant.objects.select_related("product__storefront")
-        .filter(
-            pk=payload["v"],
-            product__show_pins__pk=payload["p"],
-            product__show_pins__show_id=payload["s"],
-        )
-        .first()
-    )
-    if variant is None:
-        raise CartLinkError("This add-to-cart link points to a product that is gone.")
-    if variant.stock_quantity <= 0:
-        raise SoldOutError(f'"{variant.product.title}" is sold out.', extra={"sku": variant.sku})
-    storefront = variant.product.storefront
-    url = storefront_cart_url_build(storefront=storefront, variant=variant, quantity=payload["q"])
-    click = LinkClick.objects.create(
-        show_id=payload["s"],
-        pin_id=payload["p"],
-        product_id=variant.product_id,
-        variant=variant,
-        viewer_key=viewer_key[:64],
-    )
-    return CartLinkTarget(
-        url=_attribution_append(url=url, storefront=storefront, click=click), click=click
-    )
-
-
-# --- Attribution -------------------------------------------------------------------
-
-
-# What ``shows.models.public_id_generate`` produces; anything else names no show.
-_PUBLIC_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")
-
-
-@dataclasses.dataclass(frozen=True)
-class Attribution:
-    show_id: int
-    pin_id: int | None
-
-
-def attribution_resolve(
-    *, show_public_id: str, pin_id: Any, product_id: int | None
-) -> Attribution | None:
-    """The show (and pin) a purchase of ``product_id`` is credited to, or None.
-
-    The parameters come from URLs and shops, so they are checked: the show
-    must exist and the pin must be of that show and of the same product,
-    else only the show is credited. One or two queries.
-    """
-    if not isinstance(show_public_id, str) or not _PUBLIC_ID_RE.fullmatch(show_public_id):
-        return None
-    show_id = Show.objects.filter(public_id=show_public_id).values_list("pk", flat=True).first()
-    if show_id is None:
-        return None
-    try:
-        pin_pk = int(pin_id)
-    except (TypeError, ValueError):
-        return Attribution(show_id=show_id, pin_id=None)
-    pin_ok = (
-        product_id is not None
-        and ShowPin.objects.filter(pk=pin_pk, show_id=show_id, product_id=product_id).exists()
-    )
-    return Attribution(show_id=show_id, pin_id=pin_pk if pin_ok else None)
 
 
 # --- Order totals ---------------------------------------------------------------
@@ -1127,10 +999,10 @@ def storefront_order_webhook_apply(
     shop's order id (unique per storefront): a retry or a concurrent
     duplicate changes nothing. Lines are credited to the show from the
     attribution parameters, and to the pin when the line is of the pinned
-    product. SKUs liveshop does not know are stored unattributed. Stock is
-    not touched: the shop reports stock on its stock webhook. A total
-    beyond ``ORDER_TOTAL_MAX`` is refused (``order_total_too_large``, 400)
-    before anything is written.
+    product (``catalog.hooks``: shows resolves them). SKUs liveshop does
+    not know are stored unattributed. Stock is not touched: the shop
+    reports stock on its stock webhook. A total beyond ``ORDER_TOTAL_MAX``
+    is refused (``order_total_too_large``, 400) before anything is written.
     """
     if Order.objects.filter(storefront=storefront, external_id=order_id).exists():
         return "duplicate"
@@ -1144,7 +1016,7 @@ def storefront_order_webhook_apply(
     order_lines = []
     for line in lines:
         variant = variants.get(line.sku)
-        attribution = attribution_resolve(
+        attribution = catalog_hooks().attribution_resolve(
             show_public_id=show_public_id,
             pin_id=pin_id,
             product_id=None if variant is None else variant.product_id,

@@ -3,7 +3,6 @@ from django.urls import path
 from catalog import views
 
 urlpatterns = [
-    path("go/<str:token>", views.cart_link_redirect, name="shop-link"),
     path("cart", views.cart_detail, name="shop-cart"),
     path("cart/add", views.cart_add, name="shop-cart-add"),
     path("cart/lines/<int:variant_id>", views.cart_line_update, name="shop-cart-line"),

@@ -1,7 +1,9 @@
-"""HTML adapters for people: the tracked add-to-cart redirect and the built-in demo shop.
+"""HTML adapters for people: the built-in demo shop.
 
 Viewers reach these pages from a product card, so refusals are pages that
-say what happened, with the error's ``code`` for machines, not JSON.
+say what happened, with the error's ``code`` for machines, not JSON. The
+tracked add-to-cart redirect in front of them is shows' (``shows.views``),
+with the viewer id and message page of this module.
 """
 
 import secrets
@@ -10,7 +12,6 @@ from decimal import Decimal
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.selectors import cart_lines_priced, viewer_key_for_user
@@ -18,7 +19,6 @@ from catalog.services import (
     cart_line_add,
     cart_line_quantity_set,
     cart_line_remove,
-    cart_link_follow,
     order_place,
 )
 from liveshop.common.exceptions import ApplicationError
@@ -29,8 +29,8 @@ CART_SESSION_KEY = "liveshop_cart"
 ORDER_KEY_SESSION_KEY = "liveshop_order_key"
 
 
-def _viewer_key(request: HttpRequest) -> tuple[str, bool]:
-    """The pseudonymous viewer id, and whether the cookie must be set."""
+def viewer_key_get(request: HttpRequest) -> tuple[str, bool]:
+    """The pseudonymous viewer id, and whether the cookie must be set (``viewer_cookie_set``)."""
     if request.user.is_authenticated:
         return viewer_key_for_user(user_id=request.user.pk), False
     cookie = request.COOKIES.get(VIEWER_COOKIE, "")
@@ -39,7 +39,7 @@ def _viewer_key(request: HttpRequest) -> tuple[str, bool]:
     return "a-" + secrets.token_urlsafe(16), True
 
 
-def _with_viewer_cookie(response: HttpResponse, key: str, is_new: bool) -> HttpResponse:
+def viewer_cookie_set(response: HttpResponse, key: str, is_new: bool) -> HttpResponse:
     if is_new:
         response.set_cookie(
             VIEWER_COOKIE, key[2:], max_age=VIEWER_COOKIE_MAX_AGE, httponly=True, samesite="Lax"
@@ -48,31 +48,20 @@ def _with_viewer_cookie(response: HttpResponse, key: str, is_new: bool) -> HttpR
 
 
 _HEADINGS = {
-    "invalid_link": "This link is not valid",
-    "link_expired": "This link has expired",
-    "sold_out": "Sold out",
     "out_of_stock": "Not enough left",
     "stale_order_key": "This order form is out of date",
 }
 
 
-def _message(request: HttpRequest, error: ApplicationError) -> HttpResponse:
-    heading = _HEADINGS.get(error.code, "Something is not right")
+def shop_message_page(
+    request: HttpRequest, *, error: ApplicationError, heading: str | None = None
+) -> HttpResponse:
+    """The shop's page for a refusal: ``heading`` (else one by the error's code), the detail
+    and the code, with the error's status."""
+    if heading is None:
+        heading = _HEADINGS.get(error.code, "Something is not right")
     context = {"heading": heading, "detail": error.message, "code": error.code}
     return render(request, "catalog/shop/message.html", context, status=error.status_code)
-
-
-# Exempt: only GET is served, so a POST must get its 405, not a CSRF page.
-@csrf_exempt
-@require_GET
-def cart_link_redirect(request: HttpRequest, token: str) -> HttpResponse:
-    """Follow a signed add-to-cart link from a product card."""
-    key, is_new = _viewer_key(request)
-    try:
-        target = cart_link_follow(token=token, viewer_key=key)
-    except ApplicationError as error:
-        return _with_viewer_cookie(_message(request, error), key, is_new)
-    return _with_viewer_cookie(HttpResponseRedirect(target.url), key, is_new)
 
 
 def _cart_lines(request: HttpRequest) -> list[dict]:
@@ -90,7 +79,7 @@ def _int(value: str | None) -> int | None:
 @require_GET
 def cart_add(request: HttpRequest) -> HttpResponse:
     """Add a demo variant to the session cart (the demo storefront's cart URL)."""
-    key, is_new = _viewer_key(request)
+    key, is_new = viewer_key_get(request)
     quantity = _int(request.GET.get("quantity", "1"))
     try:
         request.session[CART_SESSION_KEY] = cart_line_add(
@@ -101,8 +90,8 @@ def cart_add(request: HttpRequest) -> HttpResponse:
             click_token=request.GET.get("ls_click", "")[:200],
         )
     except ApplicationError as error:
-        return _with_viewer_cookie(_message(request, error), key, is_new)
-    return _with_viewer_cookie(HttpResponseRedirect(reverse("shop-cart")), key, is_new)
+        return viewer_cookie_set(shop_message_page(request, error=error), key, is_new)
+    return viewer_cookie_set(HttpResponseRedirect(reverse("shop-cart")), key, is_new)
 
 
 def _cart_page(request: HttpRequest, *, error: ApplicationError | None = None) -> HttpResponse:
@@ -158,7 +147,7 @@ def cart_line_delete(request: HttpRequest, variant_id: int) -> HttpResponse:
 @require_POST
 def cart_order(request: HttpRequest) -> HttpResponse:
     """Place the cart; on success the cart empties and the form key is spent."""
-    key, is_new = _viewer_key(request)
+    key, is_new = viewer_key_get(request)
     try:
         orders = order_place(
             lines=_cart_lines(request),
@@ -171,4 +160,4 @@ def cart_order(request: HttpRequest) -> HttpResponse:
     request.session[CART_SESSION_KEY] = []
     request.session.pop(ORDER_KEY_SESSION_KEY, None)
     response = render(request, "catalog/shop/order_placed.html", {"orders": orders})
-    return _with_viewer_cookie(response, key, is_new)
+    return viewer_cookie_set(response, key, is_new)

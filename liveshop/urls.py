@@ -26,6 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("hooks/", include(hook_urlpatterns)),
+    path("shop/", include("shows.shop_urls")),
     path("shop/", include("catalog.shop_urls")),
     path("", include("web.urls")),
 ]

@@ -22,13 +22,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import CartAddition, LinkClick, OrderLine, Product, ProductImage, Variant
-from catalog.selectors import cart_link_build, variant_stock_view
+from catalog.selectors import variant_stock_view
 from liveshop.accounts.models import User
 from liveshop.common.links import public_url
 from realtime.wire import iso_utc
 
 # A module import: shows.access reads shows through this module (see there).
 from shows import access as show_access
+from shows.links import cart_link_build
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
 from shows.replays import show_has_visible_replay_q
 

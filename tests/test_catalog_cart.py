@@ -9,8 +9,9 @@ from django.core import signing
 from django.test import Client
 
 from catalog.models import CartAddition, LinkClick, Order, OrderLine, Storefront, Variant
-from catalog.selectors import cart_lines_priced, cart_link_build
+from catalog.selectors import cart_lines_priced
 from catalog.services import CartError, OrderTotalError, OutOfStockError, order_place
+from shows.links import cart_link_build
 from shows.models import Show, ShowEvent, ShowMember
 from shows.selectors import show_attribution_report
 from shows.services import show_product_pin, show_product_unpin

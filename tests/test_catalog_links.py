@@ -9,7 +9,8 @@ from django.core import signing
 from django.test import Client
 
 from catalog.models import LinkClick, Storefront
-from catalog.selectors import CART_LINK_SALT, cart_link_build, viewer_key_for_user
+from catalog.selectors import viewer_key_for_user
+from shows.links import CART_LINK_SALT, cart_link_build
 from shows.models import Show, ShowMember
 from shows.services import show_product_pin
 from tests.factories import (

@@ -7,8 +7,8 @@ import pytest
 from django.core import signing
 from django.utils import timezone
 
-from catalog.selectors import CART_LINK_SALT
 from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
+from shows.links import CART_LINK_SALT
 from shows.models import Show, ShowEvent, ShowMember, ShowPin, ShowProduct
 from shows.services import show_end, show_lineup_add, show_product_pin, show_product_unpin
 from tests.conftest import client_for

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from catalog.models import CartAddition, LinkClick, Order, OrderLine
-from catalog.selectors import cart_link_build
 from liveshop.common.webhooks import webhook_headers_build
+from shows.links import cart_link_build
 from shows.models import Show, ShowMember
 from shows.selectors import show_attribution_report, show_pin_timeline
 from shows.services import show_end, show_product_pin, show_product_unpin
