@@ -1,73 +1,14 @@
-"""The per-show real-time channel: its event log, chat, questions and moderation.
+"""The show's chat: its settings, messages, questions and moderation.
+
+The show's room and event log are ``shows.ShowRoom`` and ``shows.ShowEvent`` (their tables
+keep their ``chat_`` names).
 
 See docs/protocol.md for what clients see and docs/realtime.md for the design.
 """
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-
-from realtime.models import Audience
-
-
-class ShowRoom(models.Model):
-    """The live state of one show's channel: its log position and chat settings.
-
-    ``last_seq`` is advanced only by ``realtime.log.event_append``, inside the
-    writing transaction, which serialises every writer of the show on this row.
-    """
-
-    show = models.OneToOneField(
-        "shows.Show", on_delete=models.CASCADE, primary_key=True, related_name="room"
-    )
-    last_seq = models.BigIntegerField(default=0)
-    # A new epoch tells resuming clients that positions from before are meaningless.
-    epoch = models.UUIDField(default=uuid.uuid4)
-    slow_mode_seconds = models.PositiveIntegerField(default=0)
-    hold_links = models.BooleanField(
-        default=True, help_text="Hold messages with links from non-team users for review."
-    )
-    pinned_message = models.ForeignKey(
-        "chat.ChatMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    peak_viewers = models.PositiveIntegerField(default=0)
-    reaction_count = models.PositiveBigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"room of show {self.show_id}"
-
-
-class ShowEvent(models.Model):
-    """One entry of a show's durable, sequenced event log."""
-
-    show = models.ForeignKey("shows.Show", on_delete=models.CASCADE, related_name="events")
-    seq = models.BigIntegerField()
-    type = models.CharField(max_length=40)
-    data = models.JSONField()
-    audience = models.CharField(max_length=8, choices=Audience.choices, default=Audience.PUBLIC)
-    audience_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    message = models.ForeignKey(
-        "chat.ChatMessage", on_delete=models.CASCADE, null=True, blank=True, related_name="events"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["show", "seq"]
-        constraints = [
-            models.UniqueConstraint(fields=["show", "seq"], name="chat_showevent_unique_seq"),
-            models.CheckConstraint(
-                condition=Q(audience="user", audience_user__isnull=False)
-                | (~Q(audience="user") & Q(audience_user__isnull=True)),
-                name="chat_showevent_user_audience_has_user",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.show_id}#{self.seq} {self.type}"
 
 
 class ChatMessage(models.Model):
@@ -253,3 +194,25 @@ class ModerationAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id}"
+
+
+class ChatSettings(models.Model):
+    """The chat settings of one show: slow mode, review of links, the pinned message.
+
+    Created on first use (``chat.lock_objects.chat_settings_lock``); a show without a row
+    has the defaults.
+    """
+
+    show = models.OneToOneField(
+        "shows.Show", on_delete=models.CASCADE, primary_key=True, related_name="chat_settings"
+    )
+    slow_mode_seconds = models.PositiveIntegerField(default=0)
+    hold_links = models.BooleanField(
+        default=True, help_text="Hold messages with links from non-team users for review."
+    )
+    pinned_message = models.ForeignKey(
+        ChatMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"chat settings of show {self.show_id}"

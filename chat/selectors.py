@@ -14,15 +14,15 @@ from chat.models import (
     BlockedTerm,
     ChatMessage,
     ChatSanction,
+    ChatSettings,
     ModerationAction,
-    ShowRoom,
 )
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import PermissionDeniedError
 from realtime.log import room_state
 from realtime.wire import iso_utc
 from shows.access import MODERATOR_ROLES, ShowChatRole, member_q, show_chat_role, show_role_from
-from shows.models import Channel, Show, ShowMember
+from shows.models import Channel, Show, ShowMember, ShowRoom
 from shows.selectors import show_pins_open_payload, show_status_payload
 from video.selectors import show_playback_get
 
@@ -91,7 +91,7 @@ def _now_for_sql():
 
 def chat_send_context(*, show_id: int, user: User) -> ChatSendContext | None:
     """The show's chat settings, ``user``'s roles, sanctions in force and the channel's
-    blocked terms; None if the show has no room row yet.
+    blocked terms; None if the show has no room row or no chat settings row yet.
 
     This runs for every chat message, on the thread that all of a server process's
     database work shares, so on PostgreSQL it is one round trip written in SQL: the
@@ -106,16 +106,18 @@ def chat_send_context(*, show_id: int, user: User) -> ChatSendContext | None:
     if connection.vendor != "postgresql":
         return _chat_send_context_portable(show_id=show_id, user=user)
     room, show, member = ShowRoom._meta, Show._meta, ShowMember._meta
+    chat = ChatSettings._meta
     in_force = _sanction_in_force_where(alias="x", channel="s.channel_id")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT s.status, s.channel_id, r.slow_mode_seconds, r.hold_links,"
+            f"SELECT s.status, s.channel_id, c.slow_mode_seconds, c.hold_links,"
             f" ARRAY(SELECT m.role FROM {member.db_table} m"
             f"   WHERE m.show_id = r.show_id AND m.user_id = %(user)s),"
             f" x.ids, x.kinds, x.reasons, x.expires, x.shows,"
             f" ARRAY(SELECT ARRAY[b.term, b.action] FROM {BlockedTerm._meta.db_table} b"
             f"   WHERE b.channel_id = s.channel_id ORDER BY b.id)"
             f" FROM {room.db_table} r JOIN {show.db_table} s ON s.id = r.show_id"
+            f" JOIN {chat.db_table} c ON c.show_id = r.show_id"
             f" CROSS JOIN LATERAL (SELECT array_agg(x.id ORDER BY x.id) ids,"
             f"   array_agg(x.kind ORDER BY x.id) kinds, array_agg(x.reason ORDER BY x.id) reasons,"
             f"   array_agg(x.expires_at ORDER BY x.id) expires,"
@@ -156,10 +158,12 @@ def chat_send_context(*, show_id: int, user: User) -> ChatSendContext | None:
 
 def _chat_send_context_portable(*, show_id: int, user: User) -> ChatSendContext | None:
     room, show, member = ShowRoom._meta, Show._meta, ShowMember._meta
+    chat = ChatSettings._meta
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT s.status, s.channel_id, r.slow_mode_seconds, r.hold_links, m.role"
+            f"SELECT s.status, s.channel_id, c.slow_mode_seconds, c.hold_links, m.role"
             f" FROM {room.db_table} r JOIN {show.db_table} s ON s.id = r.show_id"
+            f" JOIN {chat.db_table} c ON c.show_id = r.show_id"
             f" LEFT JOIN {member.db_table} m ON m.show_id = r.show_id AND m.user_id = %s"
             f" WHERE r.show_id = %s",
             [user.pk, show_id],
@@ -250,11 +254,18 @@ def messages_visible(*, show_id: int, user: User | None, is_team: bool) -> Query
     return messages.filter(rule)
 
 
+def chat_settings_get(*, show_id: int) -> ChatSettings:
+    """The show's chat settings; the defaults (unsaved) if it has no row yet."""
+    found = ChatSettings.objects.filter(show_id=show_id).first()
+    return ChatSettings(show_id=show_id) if found is None else found
+
+
 def show_snapshot_build(
     *, show: Show, user: User | None, role: ShowChatRole, viewers: int, peak: int
 ) -> dict:
     """The ``snapshot`` frame for ``user`` (docs/protocol.md, 2.1)."""
     room = room_state(show_id=show.pk)
+    chat_settings = chat_settings_get(show_id=show.pk)
     authenticated = user is not None and user.is_authenticated
     messages = list(
         messages_visible(show_id=show.pk, user=user, is_team=role.is_team)
@@ -264,9 +275,11 @@ def show_snapshot_build(
     )
     messages.reverse()
     pinned = None
-    if room.pinned_message_id is not None:
+    if chat_settings.pinned_message_id is not None:
         pinned_message = (
-            ChatMessage.objects.filter(pk=room.pinned_message_id, state=ChatMessage.State.VISIBLE)
+            ChatMessage.objects.filter(
+                pk=chat_settings.pinned_message_id, state=ChatMessage.State.VISIBLE
+            )
             .select_related("author")
             .first()
         )
@@ -302,7 +315,7 @@ def show_snapshot_build(
             "mute_reason": mute_reason,
         },
         "chat": {
-            "slow_mode_seconds": room.slow_mode_seconds,
+            "slow_mode_seconds": chat_settings.slow_mode_seconds,
             "max_length": ChatMessage._meta.get_field("text").max_length,
         },
         "pinned_message": pinned,

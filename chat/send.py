@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from typing import cast
 
 import orjson
 from django.db import connection, transaction
 
-from chat.models import ChatMessage, ShowEvent, ShowRoom
+from chat.models import ChatMessage
 from realtime.log import event_publish_after_commit, insert_columns
 from realtime.models import Audience
+from shows.models import ShowEvent, ShowRoom
 
 
 def message_with_event_insert(
@@ -47,7 +49,12 @@ def message_with_event_insert(
     )
     message_columns, message_values, message_parameters = insert_columns(message, exclude=("seq",))
     event_columns, event_values, event_parameters = insert_columns(
-        event, exclude=("seq", "data", "message_id")
+        event, exclude=("seq", "data", "subject_id")
+    )
+    # The subject's column keeps the name it had as the foreign key to the message; the
+    # stubs type a field's column as optional, a concrete field always has one.
+    subject_column = connection.ops.quote_name(
+        cast(str, ShowEvent._meta.get_field("subject_id").column)
     )
     data = payload(message)
     sql = (
@@ -55,11 +62,11 @@ def message_with_event_insert(
         f"   WHERE show_id = %s RETURNING last_seq),"
         f" message AS (INSERT INTO {ChatMessage._meta.db_table} ({message_columns}, seq)"
         f"   VALUES ({message_values}, (SELECT last_seq FROM room)) RETURNING id, seq)"
-        f" INSERT INTO {ShowEvent._meta.db_table} ({event_columns}, seq, data, message_id)"
+        f" INSERT INTO {ShowEvent._meta.db_table} ({event_columns}, seq, data, {subject_column})"
         f" VALUES ({event_values}, (SELECT seq FROM message),"
         f"   %s::jsonb || (SELECT jsonb_build_object('id', id, 'seq', seq) FROM message),"
         f"   (SELECT id FROM message))"
-        f" RETURNING id, message_id, seq"
+        f" RETURNING id, {subject_column}, seq"
     )
     parameters = [
         message.show_id,
@@ -76,6 +83,6 @@ def message_with_event_insert(
     message._state.adding = False
     message._state.db = connection.alias
     data["id"], data["seq"] = message.pk, message.seq
-    event.message_id, event.seq, event.data = message.pk, message.seq, data
+    event.subject_id, event.seq, event.data = message.pk, message.seq, data
     event_publish_after_commit(event)
     return event

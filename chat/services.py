@@ -24,15 +24,14 @@ from chat.lock_objects import (
     blocked_term_lock,
     chat_messages_qs_select_for_update,
     chat_sanctions_qs_select_for_update,
-    show_events_qs_select_for_update,
-    show_room_lock,
+    chat_settings_lock,
 )
 from chat.models import (
     BlockedTerm,
     ChatMessage,
     ChatSanction,
+    ChatSettings,
     ModerationAction,
-    ShowRoom,
 )
 from chat.selectors import (
     blocked_term_editor_require,
@@ -65,7 +64,7 @@ from realtime.models import Audience
 from realtime.wire import iso_utc
 from shows.access import ShowChatRole, show_chat_role
 from shows.events import show_event_append, show_room_ensure, show_seq_allocate
-from shows.lock_objects import channel_lock
+from shows.lock_objects import channel_lock, show_events_qs_select_for_update
 from shows.models import Channel, Show
 
 MAX_TEXT_LENGTH = 500
@@ -272,7 +271,7 @@ def message_event_append(*, message: ChatMessage) -> None:
         data=message_payload(message),
         audience=audience,
         audience_user_id=audience_user_id,
-        message_id=message.pk,
+        subject_id=message.pk,
         seq=message.seq,
     )
 
@@ -372,6 +371,7 @@ def _message_rules_apply(
     state = chat_send_context(show_id=show_id, user=user)
     if state is None:
         show_room_ensure(show_id=show_id)
+        chat_settings_ensure(show_id=show_id)
         state = chat_send_context(show_id=show_id, user=user)
     if state.status not in CHAT_OPEN_STATUSES:
         why = "was cancelled" if state.status == Show.Status.CANCELLED else "has ended"
@@ -497,8 +497,15 @@ def _message_lock(*, show: Show, message_id: int) -> ChatMessage:
     return message
 
 
-def _room_lock(*, show: Show) -> ShowRoom:
-    return show_room_lock(show_id=show.pk)
+def chat_settings_ensure(*, show_id: int) -> None:
+    """Create the show's chat settings row with the defaults if it does not exist yet
+    (idempotent, race-safe)."""
+    ChatSettings.objects.bulk_create([ChatSettings(show_id=show_id)], ignore_conflicts=True)
+
+
+def _settings_lock(*, show: Show) -> ChatSettings:
+    chat_settings_ensure(show_id=show.pk)
+    return chat_settings_lock(show_id=show.pk)
 
 
 def _moderation_log(
@@ -572,13 +579,13 @@ def _message_remove(
             message.text = ""
         message.save(update_fields=["state", "text"])
         # Resume and snapshot read the log: the text must not come back from it.
-        for event in show_events_qs_select_for_update().filter(message=message):
+        for event in show_events_qs_select_for_update().filter(subject_id=message.pk):
             event.data = _event_data_redact(event.data, reason=removal)
             event.save(update_fields=["data"])
-        room = _room_lock(show=show)
-        if room.pinned_message_id == message.pk:
-            room.pinned_message = None
-            room.save(update_fields=["pinned_message"])
+        chat_settings = _settings_lock(show=show)
+        if chat_settings.pinned_message_id == message.pk:
+            chat_settings.pinned_message = None
+            chat_settings.save(update_fields=["pinned_message"])
             show_event_append(show_id=show.pk, type="message.unpinned", data={"id": message.pk})
         audience, audience_user_id = _message_audience(message)
         show_event_append(
@@ -710,16 +717,16 @@ def message_pin(*, actor: User, show: Show, message_id: int) -> ChatMessage:
             raise ConflictError(
                 "Only a message everyone can see may be pinned.", code="not_pinnable"
             )
-        room = _room_lock(show=show)
-        if room.pinned_message_id == message.pk:
+        chat_settings = _settings_lock(show=show)
+        if chat_settings.pinned_message_id == message.pk:
             return message
-        room.pinned_message = message
-        room.save(update_fields=["pinned_message"])
+        chat_settings.pinned_message = message
+        chat_settings.save(update_fields=["pinned_message"])
         show_event_append(
             show_id=show.pk,
             type="message.pinned",
             data={"message": message_payload(message)},
-            message_id=message.pk,
+            subject_id=message.pk,
         )
         _message_action_log(
             show=show,
@@ -739,12 +746,12 @@ def message_unpin(*, actor: User, show: Show) -> ChatMessage | None:
     """
     chat_moderator_require(show=show, actor=actor)
     with transaction.atomic():
-        room = _room_lock(show=show)
-        message = room.pinned_message
+        chat_settings = _settings_lock(show=show)
+        message = chat_settings.pinned_message
         if message is None:
             return None
-        room.pinned_message = None
-        room.save(update_fields=["pinned_message"])
+        chat_settings.pinned_message = None
+        chat_settings.save(update_fields=["pinned_message"])
         show_event_append(show_id=show.pk, type="message.unpinned", data={"id": message.pk})
         _message_action_log(
             show=show,
@@ -898,7 +905,7 @@ def chat_settings_update(
     show: Show,
     slow_mode_seconds: int | None = None,
     hold_links: bool | None = None,
-) -> ShowRoom:
+) -> ChatSettings:
     """Change the show's slow mode and/or whether links are held for review.
 
     Preconditions: ``actor`` moderates ``show``; ``slow_mode_seconds`` is 0 (off)
@@ -915,11 +922,11 @@ def chat_settings_update(
             code="invalid_slow_mode",
         )
     with transaction.atomic():
-        room = _room_lock(show=show)
-        if slow_mode_seconds is not None and slow_mode_seconds != room.slow_mode_seconds:
-            previous = room.slow_mode_seconds
-            room.slow_mode_seconds = slow_mode_seconds
-            room.save(update_fields=["slow_mode_seconds"])
+        chat_settings = _settings_lock(show=show)
+        if slow_mode_seconds is not None and slow_mode_seconds != chat_settings.slow_mode_seconds:
+            previous = chat_settings.slow_mode_seconds
+            chat_settings.slow_mode_seconds = slow_mode_seconds
+            chat_settings.save(update_fields=["slow_mode_seconds"])
             show_event_append(
                 show_id=show.pk,
                 type="chat.settings",
@@ -939,16 +946,16 @@ def chat_settings_update(
                 action=ModerationAction.Action.SLOW_MODE,
                 detail={"from": previous, "to": slow_mode_seconds},
             )
-        if hold_links is not None and hold_links != room.hold_links:
-            room.hold_links = hold_links
-            room.save(update_fields=["hold_links"])
+        if hold_links is not None and hold_links != chat_settings.hold_links:
+            chat_settings.hold_links = hold_links
+            chat_settings.save(update_fields=["hold_links"])
             _moderation_log(
                 show=show,
                 actor=actor,
                 action=ModerationAction.Action.HOLD_LINKS,
                 detail={"from": not hold_links, "to": hold_links},
             )
-    return room
+    return chat_settings
 
 
 def blocked_term_add(*, actor: User, channel: Channel, term: str, action: str) -> BlockedTerm:
@@ -1035,7 +1042,7 @@ def _question_updated_append(*, question: ChatMessage) -> None:
         data={"id": question.pk, "question_status": question.question_status},
         audience=audience,
         audience_user_id=audience_user_id,
-        message_id=question.pk,
+        subject_id=question.pk,
     )
 
 

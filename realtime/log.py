@@ -20,10 +20,10 @@ from django.db import connection, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from chat.models import ShowEvent, ShowRoom
 from liveshop.common.transactions import atomic_required
 from realtime import broker
 from realtime.models import Audience
+from shows.models import ShowEvent, ShowRoom
 
 
 def room_ensure(*, show_id: int) -> None:
@@ -75,7 +75,7 @@ def event_append(
     data: dict,
     audience: str = Audience.PUBLIC,
     audience_user_id: int | None = None,
-    message_id: int | None = None,
+    subject_id: int | None = None,
     seq: int | None = None,
 ) -> ShowEvent:
     """Append one event to the room's log and publish it after commit.
@@ -93,7 +93,7 @@ def event_append(
         data=data,
         audience=audience,
         audience_user_id=audience_user_id if audience == Audience.USER else None,
-        message_id=message_id,
+        subject_id=subject_id,
     )
     event_publish_after_commit(event)
     return event

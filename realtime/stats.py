@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db.models import F
 
-from chat.models import ShowRoom
+from shows.models import ShowRoom
 
 REACTION_KINDS = ("heart", "fire", "laugh", "wow", "clap")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from liveshop.common.transactions import atomic_required
 from realtime import log
 from realtime.models import Audience
+from shows.models import ShowEvent
 
 
 def show_room_ensure(*, show_id: int) -> None:
@@ -25,24 +26,25 @@ def show_event_append(
     data: dict,
     audience: str = Audience.PUBLIC,
     audience_user_id: int | None = None,
-    message_id: int | None = None,
+    subject_id: int | None = None,
     seq: int | None = None,
-) -> None:
+) -> ShowEvent:
     """Append one event to the show's log and publish it after commit.
 
     Must run inside ``transaction.atomic`` (else ``RuntimeError``). ``seq`` may be passed
     when the caller already allocated it with ``show_seq_allocate`` (to store it on its own
-    row first). Side effect: after commit the event is published to every server process;
-    nothing is published if the transaction rolls back.
+    row first); ``subject_id`` is the chat message a message event is about. Side effect:
+    after commit the event is published to every server process; nothing is published if
+    the transaction rolls back.
     """
     atomic_required("show_event_append")
-    log.event_append(
+    return log.event_append(
         show_id=show_id,
         type=type,
         data=data,
         audience=audience,
         audience_user_id=audience_user_id,
-        message_id=message_id,
+        subject_id=subject_id,
         seq=seq,
     )
 

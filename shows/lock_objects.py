@@ -14,7 +14,9 @@ locker, wanting that room next, would deadlock. SQLite ignores row locks: its
 writers are serialised by the database lock.
 """
 
-from shows.models import Channel, NotificationHookPost, Show, ShowReminder
+from django.db.models import QuerySet
+
+from shows.models import Channel, NotificationHookPost, Show, ShowEvent, ShowReminder
 
 
 def channel_lock(*, channel_id: int) -> Channel:
@@ -44,3 +46,9 @@ def notification_hook_post_lock(*, hook_id: int) -> NotificationHookPost | None:
         .filter(pk=hook_id)
         .first()
     )
+
+
+def show_events_qs_select_for_update() -> QuerySet[ShowEvent]:
+    """Events of the show's log to filter and evaluate under lock (after the chat's messages,
+    before its settings and the room, which every append locks with its seq ``UPDATE``)."""
+    return ShowEvent.objects.order_by("pk").select_for_update(of=("self",), no_key=True)

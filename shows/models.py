@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from realtime.models import RoomEvent, RoomState
+
 
 def timezone_validate(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -243,3 +245,48 @@ class ShowPin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} pinned in {self.show}"
+
+
+class ShowRoom(RoomState):
+    """The show's room: its log position and aggregates (``realtime.models.RoomState``).
+
+    The table keeps the name it had when the room was chat's.
+    """
+
+    show = models.OneToOneField(
+        Show, on_delete=models.CASCADE, primary_key=True, related_name="room"
+    )
+
+    class Meta:
+        db_table = "chat_showroom"
+
+    def __str__(self) -> str:
+        return f"room of show {self.show_id}"
+
+
+class ShowEvent(RoomEvent):
+    """One entry of a show's durable, sequenced event log (``realtime.models.RoomEvent``).
+
+    ``subject_id`` is the chat message a message event is about; its column keeps the name
+    it had as a foreign key, ``message_id``, and the table the name it had as chat's.
+    """
+
+    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="events")
+    subject_id = models.BigIntegerField(
+        null=True, blank=True, db_index=True, db_column="message_id"
+    )
+
+    class Meta:
+        db_table = "chat_showevent"
+        ordering = ["show", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["show", "seq"], name="chat_showevent_unique_seq"),
+            models.CheckConstraint(
+                condition=Q(audience="user", audience_user__isnull=False)
+                | (~Q(audience="user") & Q(audience_user__isnull=True)),
+                name="chat_showevent_user_audience_has_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.show_id}#{self.seq} {self.type}"

@@ -11,9 +11,8 @@ from django.test import Client
 from catalog.models import CartAddition, LinkClick, Order, OrderLine, Storefront, Variant
 from catalog.selectors import cart_lines_priced
 from catalog.services import CartError, OrderTotalError, OutOfStockError, order_place
-from chat.models import ShowEvent
 from shows.links import cart_link_build
-from shows.models import Show, ShowMember
+from shows.models import Show, ShowEvent, ShowMember
 from shows.selectors import show_attribution_report
 from shows.services import show_product_pin, show_product_unpin
 from tests.factories import (

@@ -32,10 +32,9 @@ from catalog.services import (
     variant_stock_adjust,
     variant_stock_set,
 )
-from chat.models import ShowEvent
 from shows.attribution import attribution_resolve
 from shows.catalog_hooks import product_cards_refresh, shows_catalog_hooks
-from shows.models import Show, ShowMember
+from shows.models import Show, ShowEvent, ShowMember
 from shows.pricing import cart_show_prices
 from shows.services import show_product_pin, variant_stock_announce
 from tests.factories import (

@@ -8,10 +8,9 @@ from channels.db import database_sync_to_async
 from rest_framework.authtoken.models import Token
 
 from chat import services as chat_services
-from chat.models import ShowRoom
 from chat.services import user_sanction_create
 from realtime import hub as hub_module
-from shows.models import Show
+from shows.models import Show, ShowRoom
 from tests import factories
 from tests.sockets import frames_until, hub_shutdown, socket_open
 

@@ -7,14 +7,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from chat.models import (
-    BlockedTerm,
-    ChatMessage,
-    ChatSanction,
-    ModerationAction,
-    ShowEvent,
-    ShowRoom,
-)
+from chat.models import BlockedTerm, ChatMessage, ChatSanction, ChatSettings, ModerationAction
 from chat.services import (
     ChatRefusal,
     blocked_term_add,
@@ -37,7 +30,7 @@ from liveshop.common.exceptions import (
     PermissionDeniedError,
 )
 from shows.events import show_room_ensure
-from shows.models import Show, ShowMember
+from shows.models import Show, ShowEvent, ShowMember, ShowRoom
 from tests.factories import (
     BlockedTermFactory,
     ChannelFactory,
@@ -88,9 +81,9 @@ def state_of(show) -> tuple:
         ),
         list(ShowEvent.objects.filter(show=show).values_list("seq", "type", "data")),
         room.last_seq,
-        room.pinned_message_id,
-        room.slow_mode_seconds,
-        room.hold_links,
+        ChatSettings.objects.filter(show=show)
+        .values_list("pinned_message_id", "slow_mode_seconds", "hold_links")
+        .first(),
         list(ChatSanction.objects.values_list("pk", "revoked_at")),
         list(BlockedTerm.objects.values_list("pk", "term")),
         ModerationAction.objects.count(),
@@ -161,7 +154,7 @@ def test_hiding_the_pinned_message_unpins_it_and_redacts_the_pin_event(show, mod
 
     message_hide(actor=moderator, show=show, message_id=message.pk)
 
-    assert ShowRoom.objects.get(show=show).pinned_message_id is None
+    assert ChatSettings.objects.get(show=show).pinned_message_id is None
     types = [event[0] for event in events(show)]
     assert types == ["message.created", "message.pinned", "message.unpinned", "message.removed"]
     pinned = ShowEvent.objects.get(show=show, type="message.pinned")
@@ -347,7 +340,7 @@ def test_pin_and_unpin(show, moderator, author):
     unpinned = message_unpin(actor=moderator, show=show)
 
     assert unpinned == second
-    assert ShowRoom.objects.get(show=show).pinned_message_id is None
+    assert ChatSettings.objects.get(show=show).pinned_message_id is None
     pin_events = [event for event in events(show) if event[0] != "message.created"]
     assert [(kind, audience) for kind, _, audience, _ in pin_events] == [
         ("message.pinned", "public"),
@@ -608,7 +601,7 @@ def test_slow_mode_on_and_off_is_announced_with_a_system_message(show, moderator
         ("chat.settings", {"slow_mode_seconds": 0}),
         ("message.created", "Slow mode is off."),
     ]
-    assert ShowRoom.objects.get(show=show).slow_mode_seconds == 0
+    assert ChatSettings.objects.get(show=show).slow_mode_seconds == 0
     assert list(ModerationAction.objects.order_by("pk").values_list("action", "detail")) == [
         ("slow_mode", {"from": 0, "to": 30}),
         ("slow_mode", {"from": 30, "to": 0}),
@@ -633,7 +626,7 @@ def test_slow_mode_refuses_a_second_message_from_a_viewer_but_not_from_the_team(
 def test_hold_links_change_is_audited_without_an_event(show, moderator):
     chat_settings_update(actor=moderator, show=show, hold_links=False)
 
-    assert ShowRoom.objects.get(show=show).hold_links is False
+    assert ChatSettings.objects.get(show=show).hold_links is False
     assert events(show) == []
     assert list(ModerationAction.objects.values_list("action", "detail")) == [
         ("hold_links", {"from": True, "to": False})
@@ -775,8 +768,7 @@ def test_blocked_terms_reject_or_hold_messages_from_outside_the_team(show, moder
 
 
 def test_links_are_clickable_only_in_messages_from_the_team(show, moderator, author):
-    show_room_ensure(show_id=show.pk)
-    ShowRoom.objects.filter(show=show).update(hold_links=False)
+    ChatSettings.objects.create(show=show, hold_links=False)
 
     from_viewer = post(show, author, "see https://example.com")
     from_team = post(show, moderator, "see https://example.com")

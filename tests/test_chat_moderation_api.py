@@ -4,10 +4,10 @@ import uuid
 
 import pytest
 
-from chat.models import BlockedTerm, ChatMessage, ChatSanction, ModerationAction, ShowEvent
+from chat.models import BlockedTerm, ChatMessage, ChatSanction, ModerationAction
 from chat.services import chat_message_create, message_hide, user_sanction_create
 from shows.events import show_room_ensure
-from shows.models import Show, ShowMember
+from shows.models import Show, ShowEvent, ShowMember
 from tests.conftest import client_for
 from tests.factories import (
     BlockedTermFactory,

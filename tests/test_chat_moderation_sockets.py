@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 from rest_framework.authtoken.models import Token
 
-from chat.models import ChatMessage, ShowRoom
+from chat.models import ChatMessage, ChatSettings
 from chat.services import (
     chat_message_create,
     chat_settings_update,
@@ -309,7 +309,7 @@ async def test_links_are_clickable_only_in_team_messages():
     cast_ = await cast()
     show = cast_["show"]
     await database_sync_to_async(
-        lambda: ShowRoom.objects.filter(show=show).update(hold_links=False)
+        lambda: ChatSettings.objects.update_or_create(show=show, defaults={"hold_links": False})
     )()
     viewer, _ = await connect(show, cast_["viewer"])
     moderator, _ = await connect(show, cast_["moderator"])

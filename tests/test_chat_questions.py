@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from chat.models import ChatMessage, ShowEvent, ShowRoom
+from chat.models import ChatMessage
 from chat.selectors import question_queue_list
 from chat.services import (
     ChatRefusal,
@@ -16,7 +16,7 @@ from chat.services import (
 )
 from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
 from shows.events import show_room_ensure
-from shows.models import Show, ShowMember
+from shows.models import Show, ShowEvent, ShowMember, ShowRoom
 from tests.factories import ShowFactory, ShowMemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,8 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import connect
 
-from chat.models import ChatMessage, ShowEvent
-from shows.models import Show
+from chat.models import ChatMessage
+from shows.models import Show, ShowEvent
 from tests import factories
 from tests.servers import server_environment, servers_running
 

@@ -11,12 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from chat.models import Audience, ChatMessage, ShowEvent, ShowRoom
+from chat.models import ChatMessage
 from chat.selectors import message_payload
 from chat.services import chat_message_create, system_message_post
 from realtime import broker
+from realtime.models import Audience
 from shows.events import show_event_append
-from shows.models import Show
+from shows.models import Show, ShowEvent, ShowRoom
 from tests import factories
 from tests.sockets import batch_events, frame_receive, frames_until, hub_shutdown, socket_open
 
@@ -242,7 +243,7 @@ def test_chat_send_is_two_statements_in_autocommit_and_publishes_after_each(monk
     assert [orjson.loads(payload)["seq"] for payload in published] == [1, 2]
     event = ShowEvent.objects.get(show=show, seq=2)
     stored = ChatMessage.objects.select_related("author").get(pk=result.message.pk)
-    assert (stored.seq, event.message_id, event.type) == (2, stored.pk, "message.created")
+    assert (stored.seq, event.subject_id, event.type) == (2, stored.pk, "message.created")
     # The one-statement insert stores what the ORM path stored: the payload of the
     # message as read back, in the event row, in the published event and in the ack.
     assert event.data == message_payload(stored)

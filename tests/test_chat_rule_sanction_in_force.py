@@ -16,6 +16,7 @@ from chat.selectors import (
     sanction_in_force,
     sanctions_active,
 )
+from chat.services import chat_settings_ensure
 from liveshop.accounts.models import User
 from shows.events import show_room_ensure
 from shows.models import Show
@@ -50,6 +51,7 @@ def scene():
     other_show = factories.ShowFactory(channel=channel)
     elsewhere = factories.ShowFactory(channel=factories.ChannelFactory())
     show_room_ensure(show_id=show.pk)
+    chat_settings_ensure(show_id=show.pk)  # the send context reads the chat's settings
     moderator = factories.UserFactory(role=User.Role.MERCHANDISER)
     return show, other_show, elsewhere, moderator
 

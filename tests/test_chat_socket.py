@@ -8,9 +8,9 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from chat.models import ChatMessage, ShowEvent
+from chat.models import ChatMessage
 from realtime.tickets import realtime_ticket_create
-from shows.models import Show
+from shows.models import Show, ShowEvent
 from tests import factories
 from tests.sockets import (
     batch_events,

@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from catalog.models import Order, Variant
 from catalog.services import StockUpdate, order_place, storefront_stock_webhook_apply
-from chat.models import ChatMessage, ShowEvent
+from chat.models import ChatMessage
 from chat.services import chat_message_create, question_claim, user_sanction_create
 from liveshop.common.exceptions import ApplicationError
-from shows.models import Show
+from shows.models import Show, ShowEvent
 from shows.services import show_cancel, show_end, show_go_live, show_update
 from tests import factories
 from tests.threads import threads_run_interleaved

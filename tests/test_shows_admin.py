@@ -506,7 +506,7 @@ def test_add_page_survives_a_garbage_channel_parameter(merchandiser_client, chan
 
 
 def test_a_show_price_edited_while_pinned_reaches_viewers(merchandiser_client, berlin_channel):
-    from chat.models import ShowEvent
+    from shows.models import ShowEvent
     from shows.services import show_product_pin
 
     show = factories.ShowFactory(

@@ -10,8 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from chat.models import ShowEvent
-from shows.models import Show, ShowMember, ShowProduct
+from shows.models import Show, ShowEvent, ShowMember, ShowProduct
 from tests import factories
 from tests.htmlforms import form_values
 from video.models import IngestSession, PlannedPin

@@ -8,10 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 
 from catalog.hooks import CartShowPrices
-from chat.models import ShowEvent
 from shows import views as shows_views
 from shows.catalog_hooks import product_cards_refresh
-from shows.models import Show, ShowMember
+from shows.models import Show, ShowEvent, ShowMember
 from shows.pricing import cart_show_prices
 from shows.services import show_product_pin, show_product_unpin
 from tests.factories import (

@@ -4,10 +4,9 @@ import datetime as dt
 
 import pytest
 
-from chat.models import ShowEvent
 from chat.services import system_message_on_transition
 from shows import lifecycle, replays
-from shows.models import Show, ShowPin
+from shows.models import Show, ShowEvent, ShowPin
 from shows.services import show_end, show_go_live
 from tests.factories import ProductFactory, ShowFactory
 from video import selectors as video_selectors

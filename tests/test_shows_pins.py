@@ -7,10 +7,9 @@ import pytest
 from django.core import signing
 from django.utils import timezone
 
-from chat.models import ShowEvent
 from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
 from shows.links import CART_LINK_SALT
-from shows.models import Show, ShowMember, ShowPin, ShowProduct
+from shows.models import Show, ShowEvent, ShowMember, ShowPin, ShowProduct
 from shows.services import show_end, show_lineup_add, show_product_pin, show_product_unpin
 from tests.conftest import client_for
 from tests.factories import (

@@ -10,6 +10,7 @@ from django.db import connection
 
 from chat.selectors import _chat_send_context_portable, blocked_term_editor_require
 from chat.selectors import chat_send_context as chat_send_context_fast
+from chat.services import chat_settings_ensure
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import PermissionDeniedError
 from shows.access import show_chat_role, show_is_team
@@ -52,6 +53,7 @@ def _shows():
     show = factories.ShowFactory(channel=channel, status=Show.Status.LIVE)
     other_show = factories.ShowFactory(channel=factories.ChannelFactory())
     show_room_ensure(show_id=show.pk)
+    chat_settings_ensure(show_id=show.pk)  # the send context reads the chat's settings
     return show, other_show
 
 

@@ -11,9 +11,8 @@ from catalog.services import (
     variant_stock_adjust,
     variant_stock_set,
 )
-from chat.models import ShowEvent
 from liveshop.common.webhooks import webhook_headers_build
-from shows.models import Show, ShowMember
+from shows.models import Show, ShowEvent, ShowMember
 from shows.services import show_product_pin, show_product_unpin
 from tests.factories import (
     ShowFactory,

@@ -15,8 +15,7 @@ from django.core import mail
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
-from chat.models import ShowEvent
-from shows.models import NotificationHookPost, Show, ShowReminder
+from shows.models import NotificationHookPost, Show, ShowEvent, ShowReminder
 from shows.notifications import show_cancellation_deliver
 from shows.services import show_cancel
 from shows.tasks import show_notices_sweep

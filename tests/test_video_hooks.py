@@ -13,9 +13,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from chat.models import ShowEvent
 from liveshop.common.exceptions import ApplicationError
-from shows.models import Show
+from shows.models import Show, ShowEvent
 from tests import factories
 from video.models import IngestSession, Recording
 from video.services import StreamRefusedError, stream_publish_authorize

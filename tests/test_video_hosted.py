@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chat.models import ShowEvent
-from shows.models import Show
+from shows.models import Show, ShowEvent
 from video.models import IngestSession, Recording
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "video"

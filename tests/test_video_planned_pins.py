@@ -6,9 +6,8 @@ import zoneinfo
 import pytest
 from django.utils import timezone
 
-from chat.models import ShowEvent
 from liveshop.common.exceptions import ApplicationError
-from shows.models import Show, ShowMember, ShowPin
+from shows.models import Show, ShowEvent, ShowMember, ShowPin
 from shows.selectors import show_pin_timeline
 from shows.services import show_product_pin
 from tests import factories

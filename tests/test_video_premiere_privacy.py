@@ -7,10 +7,9 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from chat.models import ShowEvent
 from chat.selectors import show_snapshot_build
 from shows.access import show_chat_role
-from shows.models import Show, ShowMember
+from shows.models import Show, ShowEvent, ShowMember
 from tests import factories
 from tests.conftest import client_for
 from video.models import Recording

@@ -7,9 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from chat.models import ShowEvent
 from liveshop.common.exceptions import ConflictError
-from shows.models import Show
+from shows.models import Show, ShowEvent
 from tests.conftest import client_for
 from video.models import Recording
 from video.selectors import show_playback_get

@@ -7,8 +7,7 @@ import subprocess
 import pytest
 from django.utils import timezone
 
-from chat.models import ShowEvent
-from shows.models import ShowMember
+from shows.models import ShowEvent, ShowMember
 from shows.services import show_end, show_go_live, show_product_pin, show_product_unpin
 from tests.conftest import client_for
 from tests.factories import ProductFactory

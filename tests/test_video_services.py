@@ -2,8 +2,7 @@
 
 import pytest
 
-from chat.models import ShowEvent
-from shows.models import Show, ShowMember
+from shows.models import Show, ShowEvent, ShowMember
 from tests.conftest import client_for
 from video.models import IngestSession
 from video.selectors import show_playback_get

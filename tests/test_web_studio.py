@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from chat.models import ChatMessage, ChatSanction, ShowRoom
+from chat.models import ChatMessage, ChatSanction, ChatSettings
 from chat.services import chat_message_create
 from liveshop.accounts.models import User
 from shows.models import Show, ShowMember, ShowPin
@@ -205,7 +205,7 @@ def test_moderator_sets_slow_mode_times_out_a_viewer_and_pins_a_message(desktop,
     studio.get_by_role("button", name="Pin message from vera").click()
     expect(studio.locator("#pinned-text")).to_have_text("vera: First!")
     expect(studio.locator("#studio-notice")).to_have_text("Message from vera pinned.")
-    assert ShowRoom.objects.get(show=show).pinned_message_id == message.pk
+    assert ChatSettings.objects.get(show=show).pinned_message_id == message.pk
     # The unpin button is whole inside its box, on the laptop and on a phone
     unpin = studio.get_by_role("button", name="Unpin message")
     for viewport in ({"width": 390, "height": 844}, DESKTOP["viewport"]):
@@ -215,7 +215,7 @@ def test_moderator_sets_slow_mode_times_out_a_viewer_and_pins_a_message(desktop,
     unpin.click()
     expect(studio.locator("#pinned-message")).to_be_hidden()
     expect(studio.locator("#studio-notice")).to_have_text("Message unpinned.")
-    assert ShowRoom.objects.get(show=show).pinned_message_id is None
+    assert ChatSettings.objects.get(show=show).pinned_message_id is None
     studio.get_by_text("Moderation log").click()
     expect(studio.locator("#moderation-log .what")).to_have_text(
         [
