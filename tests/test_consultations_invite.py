@@ -6,11 +6,11 @@ import pytest
 from channels.db import database_sync_to_async
 from rest_framework.authtoken.models import Token
 
-from chat.models import ChatMessage, ShowEvent
+from chat.models import ChatMessage
 from chat.services import chat_message_create
 from consultations.models import Consultation
 from shows.events import show_room_ensure
-from shows.models import Show, ShowMember
+from shows.models import Show, ShowEvent, ShowMember
 from tests import factories
 from tests.conftest import client_for
 from tests.sockets import batch_events, frame_receive, frames_until, hub_shutdown, socket_open
