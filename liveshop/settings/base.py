@@ -124,16 +124,9 @@ else:
         }
     }
 
+# No CHANNEL_LAYERS: the sockets fan out through the broker and each process's hub
+# (docs/realtime.md, "Why no channel layer"), so Channels finds no layer and opens none.
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "prefix": LIVESHOP_REDIS_PREFIX,
-            },
-        }
-    }
     CACHES = {
         "default": {
             "BACKEND": "liveshop.common.cache.RedisCache",
@@ -145,7 +138,6 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
