@@ -17,6 +17,7 @@ import resource
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,11 @@ class Viewer:
         self.state = ViewerState()
         self.protocol: wsclient.ClientProtocol | None = None
         self._worker = worker
+
+    def connected(self) -> wsclient.ClientProtocol:
+        """The socket of a viewer the worker keeps (only connected viewers are kept)."""
+        assert self.protocol is not None
+        return self.protocol
 
     def on_message(self, opcode: int, payload: bytes, received_at: float) -> None:
         worker = self._worker
@@ -133,7 +139,7 @@ class ViewerWorker:
     async def progress(self) -> dict:
         return {
             "connected": len(self.viewers),
-            "open": sum(1 for viewer in self.viewers if not viewer.protocol.closed.done()),
+            "open": sum(1 for viewer in self.viewers if not viewer.connected().closed.done()),
             "snapshots": self.snapshots,
             "failed": sum(self.connect_failures.values()),
             "done": self.connecting_done,
@@ -157,9 +163,9 @@ class ViewerWorker:
             lost += missing
             viewers_with_loss += 1 if missing else 0
         closes = Counter(
-            viewer.protocol.closed.result().code
+            viewer.connected().closed.result().code
             for viewer in self.viewers
-            if viewer.protocol.closed.done()
+            if viewer.connected().closed.done()
         )
         states = [viewer.state for viewer in self.viewers]
         return {
@@ -197,7 +203,7 @@ async def _worker_serve(
     worker = ViewerWorker(run_id)
     loop = asyncio.get_running_loop()
     finished = loop.create_future()
-    handlers = {
+    handlers: dict[str, Callable[..., Awaitable[dict]]] = {
         "connect": worker.connect,
         "progress": worker.progress,
         "mark": worker.mark,

@@ -23,8 +23,9 @@ from http import HTTPStatus
 import uvloop
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
-from chat.coalescing import window_next
+from realtime.coalescing import window_next
 
 logger = logging.getLogger("bench.reference")
 
@@ -114,7 +115,7 @@ class Room:
         self._pending = []
         self._last_flush = asyncio.get_running_loop().time()
         broadcast(self.members, frame)
-        # The hub's own rule (chat/coalescing.py), so both send as many frames.
+        # The hub's own rule (realtime/coalescing.py), so both send as many frames.
         self.window = window_next(
             base=self.base_window, flush_seconds=time.perf_counter() - started
         )
@@ -138,6 +139,7 @@ class ReferenceServer:
         return None
 
     async def handler(self, connection: ServerConnection) -> None:
+        assert connection.request is not None  # set once the handshake has been read
         public_id = _public_id(connection.request.path) or ""
         room = self.room(public_id)
         author = _bearer(connection) or f"anonymous-{id(connection)}"
@@ -188,6 +190,7 @@ def _public_id(path: str) -> str | None:
 
 
 def _bearer(connection: ServerConnection) -> str | None:
+    assert connection.request is not None
     offered = connection.request.headers.get("Sec-WebSocket-Protocol", "")
     for item in offered.split(","):
         item = item.strip()
@@ -202,7 +205,7 @@ async def serve_forever(host: str, port: int, window: float) -> None:
         server.handler,
         host,
         port,
-        subprotocols=[SUBPROTOCOL],
+        subprotocols=[Subprotocol(SUBPROTOCOL)],
         compression=None,
         max_size=65536,
         process_request=server.process_request,

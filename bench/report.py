@@ -13,7 +13,7 @@ import psutil
 
 DOCS_START = "<!-- bench-results:start -->"
 DOCS_END = "<!-- bench-results:end -->"
-VERSIONED = ("Django", "channels", "channels-redis", "daphne", "uvicorn", "websockets", "uvloop")
+VERSIONED = ("Django", "channels", "daphne", "uvicorn", "websockets", "uvloop")
 
 # The "Done means" targets.
 P99_LIMIT_MS = 250.0

@@ -240,7 +240,7 @@ async def _connect_viewers(
 
 async def _send_and_drain(
     workers: list[WorkerHandle],
-    senders: SenderGroup,
+    senders: SenderGroup | PinSender,
     scenario: Scenario,
     viewers: int,
     label: str,
@@ -354,7 +354,7 @@ def _merge_connects(result: RunResult, results: list[dict]) -> None:
 
 
 def _merge_deliveries(
-    result: RunResult, results: list[dict], senders: SenderGroup, scenario: Scenario
+    result: RunResult, results: list[dict], senders: SenderGroup | PinSender, scenario: Scenario
 ) -> None:
     result.rate = scenario.rate
     result.seconds = scenario.seconds

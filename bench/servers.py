@@ -143,7 +143,7 @@ def liveshop_prepare(
         )
     if result.returncode != 0:
         raise BenchSetupError(f"manage.py migrate failed; see {log_dir / 'migrate.log'}")
-    result = subprocess.run(
+    setup = subprocess.run(
         [
             python,
             "-m",
@@ -163,9 +163,9 @@ def liveshop_prepare(
         text=True,
         check=False,
     )
-    if result.returncode != 0:
-        raise BenchSetupError(f"bench.setup_show failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    if setup.returncode != 0:
+        raise BenchSetupError(f"bench.setup_show failed:\n{setup.stderr[-2000:]}")
+    return json.loads(setup.stdout.strip().splitlines()[-1])
 
 
 def free_port() -> int:

@@ -44,7 +44,6 @@ from chat.services import (
     question_answer,
     question_claim,
     question_resolve,
-    realtime_ticket_create,
     user_sanction_create,
     user_sanction_revoke,
 )
@@ -52,6 +51,7 @@ from liveshop.accounts.types import AuthenticatedRequest
 from liveshop.common.exceptions import NotFoundError
 from liveshop.common.pagination import PagePagination, page_serializer_build
 from liveshop.common.schema import ERROR_RESPONSE
+from realtime.tickets import realtime_ticket_create
 from shows.access import show_access_view
 from shows.models import Channel, Show
 from shows.selectors import channel_get

@@ -1,6 +1,6 @@
 """The show socket: a thin adapter between the protocol and the chat services.
 
-Connect: identify (``chat.auth``), check the show, join the process hub (subscribe
+Connect: identify (``realtime.auth``), check the show, join the process hub (subscribe
 before reading anything), then send a snapshot or replay what a resuming client
 missed, then go live. Inbound frames are parsed and handed to services; every rule
 lives there. Broadcasts never pass through this class: the hub writes them.
@@ -9,21 +9,15 @@ lives there. Broadcasts never pass through this class: the hub writes them.
 from __future__ import annotations
 
 import collections
-import logging
 import time
 import uuid
 from urllib.parse import parse_qs
 
-import orjson
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import hub as hub_module
-from chat.auth import NO_TOKEN
-from chat.selectors import show_resume_plan, show_snapshot_build
+from chat.selectors import show_snapshot_build
 from chat.services import (
-    REACTION_KINDS,
     ChatRefusal,
     ReactionGate,
     chat_message_create,
@@ -31,108 +25,35 @@ from chat.services import (
 )
 from liveshop.accounts.selectors import auth_token_stamp
 from liveshop.common.exceptions import NotFoundError
-from liveshop.common.wire import iso_utc
+from realtime import hub as hub_module
+from realtime import log
+from realtime.auth import NO_TOKEN
+from realtime.consumers import (
+    CLOSE_BAD_RESUME,
+    CLOSE_NOT_FOUND,
+    CLOSE_UNAUTHENTICATED,
+    GuardedSocketConsumer,
+)
+from realtime.stats import REACTION_KINDS
+from realtime.wire import frame_encode, iso_utc
 from shows.access import ShowChatRole, show_access_view, show_chat_role
 
-logger = logging.getLogger("liveshop.chat")
-
-CLOSE_UNAUTHENTICATED = 4001
-CLOSE_ORIGIN = 4003
-CLOSE_NOT_FOUND = 4004
-CLOSE_POLICY = 4008
-CLOSE_TOO_SLOW = hub_module.CLOSE_TOO_SLOW
-CLOSE_BAD_RESUME = 4400
-CLOSE_TOO_BIG = 1009
-CLOSE_REASONS = {
-    CLOSE_UNAUTHENTICATED: "unauthenticated",
-    CLOSE_ORIGIN: "origin_not_allowed",
-    CLOSE_NOT_FOUND: "show_not_found",
-    CLOSE_POLICY: "policy_violation",
-    CLOSE_TOO_SLOW: "too_slow",
-    CLOSE_BAD_RESUME: "bad_resume",
-    CLOSE_TOO_BIG: "message_too_big",
-}
-AUTH_ERROR_CODES = {"unauthenticated": CLOSE_UNAUTHENTICATED, "origin_not_allowed": CLOSE_ORIGIN}
 REPLAY_CHUNK = 100
 
 
-def _encode(frame: dict) -> str:
-    return orjson.dumps(frame).decode()
-
-
-class GuardedSocketConsumer(AsyncWebsocketConsumer):
-    """What every liveshop socket does alike: refusing with a documented close code,
-    reading inbound frames (size, JSON object) and closing after too many errors.
-
-    Subclasses set ``connection`` (None until the socket is live) and handle the
-    frames that passed the checks in ``frame_handle``.
-    """
-
-    close_reasons = CLOSE_REASONS
-
-    async def _accept(self) -> bool:
-        """Accept the handshake, then close at once if ``chat.auth`` found an error (False)."""
-        self.errors: collections.deque[float] = collections.deque()
-        self.closing = False
-        await self.accept(subprotocol=self.scope.get("liveshop_subprotocol"))
-        auth_error = self.scope.get("auth_error")
-        if auth_error:
-            await self._refuse(AUTH_ERROR_CODES[auth_error])
-            return False
-        return True
-
-    async def _refuse(self, code: int) -> None:
-        if self.closing:
-            return
-        self.closing = True
-        await self.close(code=code, reason=self.close_reasons.get(code))
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
-        """Check an inbound frame (size, JSON object), then hand it to ``frame_handle``."""
-        if self.connection is None or self.closing:
-            return
-        raw = text_data if text_data is not None else bytes_data
-        if len(raw) > settings.LIVESHOP_WS_MAX_FRAME_BYTES:
-            await self._refuse(CLOSE_TOO_BIG)
-            return
-        try:
-            frame = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            frame = None
-        if not isinstance(frame, dict):
-            await self._error("invalid_json", "Frames must be JSON objects.")
-            return
-        await self.frame_handle(frame)
-
-    async def frame_handle(self, frame: dict) -> None:
-        raise NotImplementedError
-
-    async def _error(self, code: str, detail: str, **extra) -> None:
-        frame = {"type": "error", "code": code, "detail": detail}
-        frame.update({key: value for key, value in extra.items() if value is not None})
-        await self.send(_encode(frame))
-        now = time.monotonic()
-        self.errors.append(now)
-        while self.errors and self.errors[0] < now - 60:
-            self.errors.popleft()
-        if len(self.errors) > settings.LIVESHOP_WS_MAX_ERRORS_PER_MINUTE:
-            logger.info("closing %s after repeated refused frames", self.scope.get("path"))
-            await self._refuse(CLOSE_POLICY)
-
-
 class ShowChannelConsumer(GuardedSocketConsumer):
-    # No channel layer: broadcasts come through the process hub (chat.hub).
+    # No channel layer: broadcasts come through the process hub (realtime.hub).
     channel_layer_alias = "liveshop-show-channel-has-no-layer"
 
     async def connect(self) -> None:
         self.show_id: int | None = None
         self.connection: hub_module.HubConnection | None = None
         self.reactions: collections.deque[float] = collections.deque()
-        if not await self._accept():
+        if not await self.accept_checked():
             return
         resume = self._resume_position()
         if resume is False:
-            await self._refuse(CLOSE_BAD_RESUME)
+            await self.refuse(CLOSE_BAD_RESUME)
             return
         self.user = self.scope["user"]
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
@@ -141,7 +62,7 @@ class ShowChannelConsumer(GuardedSocketConsumer):
                 user=self.user, public_id=public_id
             )
         except NotFoundError:
-            await self._refuse(CLOSE_NOT_FOUND)
+            await self.refuse(CLOSE_NOT_FOUND)
             return
         self.show_id = show.pk
         self.channel_id = show.channel_id
@@ -152,7 +73,7 @@ class ShowChannelConsumer(GuardedSocketConsumer):
         user_id = self.user.pk if self.user.is_authenticated else None
         self.connection = hub_module.HubConnection(
             send=self.base_send,
-            close=self._refuse,
+            close=self.refuse,
             user_id=user_id,
             is_team=self.role.is_team,
             viewer_key=f"u{user_id}" if user_id else f"a{uuid.uuid4().hex}",
@@ -161,25 +82,27 @@ class ShowChannelConsumer(GuardedSocketConsumer):
         feed = await hub.join(show.pk, self.connection)
         if resume is not None:
             epoch, seq = resume
-            plan = await database_sync_to_async(show_resume_plan)(
-                show_id=show.pk, user=self.user, is_team=self.role.is_team, epoch=epoch, seq=seq
+            plan = await database_sync_to_async(log.resume_plan)(
+                show_id=show.pk, user_id=user_id, is_team=self.role.is_team, epoch=epoch, seq=seq
             )
             if plan.recovered:
                 for start in range(0, len(plan.events), REPLAY_CHUNK):
                     chunk = plan.events[start : start + REPLAY_CHUNK]
                     await self.send(hub_module.batch_frame_encode(chunk, chunk[-1]["seq"]))
                 await self.send(
-                    _encode(
+                    frame_encode(
                         {"type": "resumed", "recovered": True, "epoch": plan.epoch, "seq": plan.seq}
                     )
                 )
                 feed.activate(self.connection, floor=plan.seq)
                 return
-            await self.send(_encode({"type": "resumed", "recovered": False, "reason": plan.reason}))
+            await self.send(
+                frame_encode({"type": "resumed", "recovered": False, "reason": plan.reason})
+            )
         snapshot = await database_sync_to_async(show_snapshot_build)(
             show=show, user=self.user, role=self.role, viewers=feed.viewers, peak=feed.peak
         )
-        await self.send(_encode(snapshot))
+        await self.send(frame_encode(snapshot))
         feed.activate(self.connection, floor=snapshot["seq"])
 
     def _resume_position(self) -> tuple[str, int] | None | bool:
@@ -205,9 +128,9 @@ class ShowChannelConsumer(GuardedSocketConsumer):
         elif kind == "reaction":
             await self._reaction(frame)
         elif kind == "ping":
-            await self.send(_encode({"type": "pong"}))
+            await self.send(frame_encode({"type": "pong"}))
         else:
-            await self._error(
+            await self.error_send(
                 "unknown_type",
                 "Unknown frame type; expected message.send, reaction or ping.",
             )
@@ -222,20 +145,22 @@ class ShowChannelConsumer(GuardedSocketConsumer):
         if not await self._token_in_force(client_msg_id=echo):
             return
         if client_msg_id is None:
-            await self._error("invalid", "client_msg_id must be a UUID string.", client_msg_id=echo)
+            await self.error_send(
+                "invalid", "client_msg_id must be a UUID string.", client_msg_id=echo
+            )
             return
         text, reply_to, question = frame.get("text"), frame.get("reply_to"), frame.get("question")
         if not isinstance(text, str):
-            await self._error("invalid", "text must be a string.", client_msg_id=echo)
+            await self.error_send("invalid", "text must be a string.", client_msg_id=echo)
             return
         if reply_to is not None and (type(reply_to) is not int or reply_to < 1):
-            await self._error("invalid", "reply_to must be a message id.", client_msg_id=echo)
+            await self.error_send("invalid", "reply_to must be a message id.", client_msg_id=echo)
             return
         if question is not None and not isinstance(question, bool):
-            await self._error("invalid", "question must be true or false.", client_msg_id=echo)
+            await self.error_send("invalid", "question must be true or false.", client_msg_id=echo)
             return
         if not self.user.is_authenticated:
-            await self._error("not_authenticated", "Sign in to chat.", client_msg_id=echo)
+            await self.error_send("not_authenticated", "Sign in to chat.", client_msg_id=echo)
             return
         try:
             result = await database_sync_to_async(chat_message_create)(
@@ -248,10 +173,10 @@ class ShowChannelConsumer(GuardedSocketConsumer):
             )
         except ChatRefusal as refusal:
             until = iso_utc(refusal.until)
-            await self._error(refusal.code, refusal.message, client_msg_id=echo, until=until)
+            await self.error_send(refusal.code, refusal.message, client_msg_id=echo, until=until)
             return
         await self.send(
-            _encode(
+            frame_encode(
                 {
                     "type": "ack",
                     "client_msg_id": echo,
@@ -272,12 +197,12 @@ class ShowChannelConsumer(GuardedSocketConsumer):
             return True
         if await database_sync_to_async(auth_token_stamp)(user_id=self.user.pk) == stamp:
             return True
-        await self._error(
+        await self.error_send(
             "not_authenticated",
             "The token this connection signed in with was revoked; sign in again.",
             client_msg_id=client_msg_id,
         )
-        await self._refuse(CLOSE_UNAUTHENTICATED)
+        await self.refuse(CLOSE_UNAUTHENTICATED)
         return False
 
     async def _reaction(self, frame: dict) -> None:
@@ -285,10 +210,10 @@ class ShowChannelConsumer(GuardedSocketConsumer):
             return
         kind = frame.get("kind")
         if kind not in REACTION_KINDS:
-            await self._error("invalid", f"kind must be one of {', '.join(REACTION_KINDS)}.")
+            await self.error_send("invalid", f"kind must be one of {', '.join(REACTION_KINDS)}.")
             return
         if not self.user.is_authenticated:
-            await self._error("not_authenticated", "Sign in to react.")
+            await self.error_send("not_authenticated", "Sign in to react.")
             return
         now = time.monotonic()
         while self.reactions and self.reactions[0] < now - 1:
@@ -307,7 +232,7 @@ class ShowChannelConsumer(GuardedSocketConsumer):
         if admission.refusal is not None:
             refusal = admission.refusal
             until = iso_utc(refusal.until)
-            await self._error(refusal.code, refusal.message, until=until)
+            await self.error_send(refusal.code, refusal.message, until=until)
             return
         if admission.counted:
             hub_module.hub_get().reaction_tap(self.show_id, kind)

@@ -10,8 +10,8 @@ Locks are ``FOR NO KEY UPDATE`` on the model's own table, for the reasons in
 
 from django.db.models import QuerySet
 
-from chat.events import show_room_ensure
 from chat.models import BlockedTerm, ChatMessage, ChatSanction, ShowEvent, ShowRoom
+from shows.events import show_room_ensure
 
 
 def chat_sanctions_qs_select_for_update() -> QuerySet[ChatSanction]:
@@ -41,7 +41,7 @@ def show_events_qs_select_for_update() -> QuerySet[ShowEvent]:
 def show_room_lock(*, show_id: int) -> ShowRoom:
     """Lock the show's room row (created if missing): the last of the show's locks.
 
-    The seq allocation of ``chat.events`` takes the same row lock with its ``UPDATE``.
+    The seq allocation of ``realtime.log`` takes the same row lock with its ``UPDATE``.
     """
     show_room_ensure(show_id=show_id)
     return ShowRoom.objects.select_for_update(of=("self",), no_key=True).get(show_id=show_id)

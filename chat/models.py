@@ -9,11 +9,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from realtime.models import Audience
+
 
 class ShowRoom(models.Model):
     """The live state of one show's channel: its log position and chat settings.
 
-    ``last_seq`` is advanced only by ``chat.events.show_event_append``, inside the
+    ``last_seq`` is advanced only by ``realtime.log.event_append``, inside the
     writing transaction, which serialises every writer of the show on this row.
     """
 
@@ -35,14 +37,6 @@ class ShowRoom(models.Model):
 
     def __str__(self) -> str:
         return f"room of show {self.show_id}"
-
-
-class Audience(models.TextChoices):
-    """Who may see an event: everyone, the show's team, or one user (plus the team)."""
-
-    PUBLIC = "public", "Everyone"
-    TEAM = "team", "The show's team"
-    USER = "user", "One user and the team"
 
 
 class ShowEvent(models.Model):

@@ -1,4 +1,4 @@
-"""Reads for the show channel: what a user may see, snapshots, resume, log fetches."""
+"""Reads for the show channel: the send context, sanctions, what a user may see, snapshots."""
 
 from __future__ import annotations
 
@@ -10,22 +10,20 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from chat.events import event_wire_format, show_room_ensure
 from chat.models import (
-    Audience,
     BlockedTerm,
     ChatMessage,
     ChatSanction,
     ModerationAction,
-    ShowEvent,
     ShowRoom,
 )
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import PermissionDeniedError
-from liveshop.common.wire import iso_utc
+from realtime.log import room_state
+from realtime.wire import iso_utc
 from shows.access import MODERATOR_ROLES, ShowChatRole, member_q, show_chat_role, show_role_from
 from shows.models import Channel, Show, ShowMember
-from shows.selectors import show_pins_open_payload
+from shows.selectors import show_pins_open_payload, show_status_payload
 from video.selectors import show_playback_get
 
 
@@ -252,24 +250,11 @@ def messages_visible(*, show_id: int, user: User | None, is_team: bool) -> Query
     return messages.filter(rule)
 
 
-def show_room_state(*, show_id: int) -> ShowRoom:
-    show_room_ensure(show_id=show_id)
-    return ShowRoom.objects.get(show_id=show_id)
-
-
-def show_status_payload(show: Show) -> dict:
-    return {
-        "status": show.status,
-        "started_at": iso_utc(show.actual_start),
-        "ended_at": iso_utc(show.actual_end),
-    }
-
-
 def show_snapshot_build(
     *, show: Show, user: User | None, role: ShowChatRole, viewers: int, peak: int
 ) -> dict:
     """The ``snapshot`` frame for ``user`` (docs/protocol.md, 2.1)."""
-    room = show_room_state(show_id=show.pk)
+    room = room_state(show_id=show.pk)
     authenticated = user is not None and user.is_authenticated
     messages = list(
         messages_visible(show_id=show.pk, user=user, is_team=role.is_team)
@@ -325,68 +310,6 @@ def show_snapshot_build(
         "messages": [message_payload(message) for message in messages],
         "viewers": {"count": viewers, "peak": max(peak, room.peak_viewers)},
     }
-
-
-def events_visible(*, show_id: int, user: User | None, is_team: bool) -> QuerySet[ShowEvent]:
-    events = ShowEvent.objects.filter(show_id=show_id)
-    if is_team:
-        return events
-    rule = Q(audience=Audience.PUBLIC)
-    if user is not None and user.is_authenticated:
-        rule |= Q(audience=Audience.USER, audience_user=user)
-    return events.filter(rule)
-
-
-@dataclasses.dataclass(frozen=True)
-class ResumePlan:
-    recovered: bool
-    reason: str | None
-    events: list[dict]
-    seq: int
-    epoch: str
-
-
-def show_resume_plan(
-    *, show_id: int, user: User | None, is_team: bool, epoch: str, seq: int
-) -> ResumePlan:
-    """The events a client at (``epoch``, ``seq``) missed, or why it cannot resume."""
-    room = show_room_state(show_id=show_id)
-    current = room.last_seq
-
-    def refuse(reason: str) -> ResumePlan:
-        return ResumePlan(False, reason, [], current, str(room.epoch))
-
-    if epoch != str(room.epoch):
-        return refuse("epoch_mismatch")
-    if seq > current:
-        return refuse("future_seq")
-    if current - seq > settings.LIVESHOP_RESUME_MAX_EVENTS:
-        return refuse("too_many")
-    if seq < current:
-        first_missed = (
-            ShowEvent.objects.filter(show_id=show_id, seq=seq + 1)
-            .values_list("created_at", flat=True)
-            .first()
-        )
-        horizon = timezone.now() - timezone.timedelta(seconds=settings.LIVESHOP_RESUME_MAX_AGE)
-        if first_missed is None or first_missed < horizon:
-            return refuse("too_old")
-    events = [
-        event_wire_format(event)
-        for event in events_visible(show_id=show_id, user=user, is_team=is_team).filter(
-            seq__gt=seq, seq__lte=current
-        )
-    ]
-    return ResumePlan(True, None, events, current, str(room.epoch))
-
-
-def show_events_wire(*, show_id: int, after: int, before: int | None = None) -> list[dict]:
-    """Log entries with ``after < seq < before`` (or all after ``after``) in the broker's
-    wire format."""
-    events = ShowEvent.objects.filter(show_id=show_id, seq__gt=after)
-    if before is not None:
-        events = events.filter(seq__lt=before)
-    return [event_wire_format(event) for event in events]
 
 
 # -- Moderation and the question queue --------------------------------------------

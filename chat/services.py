@@ -1,7 +1,7 @@
 """Writes for the show channel. Every rule of the chat is enforced here, not in adapters.
 
 Each service that changes what clients see appends its events to the show's log
-(``chat.events.show_event_append``) inside its transaction; they are published
+(``shows.events.show_event_append``) inside its transaction; they are published
 after commit.
 """
 
@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import secrets
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from chat.events import (
-    message_with_event_insert,
-    show_event_append,
-    show_room_ensure,
-    show_seq_allocate,
-)
 from chat.lock_objects import (
     blocked_term_lock,
     chat_messages_qs_select_for_update,
@@ -36,7 +28,6 @@ from chat.lock_objects import (
     show_room_lock,
 )
 from chat.models import (
-    Audience,
     BlockedTerm,
     ChatMessage,
     ChatSanction,
@@ -55,13 +46,12 @@ from chat.selectors import (
     sanction_in_force_q,
     sanction_shadowed,
     sanctions_active,
-    show_status_payload,
 )
+from chat.send import message_with_event_insert
 from liveshop.accounts.lock_objects import user_lock
 from liveshop.accounts.models import User
 from liveshop.common.cache import (
     cache_counter_increment,
-    cache_value_add,
     cache_value_get,
     cache_value_set,
 )
@@ -71,8 +61,10 @@ from liveshop.common.exceptions import (
     NotFoundError,
 )
 from liveshop.common.transactions import atomic_required
-from liveshop.common.wire import iso_utc
+from realtime.models import Audience
+from realtime.wire import iso_utc
 from shows.access import ShowChatRole, show_chat_role
+from shows.events import show_event_append, show_room_ensure, show_seq_allocate
 from shows.lock_objects import channel_lock
 from shows.models import Channel, Show
 
@@ -330,7 +322,7 @@ def chat_message_create(
     try:
         if connection.vendor == "postgresql":
             # One statement for the message, its seq and its event: this is the hot
-            # path (chat.events.message_with_event_insert says why).
+            # path (chat.send.message_with_event_insert says why).
             audience, audience_user_id = _message_audience(message)
             message_with_event_insert(
                 message=message,
@@ -455,65 +447,15 @@ _STATUS_ANNOUNCEMENTS = {
 }
 
 
-def show_status_announce(*, show: Show) -> None:
-    """Tell the show's channel its new status: a ``show.status`` event and a system message.
+def system_message_on_transition(*, show: Show) -> None:
+    """Tell the show's chat its new status in words: a system message (live, ended, cancelled).
 
-    Called by ``shows.services.show_transition`` inside its transaction.
+    A ``shows.lifecycle`` transition listener (registered in ``ChatConfig.ready()``): it
+    runs inside ``show_transition``'s transaction, after the ``show.status`` event.
     """
-    show_event_append(show_id=show.pk, type="show.status", data=show_status_payload(show))
     text = _STATUS_ANNOUNCEMENTS.get(show.status)
     if text is not None:
         system_message_post(show_id=show.pk, text=text)
-
-
-def show_peak_viewers_record(*, show_id: int, viewers: int) -> int:
-    """Raise the show's recorded peak to ``viewers`` if higher; returns the peak."""
-    ShowRoom.objects.filter(show_id=show_id, peak_viewers__lt=viewers).update(peak_viewers=viewers)
-    return (
-        ShowRoom.objects.filter(show_id=show_id).values_list("peak_viewers", flat=True).first() or 0
-    )
-
-
-def show_reactions_record(*, show_id: int, count: int) -> None:
-    ShowRoom.objects.filter(show_id=show_id).update(reaction_count=F("reaction_count") + count)
-
-
-REACTION_KINDS = ("heart", "fire", "laugh", "wow", "clap")
-
-
-_TICKET_SALT = "liveshop.realtime.ticket"
-TICKET_MAX_LENGTH = 200
-
-
-def realtime_ticket_create(*, user: User) -> str:
-    """A one-time websocket ticket for ``user``, valid ``LIVESHOP_WS_TICKET_SECONDS``.
-
-    The ticket is signed with the secret key (the user id, a random nonce and the
-    time), so redeeming it needs no shared store: tickets work while Redis is down.
-    Writes nothing.
-    """
-    return signing.dumps([user.pk, secrets.token_urlsafe(12)], salt=_TICKET_SALT)
-
-
-def realtime_ticket_redeem(*, ticket: str) -> int | None:
-    """The user id of ``ticket`` if it is genuine, fresh and not used yet; a ticket redeems once.
-
-    Side effect: marks the ticket's nonce used in the cache until the ticket
-    expires. The cache's atomic ``add`` decides which of two concurrent uses wins;
-    while Redis is down that is decided per process.
-    """
-    if not ticket or len(ticket) > TICKET_MAX_LENGTH:
-        return None
-    lifetime = settings.LIVESHOP_WS_TICKET_SECONDS
-    try:
-        user_id, nonce = signing.loads(ticket, salt=_TICKET_SALT, max_age=lifetime)
-    except (signing.BadSignature, ValueError, TypeError):
-        return None
-    if type(user_id) is not int or not isinstance(nonce, str):
-        return None
-    if not cache_value_add(key=f"chat:ticket:{nonce}", value=user_id, timeout=lifetime + 1):
-        return None
-    return user_id
 
 
 # -- Moderation and the question queue --------------------------------------------

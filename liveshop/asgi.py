@@ -9,10 +9,10 @@ django_asgi_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chat.auth import ShowSocketAuthMiddleware  # noqa: E402
 from liveshop.routing import websocket_urlpatterns  # noqa: E402
 from liveshop.runtime import runtime_mode_log  # noqa: E402
 from liveshop.servers import asgi_process_tune  # noqa: E402
+from realtime.auth import SocketAuthMiddleware  # noqa: E402
 
 runtime_mode_log("ASGI server")
 
@@ -25,6 +25,6 @@ application = ProtocolTypeRouter(
         # origins, while token and ticket clients (mobile apps) may send none.
         # ignore: types-channels wants its _ExtendedURLPattern, which no path() is typed to
         # return (liveshop/routing.py says why).
-        "websocket": ShowSocketAuthMiddleware(URLRouter(websocket_urlpatterns)),  # type: ignore[arg-type]
+        "websocket": SocketAuthMiddleware(URLRouter(websocket_urlpatterns)),  # type: ignore[arg-type]
     }
 )

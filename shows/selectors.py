@@ -25,12 +25,13 @@ from catalog.models import CartAddition, LinkClick, OrderLine, Product, ProductI
 from catalog.selectors import variant_stock_view
 from liveshop.accounts.models import User
 from liveshop.common.links import public_url
-from liveshop.common.wire import iso_utc
+from realtime.wire import iso_utc
 
 # A module import: shows.access reads shows through this module (see there).
 from shows import access as show_access
 from shows.links import cart_link_build
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
+from shows.replays import show_has_visible_replay_q
 
 # Shows that occupy their channel's slot: a cancelled show frees it.
 SLOT_HOLDING_STATUSES = (
@@ -158,13 +159,10 @@ def channel_schedule_get(
     whose slot is not over yet, so it does not vanish before it goes live).
     Cancelled shows whose slot is not over yet are kept visible in their own
     list, never among the shows to look forward to. Replays are ended shows
-    that allow one and have a recording that plays (``video.selectors``),
-    newest first; an ended show without one is no replay. Two queries
-    whatever the number of shows.
+    that allow one and have a recording that plays (video's rule, installed in
+    ``shows.replays``), newest first; an ended show without one is no replay.
+    Two queries whatever the number of shows.
     """
-    # video sits above shows (it reads shows); import late, as show_transition does.
-    from video.selectors import show_has_visible_replay_q
-
     now = now or timezone.now()
     horizon = now + dt.timedelta(days=days)
     shows = show_annotate_lineup_count(
@@ -210,6 +208,15 @@ def show_viewer_get(*, public_id: str, user: User) -> Show | None:
         .filter(public_id=public_id)
         .first()
     )
+
+
+def show_status_payload(show: Show) -> dict:
+    """The status part of ``show.status`` events and of the snapshot's ``show``."""
+    return {
+        "status": show.status,
+        "started_at": iso_utc(show.actual_start),
+        "ended_at": iso_utc(show.actual_end),
+    }
 
 
 def show_pins_open() -> QuerySet[ShowPin]:

@@ -15,15 +15,21 @@ from django.utils.text import slugify
 
 from catalog.models import Product, Variant
 from catalog.selectors import variant_stock_view
-from chat.events import show_event_append
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
 from liveshop.common.tasks import task_enqueue_on_commit
 from liveshop.common.transactions import atomic_required
+from shows import lifecycle
 from shows.access import show_chat_role
+from shows.events import show_event_append
 from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
-from shows.selectors import pins_open_live, show_overlapping_list, show_pin_payload_get
+from shows.selectors import (
+    pins_open_live,
+    show_overlapping_list,
+    show_pin_payload_get,
+    show_status_payload,
+)
 from shows.timezones import channel_zone, zone_named
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
@@ -191,10 +197,10 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
     Must run inside a transaction: the show row is locked, so two concurrent
     transitions cannot both succeed; a caller that locks the channel too must
     have locked it first (docs/architecture.md, "Lock order"). Records actual
-    start and end times and announces the new status on the show's channel
-    (event and system message, published after commit) and, if it changes,
-    the channel's now-playing. An ending show closes its open pins and
-    announces its replay if one is ready.
+    start and end times, appends ``show.status`` to the show's log (published
+    after commit) and calls the transition listeners of ``shows.lifecycle`` (chat's
+    system message, video's now-playing). An ending show closes its open pins,
+    then calls the end listeners (video announces its replay if one is ready).
     Raises ``ShowTransitionError`` (409) for an illegal move and ``RuntimeError``
     outside ``transaction.atomic``.
     """
@@ -218,18 +224,18 @@ def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = Non
         current.cancelled_at = now
         fields.append("cancelled_at")
     current.save(update_fields=fields)
-    from chat.services import show_status_announce
-    from video.services import channel_now_playing_sync, show_replay_announce
-
-    show_status_announce(show=current)
-    # A show going live or ending changes what its channel plays (sockets told after commit).
-    channel_now_playing_sync(channel_id=current.channel_id)
+    show_event_append(show_id=current.pk, type="show.status", data=show_status_payload(current))
+    # The apps above shows react here (chat's system message, video's now-playing):
+    # shows.lifecycle says who registered.
+    for listener in lifecycle.show_transition_listeners():
+        listener(show=current)
     if to_status == Show.Status.ENDED:
         for pin in ShowPin.objects.filter(show=current, unpinned_at__isnull=True):
             _pin_close(show=current, pin=pin, actor=None, now=now)
-        # A replay that was ready before the end (a premiere's own video) opens now,
-        # its timeline with the pins just closed.
-        show_replay_announce(show=current)
+        # After the pins are closed: a replay that opens now (a premiere's own video)
+        # carries them in its timeline.
+        for listener in lifecycle.show_end_listeners():
+            listener(show=current)
     return current
 
 

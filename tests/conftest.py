@@ -100,8 +100,8 @@ def celery_broker_down(throwaway_redis):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    from chat import broker
     from liveshop.common import cache as cache_module
+    from realtime import broker
 
     cache.clear()
     cache_module._local.clear()

@@ -8,8 +8,8 @@ import uuid
 
 from channels.testing import WebsocketCommunicator
 
-from chat import hub as hub_module
 from liveshop.asgi import application
+from realtime import hub as hub_module
 
 ORIGIN = "http://localhost"
 

@@ -7,10 +7,10 @@ import pytest
 from channels.db import database_sync_to_async
 from rest_framework.authtoken.models import Token
 
-from chat import hub as hub_module
 from chat import services as chat_services
 from chat.models import ShowRoom
 from chat.services import user_sanction_create
+from realtime import hub as hub_module
 from shows.models import Show
 from tests import factories
 from tests.sockets import frames_until, hub_shutdown, socket_open

@@ -4,7 +4,7 @@ Each test sets ``LIVESHOP_REDIS_PREFIX`` itself: the names must not depend on th
 prefix of the environment the suite runs in.
 """
 
-from chat.broker import channel_topic, show_topic
+from realtime.broker import channel_topic, show_topic
 
 
 def test_topics_of_two_redis_databases_differ(settings):

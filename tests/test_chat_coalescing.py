@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat.coalescing import MAX_WINDOW_SECONDS, window_next
+from realtime.coalescing import MAX_WINDOW_SECONDS, window_next
 
 
 @pytest.mark.parametrize(

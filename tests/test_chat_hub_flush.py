@@ -6,10 +6,10 @@ import orjson
 import pytest
 from channels.db import database_sync_to_async
 
-from chat import hub as hub_module
-from chat.events import show_room_ensure
-from chat.hub import JOINING, LIVE, HubConnection, ShowFeed
 from chat.models import ShowEvent, ShowRoom
+from realtime import hub as hub_module
+from realtime.hub import JOINING, LIVE, HubConnection, ShowFeed
+from shows.events import show_room_ensure
 from shows.models import Show
 from tests.factories import ShowFactory
 from tests.sockets import batch_events, frame_receive, frames_until, hub_shutdown, socket_open

@@ -7,7 +7,6 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from chat.events import show_room_ensure
 from chat.models import (
     BlockedTerm,
     ChatMessage,
@@ -37,6 +36,7 @@ from liveshop.common.exceptions import (
     NotFoundError,
     PermissionDeniedError,
 )
+from shows.events import show_room_ensure
 from shows.models import Show, ShowMember
 from tests.factories import (
     BlockedTermFactory,

@@ -4,9 +4,9 @@ import uuid
 
 import pytest
 
-from chat.events import show_room_ensure
 from chat.models import BlockedTerm, ChatMessage, ChatSanction, ModerationAction, ShowEvent
 from chat.services import chat_message_create, message_hide, user_sanction_create
+from shows.events import show_room_ensure
 from shows.models import Show, ShowMember
 from tests.conftest import client_for
 from tests.factories import (

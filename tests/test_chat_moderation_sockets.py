@@ -6,7 +6,6 @@ import pytest
 from channels.db import database_sync_to_async
 from rest_framework.authtoken.models import Token
 
-from chat.events import show_room_ensure
 from chat.models import ChatMessage, ShowRoom
 from chat.services import (
     chat_message_create,
@@ -16,6 +15,7 @@ from chat.services import (
     question_answer,
     user_sanction_create,
 )
+from shows.events import show_room_ensure
 from shows.models import Show, ShowMember
 from tests.factories import BlockedTermFactory, ShowFactory, ShowMemberFactory, UserFactory
 from tests.sockets import (

@@ -4,7 +4,6 @@ import uuid
 
 import pytest
 
-from chat.events import show_room_ensure
 from chat.models import ChatMessage, ShowEvent, ShowRoom
 from chat.selectors import question_queue_list
 from chat.services import (
@@ -16,6 +15,7 @@ from chat.services import (
     question_resolve,
 )
 from liveshop.common.exceptions import ConflictError, NotFoundError, PermissionDeniedError
+from shows.events import show_room_ensure
 from shows.models import Show, ShowMember
 from tests.factories import ShowFactory, ShowMemberFactory, UserFactory
 

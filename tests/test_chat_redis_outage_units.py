@@ -10,15 +10,11 @@ import pytest
 import redis
 from django.core import signing
 
-from chat import broker
-from chat.services import (
-    ChatRefusal,
-    chat_rate_limit_hit,
-    realtime_ticket_create,
-    realtime_ticket_redeem,
-)
+from chat.services import ChatRefusal, chat_rate_limit_hit
 from liveshop.common import cache as cache_module
 from liveshop.common.cache import cache_value_add, cache_value_get, cache_value_set
+from realtime import broker
+from realtime.tickets import realtime_ticket_create, realtime_ticket_redeem
 
 
 class _DownCache:

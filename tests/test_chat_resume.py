@@ -11,11 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from chat import broker
-from chat.events import show_event_append
 from chat.models import Audience, ChatMessage, ShowEvent, ShowRoom
 from chat.selectors import message_payload
 from chat.services import chat_message_create, system_message_post
+from realtime import broker
+from shows.events import show_event_append
 from shows.models import Show
 from tests import factories
 from tests.sockets import batch_events, frame_receive, frames_until, hub_shutdown, socket_open

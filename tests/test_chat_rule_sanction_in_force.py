@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from chat.events import show_room_ensure
 from chat.models import ChatSanction
 from chat.selectors import (
     _chat_send_context_portable,
@@ -18,6 +17,7 @@ from chat.selectors import (
     sanctions_active,
 )
 from liveshop.accounts.models import User
+from shows.events import show_room_ensure
 from shows.models import Show
 from tests import factories
 

@@ -18,7 +18,7 @@ from websockets.frames import Opcode
 from websockets.sync.client import connect
 from websockets.uri import parse_uri
 
-from chat.events import show_event_append
+from shows.events import show_event_append
 from shows.models import Show
 from tests import factories
 from tests.servers import servers_running

@@ -9,7 +9,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from chat.models import ChatMessage, ShowEvent
-from chat.services import realtime_ticket_create
+from realtime.tickets import realtime_ticket_create
 from shows.models import Show
 from tests import factories
 from tests.sockets import (

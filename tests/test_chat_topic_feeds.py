@@ -1,13 +1,13 @@
-"""Topic feeds (chat.topics) keep checking the database for what no broker brought."""
+"""Topic feeds (realtime.topics) keep checking the database for what no broker brought."""
 
 import asyncio
 
 import orjson
 import pytest
 
-from chat import hub as hub_module
-from chat.hub import HubConnection
-from chat.topics import TopicFeeds
+from realtime import hub as hub_module
+from realtime.hub import HubConnection
+from realtime.topics import TopicFeeds
 
 
 async def _ignore(*args) -> None:

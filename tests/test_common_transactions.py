@@ -3,11 +3,11 @@ before writing anything (``liveshop.common.transactions.atomic_required``)."""
 
 import pytest
 
-from chat import broker
-from chat.events import show_event_append, show_room_ensure, show_seq_allocate
 from chat.models import ChatMessage, ShowEvent, ShowRoom
 from chat.services import system_message_post
 from liveshop.common.transactions import atomic_required
+from realtime import broker
+from shows.events import show_event_append, show_room_ensure, show_seq_allocate
 from shows.models import Show
 from shows.services import show_transition, variant_stock_announce
 from tests import factories

@@ -8,12 +8,12 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 
-from chat.events import show_room_ensure
 from chat.selectors import _chat_send_context_portable, blocked_term_editor_require
 from chat.selectors import chat_send_context as chat_send_context_fast
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import PermissionDeniedError
 from shows.access import show_chat_role, show_is_team
+from shows.events import show_room_ensure
 from shows.models import Show, ShowMember
 from shows.selectors import show_viewer_get
 from tests import factories

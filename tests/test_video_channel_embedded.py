@@ -16,7 +16,7 @@ import pytest
 from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 
-from chat import broker
+from realtime import broker
 from shows.models import Show
 from shows.services import show_go_live
 from tests import factories

@@ -4,6 +4,7 @@ import asyncio
 import datetime as dt
 import json
 
+import orjson
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -11,9 +12,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from chat import broker
-from chat.topics import topic_feeds_get
 from liveshop.asgi import application
+from realtime import broker
+from realtime.topics import topic_feeds_get
 from shows.models import Show
 from shows.services import show_go_live
 from tests import factories
@@ -21,7 +22,13 @@ from tests.sockets import ORIGIN, close_code, frame_receive, hub_shutdown
 from tests.threads import threads_run
 from video.channels import channel_now_playing_get
 from video.models import ChannelAir, IngestSession
-from video.services import channel_now_playing_tick, channel_rotation_set, stream_playable_mark
+from video.services import (
+    channel_now_playing_sync,
+    channel_now_playing_tick,
+    channel_rotation_set,
+    stream_playable_mark,
+    stream_publish_authorize,
+)
 from video.wire import now_playing_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -185,6 +192,38 @@ async def test_a_rotation_slot_ending_pushes_the_next_replay_once(media_dir):
         assert await socket.receive_nothing(timeout=0.5)
     finally:
         await hub_shutdown()
+
+
+def test_stream_publish_sends_one_now_playing(media_dir, settings, monkeypatch):
+    # A publish takes the show live and opens its session in one transaction: what the
+    # channel plays changes once, so its sockets get one frame, with the final state.
+    settings.LIVESHOP_VIDEO_PLAYABLE_TIMEOUT_SECONDS = 0
+    stream = factories.ShowStreamFactory()
+    show = stream.show
+    channel_now_playing_sync(channel_id=show.channel_id)
+    before = ChannelAir.objects.get(channel_id=show.channel_id).version
+    published = []
+    monkeypatch.setattr(broker, "broker_topic_publish", lambda **kwargs: published.append(kwargs))
+
+    stream_publish_authorize(
+        provider="nginx_rtmp", public_id=show.public_id, key=stream.secret, client_id="7"
+    )
+
+    assert [kwargs["topic"] for kwargs in published] == [broker.channel_topic(show.channel_id)]
+    frame = orjson.loads(published[0]["payload"])
+    assert (frame["type"], frame["version"]) == ("now_playing", before + 1)
+    assert frame["now_playing"]["kind"] == "live"
+    assert frame["now_playing"]["show"]["status"] == "live"
+    # The final state: the session is open (state live), not the show alone.
+    assert frame["now_playing"]["playback"] == {
+        "hls_url": None,
+        "playable": False,
+        "state": "live",
+        "replay": None,
+    }
+    rest = _rest_now_playing(show.channel.slug)
+    assert _without_offset(frame["now_playing"]) == _without_offset(rest)
+    assert ChannelAir.objects.get(channel_id=show.channel_id).version == before + 1
 
 
 # Threads racing on select_for_update: SQLite has no row locks to race on.

@@ -98,8 +98,9 @@ def test_a_valid_key_in_the_start_window_takes_the_show_live(
     assert (session.client_id, session.provider, session.state) == ("8", "nginx_rtmp", "live")
     assert session.playable_at is None
     assert _events(show) == [("show.status", "public"), ("message.created", "public")]
-    # Two broadcasts, the playable watch task and the channel's now-playing twice (live,
-    # then its stream's state), all after commit.
+    # Two broadcasts, the playable watch task and two now-playing syncs (marked by the
+    # go-live and by the session; the first announces, the second finds nothing new),
+    # all after commit.
     assert len(callbacks) == 5
 
 

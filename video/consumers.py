@@ -1,6 +1,6 @@
 """The channel socket: a channel's ``now_playing`` as it changes (docs/protocol.md, 10).
 
-Connect: identify (``chat.auth``, as on the show socket), find the channel, join the
+Connect: identify (``realtime.auth``, as on the show socket), find the channel, join the
 process's feed of the channel's topic (subscribe before reading), send the snapshot,
 go live. Changes never pass through this class: the topic feed writes them.
 """
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import functools
 
-import orjson
 from channels.db import database_sync_to_async
 
-from chat import broker
-from chat.consumers import (
+from liveshop.common.exceptions import NotFoundError
+from realtime import broker
+from realtime.consumers import (
     CLOSE_NOT_FOUND,
     CLOSE_ORIGIN,
     CLOSE_POLICY,
@@ -22,9 +22,9 @@ from chat.consumers import (
     CLOSE_UNAUTHENTICATED,
     GuardedSocketConsumer,
 )
-from chat.hub import HubConnection
-from chat.topics import topic_feeds_get
-from liveshop.common.exceptions import NotFoundError
+from realtime.hub import HubConnection
+from realtime.topics import topic_feeds_get
+from realtime.wire import frame_encode
 from shows.selectors import channel_get
 from video.channels import channel_air_frame_newer, channel_air_snapshot
 
@@ -39,34 +39,30 @@ CLOSE_REASONS = {
 }
 
 
-def _encode(frame: dict) -> str:
-    return orjson.dumps(frame).decode()
-
-
 def _frame_newer(channel_id: int, version: int) -> bytes | None:
     return channel_air_frame_newer(channel_id=channel_id, version=version)
 
 
 class ChannelNowPlayingConsumer(GuardedSocketConsumer):
-    # No channel layer: changes come through the process's topic feed (chat.topics).
+    # No channel layer: changes come through the process's topic feed (realtime.topics).
     close_reasons = CLOSE_REASONS
     channel_layer_alias = "liveshop-channel-socket-has-no-layer"
 
     async def connect(self) -> None:
         self.topic: str | None = None
         self.connection: HubConnection | None = None
-        if not await self._accept():
+        if not await self.accept_checked():
             return
         slug = self.scope["url_route"]["kwargs"]["slug"]
         channel = await database_sync_to_async(channel_get)(slug=slug)
         if channel is None:
-            await self._refuse(CLOSE_NOT_FOUND)
+            await self.refuse(CLOSE_NOT_FOUND)
             return
-        user = self.scope["user"]
+        user = self.scope_user()
         user_id = user.pk if user.is_authenticated else None
         self.connection = HubConnection(
             send=self.base_send,
-            close=self._refuse,
+            close=self.refuse,
             user_id=user_id,
             is_team=False,
             viewer_key="",
@@ -82,9 +78,9 @@ class ChannelNowPlayingConsumer(GuardedSocketConsumer):
             snapshot = await database_sync_to_async(channel_air_snapshot)(slug=slug)
         except NotFoundError:
             # Deleted while connecting.
-            await self._refuse(CLOSE_NOT_FOUND)
+            await self.refuse(CLOSE_NOT_FOUND)
             return
-        await self.send(_encode(snapshot.frame))
+        await self.send(frame_encode(snapshot.frame))
         feed.activate(self.connection, floor=snapshot.topic_version)
 
     async def disconnect(self, code: int) -> None:
@@ -93,6 +89,8 @@ class ChannelNowPlayingConsumer(GuardedSocketConsumer):
 
     async def frame_handle(self, frame: dict) -> None:
         if frame.get("type") == "ping":
-            await self.send(_encode({"type": "pong"}))
+            await self.send(frame_encode({"type": "pong"}))
         else:
-            await self._error("unknown_type", "Unknown frame type; the channel socket takes ping.")
+            await self.error_send(
+                "unknown_type", "Unknown frame type; the channel socket takes ping."
+            )

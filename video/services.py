@@ -28,9 +28,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Product
-from chat import broker
-from chat.events import show_event_append
-from chat.models import Audience
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import (
     ApplicationError,
@@ -39,7 +36,10 @@ from liveshop.common.exceptions import (
     PermissionDeniedError,
 )
 from liveshop.common.tasks import SWEEP_GRACE, task_enqueue_on_commit
+from realtime import broker
+from realtime.models import Audience
 from shows.access import show_chat_role
+from shows.events import show_event_append
 from shows.lock_objects import channel_lock, show_lock
 from shows.models import Channel, Show, ShowPin
 from shows.services import show_end, show_go_live, show_product_pin, show_product_unpin
@@ -219,7 +219,7 @@ def _session_open(
         from video.tasks import stream_playable_watch
 
         task_enqueue_on_commit(stream_playable_watch, session_id=session.pk)
-    channel_now_playing_sync(channel_id=show.channel_id)
+    channel_now_playing_mark(channel_id=show.channel_id)
     return session
 
 
@@ -308,7 +308,7 @@ def stream_publish_end(
         )
     elif show.status == Show.Status.LIVE:
         show_end(show=show)
-    channel_now_playing_sync(channel_id=show.channel_id)
+    channel_now_playing_mark(channel_id=show.channel_id)
     return session
 
 
@@ -335,7 +335,7 @@ def stream_playable_mark(*, session_id: int, now: dt.datetime | None = None) -> 
         data=session_playback_payload(session=session, public_id=session.show.public_id),
         audience=audience,
     )
-    channel_now_playing_sync(channel_id=session.show.channel_id)
+    channel_now_playing_mark(channel_id=session.show.channel_id)
     return True
 
 
@@ -392,7 +392,7 @@ def stream_take_live(*, show: Show) -> IngestSession:
             type="video.playable",
             data=session_playback_payload(session=session, public_id=show.public_id),
         )
-    channel_now_playing_sync(channel_id=show.channel_id)
+    channel_now_playing_mark(channel_id=show.channel_id)
     return session
 
 
@@ -513,9 +513,10 @@ def _replay_event_append(*, recording: Recording) -> None:
 def show_replay_announce(*, show: Show) -> bool:
     """Announce an ended show's replay to everyone (``video.replay``) if it already has one.
 
-    Called by ``shows.services.show_transition`` inside its transaction when a show
-    ends: a premiere's video, or a recording that finished processing while the show
-    was still on, was announced to the team only. Returns whether it announced.
+    A ``shows.lifecycle`` end listener (``VideoConfig.ready()``), called inside
+    ``show_transition``'s transaction once the show's pins are closed: a premiere's
+    video, or a recording that finished processing while the show was still on, was
+    announced to the team only. Returns whether it announced.
     """
     if not show_replay_visible(show=show, is_team=False):
         return False
@@ -578,7 +579,7 @@ def recording_process(*, recording_id: int, now: dt.datetime | None = None) -> R
         )
         _replay_event_append(recording=recording)
         # A replay in a rotation starts playing on its channel.
-        channel_now_playing_sync(channel_id=recording.show.channel_id)
+        channel_now_playing_mark(channel_id=recording.show.channel_id)
     return recording
 
 
@@ -957,7 +958,7 @@ def recording_hosted_register(*, provider: str, event: VideoEvent) -> Recording 
     )
     if created:
         _replay_event_append(recording=recording)
-        channel_now_playing_sync(channel_id=show.channel_id)
+        channel_now_playing_mark(channel_id=show.channel_id)
     return recording
 
 
@@ -1035,7 +1036,8 @@ def channel_now_playing_sync(*, channel_id: int, now: dt.datetime | None = None)
     concurrent calls announce a change once. A change bumps ``version`` and, after
     commit, publishes one ``now_playing`` frame on the channel's topic (one Redis
     PUBLISH; every server process writes it to its sockets of the channel). Joins the
-    caller's transaction if there is one. Returns whether it announced.
+    caller's transaction if there is one. Returns whether it announced. Domain writes
+    call ``channel_now_playing_mark`` instead; the tick and the rotation call this.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -1065,6 +1067,26 @@ def channel_now_playing_sync(*, channel_id: int, now: dt.datetime | None = None)
             )
         )
         return True
+
+
+def channel_now_playing_mark(*, channel_id: int) -> None:
+    """Have the channel's now-playing announced after commit, if it changed by then.
+
+    For writes that may change what a channel plays (a show going live or ending, a
+    stream published, playable or ended, a replay ready). The sync runs once the
+    caller's transaction commits, so it computes the final state: one write that
+    changes the channel twice (a publish takes the show live, then opens its session)
+    bumps ``version`` once and publishes one frame. Later syncs of the same commit find
+    nothing new under the ``ChannelAir`` lock and publish nothing; a rolled-back write
+    announces nothing. Outside a transaction the sync runs at once.
+    """
+    transaction.on_commit(functools.partial(channel_now_playing_sync, channel_id=channel_id))
+
+
+def channel_now_playing_on_transition(*, show: Show) -> None:
+    """A ``shows.lifecycle`` transition listener (``VideoConfig.ready()``): a show going
+    live or ending changes what its channel plays."""
+    channel_now_playing_mark(channel_id=show.channel_id)
 
 
 def channel_now_playing_tick(*, now: dt.datetime | None = None) -> int:

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "liveshop.accounts",
     "liveshop.common",
+    "realtime",
     "catalog",
     "shows",
     "chat",
@@ -124,16 +125,9 @@ else:
         }
     }
 
+# No CHANNEL_LAYERS: the sockets fan out through the broker and each process's hub
+# (docs/realtime.md, "Why no channel layer"), so Channels finds no layer and opens none.
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "prefix": LIVESHOP_REDIS_PREFIX,
-            },
-        }
-    }
     CACHES = {
         "default": {
             "BACKEND": "liveshop.common.cache.RedisCache",
@@ -145,7 +139,6 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -336,7 +329,7 @@ LIVESHOP_WS_MAX_BACKLOG_BYTES = env_int("LIVESHOP_WS_MAX_BACKLOG_BYTES", 1024 * 
 LIVESHOP_WS_MAX_ERRORS_PER_MINUTE = env_int("LIVESHOP_WS_MAX_ERRORS_PER_MINUTE", 20)
 # Coalescing window for broadcast frames; grows under load up to 250 ms.
 LIVESHOP_FANOUT_WINDOW_MS = env_int("LIVESHOP_FANOUT_WINDOW_MS", 100)
-# Sockets a flush writes per event-loop turn (chat/hub.py): smaller parts let chat
+# Sockets a flush writes per event-loop turn (realtime/hub.py): smaller parts let chat
 # sends and incoming events in sooner, at a little more overhead per flush.
 LIVESHOP_FANOUT_PART_SOCKETS = env_int("LIVESHOP_FANOUT_PART_SOCKETS", 500)
 # How long the ASGI process's event loop may hold the GIL while a database thread waits

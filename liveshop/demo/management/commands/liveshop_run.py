@@ -87,6 +87,7 @@ class Command(BaseCommand):
             server.start()
         except MediaServerError as error:
             return None, [f"  Video: nginx-rtmp did not start: {error}"]
+        assert server.process is not None  # start() returned, so nginx runs
         lines = [
             f"  Video (nginx-rtmp, pid {server.process.pid}):",
             f"    OBS server URL:           {config.rtmp_url}",
@@ -142,6 +143,7 @@ class Command(BaseCommand):
             environment.update(media_server.config.environment())
             allowed = {"127.0.0.1", "::1", media_server.config.host}
             environment["LIVESHOP_VIDEO_HOOK_ALLOWED_ADDRESSES"] = ",".join(sorted(allowed))
+            assert media_server.process is not None
             processes.append(("nginx-rtmp", media_server.process))
         for name, command in self._commands(host, port, server):
             processes.append((name, subprocess.Popen(command, env=environment)))

@@ -1,4 +1,4 @@
-"""Who is on a show socket: bearer subprotocol, one-time ticket, or session + Origin.
+"""Who is on a socket: bearer subprotocol, one-time ticket, or session + Origin.
 
 The middleware never refuses by itself: it records ``scope["auth_error"]`` and the
 consumer accepts, then closes with the documented code (a refusal before the
@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import types
 from importlib import import_module
+from typing import cast
 from urllib.parse import parse_qs, urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
 from django.http.request import validate_host
 from rest_framework.authtoken.models import Token
 
-from chat.services import realtime_ticket_redeem
 from liveshop.accounts.models import User
 from liveshop.accounts.selectors import auth_token_stamp
+from realtime.tickets import realtime_ticket_redeem
 
 PROTOCOL = "liveshop.v1"
 BEARER_PREFIX = "liveshop.bearer."
@@ -82,12 +84,14 @@ def _user_from_ticket(ticket: str) -> User | None:
 
 
 @database_sync_to_async
-def _user_from_session(session_key: str):
+def _user_from_session(session_key: str) -> User | AnonymousUser:
     if _credential_malformed(session_key):
         return AnonymousUser()
     engine = import_module(settings.SESSION_ENGINE)
-    request = types.SimpleNamespace(session=engine.SessionStore(session_key))
-    return get_user(request)
+    # get_user reads nothing of the request but its session; a socket has no HttpRequest.
+    request = cast(HttpRequest, types.SimpleNamespace(session=engine.SessionStore(session_key)))
+    user = get_user(request)
+    return user if isinstance(user, User) else AnonymousUser()
 
 
 def _session_key(scope: dict) -> str | None:
@@ -136,7 +140,7 @@ async def socket_identify(scope: dict) -> tuple[object, str | None, str | None, 
     return AnonymousUser(), None, echo, NO_TOKEN
 
 
-class ShowSocketAuthMiddleware:
+class SocketAuthMiddleware:
     def __init__(self, inner) -> None:
         self.inner = inner
 

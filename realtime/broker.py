@@ -5,9 +5,9 @@ subscribes once per show it has sockets for (not once per socket). Without Redis
 (embedded mode) publishing hands the payload straight to the hubs of this process.
 
 Pub/sub is at-most-once: a payload lost here is recovered by the hub from the
-durable log (``chat.hub``), so the broker only has to be fast.
+durable log (``realtime.hub``), so the broker only has to be fast.
 
-Other topics (a channel's ``now_playing``, ``chat.topics``) share the same
+Other topics (a channel's ``now_playing``, ``realtime.topics``) share the same
 connection: ``subscribe_topic`` routes a topic's payloads to its own handler.
 
 Redis may go away. A publish that fails is logged, never raised into the writer:
@@ -34,7 +34,7 @@ import redis.backoff
 import redis.connection
 from django.conf import settings
 
-logger = logging.getLogger("liveshop.chat")
+logger = logging.getLogger("liveshop.realtime")
 
 MessageHandler = Callable[[int, bytes], None]
 TopicHandler = Callable[[bytes], None]

@@ -17,18 +17,17 @@ import collections
 import contextvars
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, cast
 
 import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat import broker, presence
-from chat.coalescing import window_next
-from chat.selectors import show_events_wire, show_room_state
-from chat.services import show_peak_viewers_record, show_reactions_record
+from realtime import broker, log, presence, stats
+from realtime.coalescing import window_next
 
-logger = logging.getLogger("liveshop.chat")
+logger = logging.getLogger("liveshop.realtime")
 
 PUBLIC = "public"
 TEAM = "team"
@@ -70,7 +69,8 @@ class HubConnection:
     def __init__(
         self,
         *,
-        send: Callable[[dict], Awaitable[None]],
+        # The ASGI send of the socket (its events are dicts; asgiref types each kind).
+        send: Callable[[Any], Awaitable[None]],
         close: Callable[[int], Awaitable[None]],
         user_id: int | None,
         is_team: bool,
@@ -104,7 +104,10 @@ class HubConnection:
             if self.backlog_bytes > settings.LIVESHOP_WS_MAX_BACKLOG_BYTES:
                 self.overflow()
             return
-        coroutine = self.send({"type": "websocket.send", "text": text})
+        # ASGI servers' send is a coroutine function; asgiref only promises an Awaitable.
+        coroutine = cast(
+            Coroutine[Any, Any, None], self.send({"type": "websocket.send", "text": text})
+        )
         try:
             # Drive the send by hand: on a socket with room in its buffer the ASGI
             # server's send finishes without suspending, so no task is created.
@@ -116,7 +119,7 @@ class HubConnection:
             return
         self.inflight = asyncio.ensure_future(self._finish(coroutine, yielded))
 
-    async def _finish(self, coroutine, yielded) -> None:
+    async def _finish(self, coroutine: Coroutine[Any, Any, None], yielded: Any) -> None:
         """Drive a send that suspended (the socket's buffer is full) to its end, then
         write what was queued meanwhile."""
         try:
@@ -229,7 +232,7 @@ class ShowFeed:
             self.ready = asyncio.get_running_loop().create_future()
             try:
                 await self.hub.subscriber.subscribe(self.show_id)
-                state = await database_sync_to_async(show_room_state)(show_id=self.show_id)
+                state = await database_sync_to_async(log.room_state)(show_id=self.show_id)
                 self.peak = state.peak_viewers
                 self.delivered_seq = state.last_seq
                 self._release_held()
@@ -258,13 +261,17 @@ class ShowFeed:
             )
 
     def _release_held(self) -> None:
-        for stale in [seq for seq in self.held if seq <= self.delivered_seq]:
+        delivered = self.delivered_seq
+        if delivered is None:
+            return  # not ready: events stay held until the log position is known
+        for stale in [seq for seq in self.held if seq <= delivered]:
             del self.held[stale]
         released = False
-        while (self.delivered_seq + 1) in self.held:
-            self.delivered_seq += 1
-            self.outbox.append(self.held.pop(self.delivered_seq))
+        while (delivered + 1) in self.held:
+            delivered += 1
+            self.outbox.append(self.held.pop(delivered))
             released = True
+        self.delivered_seq = delivered
         if released:
             self._schedule_flush()
 
@@ -272,9 +279,10 @@ class ShowFeed:
         """Wait briefly for a late event, then fetch what is still missing from the log."""
         try:
             await asyncio.sleep(GAP_WAIT_SECONDS)
-            while self.held:
+            # A gap is only seen once the feed is ready, so the position is known.
+            while self.held and self.delivered_seq is not None:
                 first_held = min(self.held)
-                missing = await database_sync_to_async(show_events_wire)(
+                missing = await database_sync_to_async(log.events_after)(
                     show_id=self.show_id, after=self.delivered_seq, before=first_held
                 )
                 if missing:
@@ -301,7 +309,7 @@ class ShowFeed:
         """
         if self.delivered_seq is None or self.gap_task is not None:
             return
-        written = await database_sync_to_async(show_events_wire)(
+        written = await database_sync_to_async(log.events_after)(
             show_id=self.show_id, after=self.delivered_seq
         )
         for event in written:
@@ -530,7 +538,7 @@ class Hub:
                         await self.subscriber.publish(
                             feed.show_id, orjson.dumps({"reactions": dict(taps)})
                         )
-                        await database_sync_to_async(show_reactions_record)(
+                        await database_sync_to_async(stats.room_reactions_record)(
                             show_id=feed.show_id, count=sum(taps.values())
                         )
                     if feed.reaction_totals:
@@ -551,7 +559,7 @@ class Hub:
         }
         feed.viewers = await self.presence.count(feed.show_id, keys)
         if feed.viewers > feed.peak:
-            feed.peak = await database_sync_to_async(show_peak_viewers_record)(
+            feed.peak = await database_sync_to_async(stats.room_peak_viewers_record)(
                 show_id=feed.show_id, viewers=feed.viewers
             )
         feed.broadcast_text(

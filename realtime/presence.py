@@ -16,9 +16,9 @@ import redis
 import redis.asyncio
 from django.conf import settings
 
-from chat.broker import REDIS_CONNECT_TIMEOUT_SECONDS
+from realtime.broker import REDIS_CONNECT_TIMEOUT_SECONDS
 
-logger = logging.getLogger("liveshop.chat")
+logger = logging.getLogger("liveshop.realtime")
 
 
 class LocalPresence:

@@ -25,11 +25,11 @@ from collections.abc import Callable
 import orjson
 from channels.db import database_sync_to_async
 
-from chat import broker
-from chat import hub as hub_module
-from chat.hub import CLOSED, LIVE, HubConnection
+from realtime import broker
+from realtime import hub as hub_module
+from realtime.hub import CLOSED, LIVE, HubConnection
 
-logger = logging.getLogger("liveshop.chat")
+logger = logging.getLogger("liveshop.realtime")
 
 # ``catch_up(version)``, run in a database thread: the topic's current frame
 # (encoded, as published) if its version is past ``version``, else None.
