@@ -15,7 +15,7 @@ from catalog.models import (
     Storefront,
     Variant,
 )
-from catalog.services import product_change_announce, variant_stock_set
+from catalog.services.stock import product_change_announce, variant_stock_set
 
 # Shop and image addresses typed without a scheme are meant as https.
 URL_FIELD_OVERRIDES: dict[type[models.Field], dict[str, Any]] = {

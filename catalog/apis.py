@@ -19,9 +19,9 @@ from catalog.selectors import (
     storefront_get_by_slug,
     variant_stock_state,
 )
-from catalog.services import (
-    ISO_4217_CODES,
-    MAX_STOCK_QUANTITY,
+from catalog.services.imports import ISO_4217_CODES
+from catalog.services.stock import MAX_STOCK_QUANTITY
+from catalog.services.webhooks import (
     OrderLineInput,
     StockUpdate,
     storefront_order_webhook_apply,

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.selectors import cart_lines_priced, viewer_key_for_user
-from catalog.services import (
+from catalog.services.demo_cart import (
     cart_line_add,
     cart_line_quantity_set,
     cart_line_remove,

@@ -440,7 +440,7 @@ def system_message_post(*, show_id: int, text: str) -> ChatMessage:
     return message
 
 
-_STATUS_ANNOUNCEMENTS = {
+_STATUS_ANNOUNCEMENTS: dict[str, str] = {
     Show.Status.LIVE: "The show has started.",
     Show.Status.ENDED: "The show has ended. Thanks for watching!",
     Show.Status.CANCELLED: "The show has been cancelled.",

@@ -11,11 +11,14 @@ exist, so test shows and drafts do not leak through their public ids. A show
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
 
 from django.db.models import Q
 
 from liveshop.accounts.models import User
+from liveshop.accounts.types import Viewer
 from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
 
 # A module import, not ``from shows.selectors import ...``: shows.selectors builds its
@@ -24,15 +27,22 @@ from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
 from shows import selectors as show_selectors
 from shows.models import Show, ShowMember
 
+if TYPE_CHECKING:
+    from shows.selectors import ViewedShow
+
 TEAM_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR, ShowMember.Role.SERVICE_STAFF)
 MODERATOR_ROLES = (ShowMember.Role.HOST, ShowMember.Role.MODERATOR)
+
+
+# What a user is in a show: one of its member roles, or a viewer.
+ShowRoleName = ShowMember.Role | Literal["viewer"]
 
 
 @dataclasses.dataclass(frozen=True)
 class ShowChatRole:
     """A user's standing in one show: its team, who may moderate, who may answer."""
 
-    role: str  # host, moderator, service_staff or viewer
+    role: ShowRoleName
     is_team: bool
     can_moderate: bool
     can_answer: bool
@@ -50,7 +60,7 @@ def member_q(*, user: User, roles: Iterable[str] = TEAM_ROLES) -> Q:
     return Q(user=user, role__in=tuple(roles))
 
 
-def show_role_from(roles: Iterable[str], *, user: User | None) -> ShowChatRole:
+def show_role_from(roles: Iterable[str], *, user: Viewer | None) -> ShowChatRole:
     """The role of ``user`` given its memberships ``roles`` in one show.
 
     Merchandisers and admins act as moderators of every show; anonymous users
@@ -74,7 +84,7 @@ def show_role_from(roles: Iterable[str], *, user: User | None) -> ShowChatRole:
     )
 
 
-def show_chat_role(*, show_id: int, user: User | None) -> ShowChatRole:
+def show_chat_role(*, show_id: int, user: Viewer | None) -> ShowChatRole:
     """What ``user`` is in this show; one query for a signed-in user, none otherwise."""
     if user is None or not user.is_authenticated:
         return VIEWER_ROLE
@@ -84,7 +94,7 @@ def show_chat_role(*, show_id: int, user: User | None) -> ShowChatRole:
     return show_role_from(roles, user=user)
 
 
-def show_is_team(*, show: Show, user: User) -> bool:
+def show_is_team(*, show: ViewedShow, user: Viewer) -> bool:
     """``show_chat_role(...).is_team`` for a show annotated by ``show_viewer_get``,
     without a query."""
     return bool(show.is_team_member) or (user.is_authenticated and user.is_merchandiser)
@@ -93,7 +103,7 @@ def show_is_team(*, show: Show, user: User) -> bool:
 SHOW_NOT_FOUND_MESSAGE = "No show with this id."
 
 
-class ShowAction:
+class ShowAction(enum.StrEnum):
     """What a user wants to do to a show, for ``show_access_act``."""
 
     PUBLISH = "publish"
@@ -107,7 +117,7 @@ class ShowAction:
 _TEAM_ACTIONS = frozenset({ShowAction.GO_LIVE, ShowAction.END})
 
 
-def show_may_view(*, show: Show, user: User) -> bool:
+def show_may_view(*, show: ViewedShow, user: Viewer) -> bool:
     """Whether ``user`` may open ``show``, annotated by ``show_viewer_get``.
 
     Drafts and test shows are for their team and merchandisers; private shows
@@ -118,7 +128,7 @@ def show_may_view(*, show: Show, user: User) -> bool:
     return not show.is_test and show.status != Show.Status.DRAFT
 
 
-def show_access_view(*, user: User, public_id: str) -> Show:
+def show_access_view(*, user: Viewer, public_id: str) -> ViewedShow:
     """The show at ``public_id`` if ``user`` may see it, else ``NotFoundError``.
 
     The show comes annotated with ``is_reminded``, ``is_team_member`` and
@@ -130,7 +140,7 @@ def show_access_view(*, user: User, public_id: str) -> Show:
     return show
 
 
-def show_access_act(*, user: User, public_id: str, action: str) -> Show:
+def show_access_act(*, user: Viewer, public_id: str, action: ShowAction) -> ViewedShow:
     """The show at ``public_id`` if ``user`` may take ``action`` on it.
 
     Raises ``NotFoundError`` if ``user`` may not even see the show and

@@ -25,6 +25,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from liveshop.accounts.types import admin_user
 from shows.models import Channel, Show, ShowMember, ShowProduct
 from shows.selectors import show_schedule_list
 from shows.services import (
@@ -146,6 +147,13 @@ class ShowMemberInline(admin.TabularInline):
     verbose_name_plural = "team"
 
 
+class ChannelChoiceField(forms.ModelChoiceField):
+    """The channel picker: each channel with its zone (``channel_label``)."""
+
+    def label_from_instance(self, obj: Channel) -> str:
+        return channel_label(obj)
+
+
 class ShowAdminForm(forms.ModelForm):
     cover_image_url = forms.URLField(
         max_length=500, required=False, assume_scheme="https", label="Cover image URL"
@@ -154,6 +162,7 @@ class ShowAdminForm(forms.ModelForm):
     class Meta:
         model = Show
         fields = ("channel", *EDITABLE_FIELDS)
+        field_classes = {"channel": ChannelChoiceField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -166,8 +175,6 @@ class ShowAdminForm(forms.ModelForm):
             channel_field.help_text = (
                 "A show stays on its channel; duplicate it to schedule it on another."
             )
-        if "channel" in self.fields:
-            self.fields["channel"].label_from_instance = channel_label
         if "slug" in self.fields and self.instance.pk is None:
             self.fields["slug"].required = False
             self.fields["slug"].help_text = "Leave empty to derive it from the title."
@@ -182,7 +189,8 @@ class ShowAdminForm(forms.ModelForm):
                 self.fields[name].help_text = help_text
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         channel = cleaned.get("channel") or (
             self.instance.channel if self.instance.channel_id else None
         )
@@ -235,7 +243,8 @@ class ShowDuplicateForm(forms.Form):
         self.zone = channel_zone(show.channel)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         day, time = cleaned.get("start_date"), cleaned.get("start_time")
         if day is None or time is None:
             return cleaned
@@ -327,15 +336,15 @@ class ShowAdmin(admin.ModelAdmin):
     created_at_in_channel_time = channel_time_display("created_at", description="Created")
     updated_at_in_channel_time = channel_time_display("updated_at", description="Updated")
 
-    def _read_only_names(self, request: HttpRequest, obj: Show | None) -> tuple:
-        readonly = self.base_readonly_fields
+    def _read_only_names(self, request: HttpRequest, obj: Show | None) -> tuple[str, ...]:
+        readonly: tuple[str, ...] = self.base_readonly_fields
         if obj is not None and obj.status not in (Show.Status.DRAFT, Show.Status.SCHEDULED):
             # show_update moves only drafts and scheduled shows; offer no
             # field it would refuse anyway.
             readonly = (*readonly, "scheduled_start", "scheduled_end")
         return readonly
 
-    def _shown_as(self, name: str, readonly: tuple) -> str:
+    def _shown_as(self, name: str, readonly: tuple[str, ...]) -> str:
         display = f"{name}_in_channel_time"
         return display if name in readonly and hasattr(self, display) else name
 
@@ -346,7 +355,17 @@ class ShowAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Show | None = None) -> list:
         readonly = self._read_only_names(request, obj)
         return [
-            (title, {**options, "fields": [self._shown_as(f, readonly) for f in options["fields"]]})
+            (
+                title,
+                {
+                    **options,
+                    # A row of several fields (a tuple) is kept as it is.
+                    "fields": [
+                        self._shown_as(f, readonly) if isinstance(f, str) else f
+                        for f in options["fields"]
+                    ],
+                },
+            )
             for title, options in super().get_fieldsets(request, obj)
         ]
 
@@ -411,7 +430,7 @@ class ShowAdmin(admin.ModelAdmin):
             title=form.cleaned_data["title"],
             scheduled_start=form.cleaned_data["scheduled_start"],
             scheduled_end=form.cleaned_data["scheduled_end"],
-            created_by=request.user,
+            created_by=admin_user(request),
             slug=form.cleaned_data.get("slug") or "",
             description=form.cleaned_data.get("description", ""),
             cover_image_url=form.cleaned_data.get("cover_image_url", ""),
@@ -522,7 +541,9 @@ class ShowAdmin(admin.ModelAdmin):
             if form.is_valid():
                 try:
                     copies = show_duplicate(
-                        show=show, starts=form.cleaned_data["starts"], created_by=request.user
+                        show=show,
+                        starts=form.cleaned_data["starts"],
+                        created_by=admin_user(request),
                     )
                 except ValidationError as error:
                     for message in error.messages:
@@ -538,7 +559,7 @@ class ShowAdmin(admin.ModelAdmin):
                         reverse("admin:shows_show_changelist")
                         + "?"
                         + urlencode(
-                            {"channel__id__exact": show.channel_id, "status__exact": "draft"}
+                            {"channel__id__exact": str(show.channel_id), "status__exact": "draft"}
                         )
                     )
         else:

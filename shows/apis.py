@@ -4,6 +4,7 @@ Show identifiers in URLs are ``public_id``. Who may see or act on a show is
 decided in ``shows.access``.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpResponse
@@ -21,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from liveshop.accounts.types import AuthenticatedRequest
 from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
 from liveshop.common.pagination import PagePagination, page_serializer_build
 from liveshop.common.schema import ERROR_RESPONSE
@@ -66,7 +68,7 @@ class ICalendarRenderer(BaseRenderer):
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         if isinstance(data, bytes):
             return data
@@ -100,8 +102,8 @@ class ChannelSerializer(serializers.Serializer):
     description = serializers.CharField()
 
 
-class ShowSummarySerializer(serializers.Serializer):
-    """A show as listed in schedules; needs ``now`` in the context for the countdown."""
+class ShowFieldsSerializer(serializers.Serializer):
+    """What a show's summary and its detail share; needs ``now`` in the context."""
 
     public_id = serializers.CharField()
     title = serializers.CharField()
@@ -120,10 +122,15 @@ class ShowSummarySerializer(serializers.Serializer):
         help_text="Why the show was cancelled, as the merchandiser put it; may be empty."
     )
     is_reminded = serializers.BooleanField()
-    lineup_count = serializers.IntegerField()
 
     def get_starts_in_seconds(self, show: Show) -> int:
         return show_starts_in_seconds(show=show, now=self.context["now"])
+
+
+class ShowSummarySerializer(ShowFieldsSerializer):
+    """A show as listed in schedules; needs ``now`` in the context for the countdown."""
+
+    lineup_count = serializers.IntegerField()
 
 
 class ShowStatusSerializer(serializers.Serializer):
@@ -239,8 +246,7 @@ class ShowDetailApi(APIView):
     """One show with its channel, lineup in order, team and the viewer's reminder."""
 
     @extend_schema_serializer(component_name="ShowDetail")
-    class OutputSerializer(ShowSummarySerializer):
-        lineup_count = None
+    class OutputSerializer(ShowFieldsSerializer):
         channel = ChannelSerializer()
         is_private = serializers.BooleanField()
         is_test = serializers.BooleanField()
@@ -293,7 +299,7 @@ class ShowReminderApi(APIView):
             409: ERROR_RESPONSE,
         },
     )
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_view(user=request.user, public_id=public_id)
         reminder, created = show_reminder_subscribe(show=show, user=request.user)
         return Response(
@@ -306,7 +312,7 @@ class ShowReminderApi(APIView):
         request=None,
         responses={204: None, 401: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
-    def delete(self, request: Request, public_id: str) -> Response:
+    def delete(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_view(user=request.user, public_id=public_id)
         show_reminder_unsubscribe(show=show, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -328,7 +334,7 @@ class ShowPublishApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="show_publish", request=None, responses=TRANSITION_RESPONSES)
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.PUBLISH)
         return Response(ShowStatusSerializer(show_publish(show=show)).data)
 
@@ -345,7 +351,7 @@ class ShowCancelApi(APIView):
     @extend_schema(
         operation_id="show_cancel", request=InputSerializer, responses=TRANSITION_RESPONSES
     )
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.CANCEL)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -359,7 +365,7 @@ class ShowGoLiveApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="show_go_live", request=None, responses=TRANSITION_RESPONSES)
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.GO_LIVE)
         return Response(ShowStatusSerializer(show_go_live(show=show)).data)
 
@@ -370,7 +376,7 @@ class ShowEndApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="show_end", request=None, responses=TRANSITION_RESPONSES)
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.END)
         return Response(ShowStatusSerializer(show_end(show=show)).data)
 
@@ -523,7 +529,8 @@ class ShowPinListApi(APIView):
             409: ERROR_RESPONSE,
         },
     )
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str) -> Response:
+        # AuthenticatedRequest: get_permissions puts POST behind IsAuthenticated.
         show = show_access_view(user=request.user, public_id=public_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -545,7 +552,7 @@ class ShowPinDetailApi(APIView):
         operation_id="show_pin_delete",
         responses={204: None, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE, 409: ERROR_RESPONSE},
     )
-    def delete(self, request: Request, public_id: str, pin_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, public_id: str, pin_id: int) -> Response:
         show = show_access_view(user=request.user, public_id=public_id)
         show_product_unpin(show=show, pin_id=pin_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -560,7 +567,7 @@ class ShowReportApi(APIView):
         operation_id="show_report",
         responses={200: ReportSerializer, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
-    def get(self, request: Request, public_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_view(user=request.user, public_id=public_id)
         if not show_chat_role(show_id=show.pk, user=request.user).can_moderate:
             raise PermissionDeniedError("Only the show's hosts and moderators see its report.")

@@ -13,12 +13,8 @@ from django.core import signing
 from django.db import transaction
 
 from catalog.models import LinkClick, Storefront, Variant
-from catalog.services import (
-    CART_CLICK_SALT,
-    CART_URL_MAX_QUANTITY,
-    MAX_ROW_ID,
-    storefront_cart_url_build,
-)
+from catalog.services.cart_urls import CART_URL_MAX_QUANTITY, MAX_ROW_ID, storefront_cart_url_build
+from catalog.services.demo_cart import CART_CLICK_SALT
 from liveshop.common.exceptions import ApplicationError, ConflictError
 from liveshop.common.links import public_url
 from shows.models import Show

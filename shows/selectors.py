@@ -1,6 +1,9 @@
+from __future__ import annotations
+
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypeAlias, TypedDict, cast
 
 from django.db.models import (
     Count,
@@ -15,7 +18,6 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -23,7 +25,7 @@ from django.utils import timezone
 
 from catalog.models import CartAddition, LinkClick, OrderLine, Product, ProductImage, Variant
 from catalog.selectors import variant_stock_view
-from liveshop.accounts.models import User
+from liveshop.accounts.types import Viewer
 from liveshop.common.links import public_url
 from realtime.wire import iso_utc
 
@@ -32,6 +34,22 @@ from shows import access as show_access
 from shows.links import cart_link_build
 from shows.models import Channel, Show, ShowMember, ShowPin, ShowProduct, ShowReminder
 from shows.replays import show_has_visible_replay_q
+
+if TYPE_CHECKING:
+    # Type-checking only (django-stubs-ext is a dev dependency): the aliases below are strings.
+    from django_stubs_ext import WithAnnotations
+
+
+class ViewerAnnotations(TypedDict):
+    """What ``show_annotate_viewer`` adds to each show, for the user asking."""
+
+    is_reminded: bool
+    is_team_member: bool
+    is_host_or_moderator: bool
+
+
+# A show as ``show_viewer_get`` and ``shows.access`` return it.
+ViewedShow: TypeAlias = "WithAnnotations[Show, ViewerAnnotations]"
 
 # Shows that occupy their channel's slot: a cancelled show frees it.
 SLOT_HOLDING_STATUSES = (
@@ -79,7 +97,7 @@ def show_page_url(*, show: Show) -> str:
     return public_url(path=reverse("web-show", kwargs={"public_id": show.public_id}))
 
 
-def show_annotate_viewer(*, shows: QuerySet[Show], user: User) -> QuerySet[Show]:
+def show_annotate_viewer(*, shows: QuerySet[Show], user: Viewer) -> QuerySet[ViewedShow]:
     """Add ``is_reminded``, ``is_team_member`` and ``is_host_or_moderator`` for ``user``.
 
     Subqueries rather than joins, so the annotations never multiply rows and
@@ -112,7 +130,7 @@ def show_annotate_lineup_count(*, shows: QuerySet[Show]) -> QuerySet[Show]:
     return shows.annotate(lineup_count=Coalesce(Subquery(counts), 0))
 
 
-def show_listed_list(*, user: User) -> QuerySet[Show]:
+def show_listed_list(*, user: Viewer) -> QuerySet[Show]:
     """Shows ``user`` may see in listings: published, never private.
 
     Test shows are listed only for their team and merchandisers.
@@ -148,7 +166,7 @@ class ChannelSchedule:
 def channel_schedule_get(
     *,
     channel: Channel,
-    user: User,
+    user: Viewer,
     days: int = 7,
     replays_limit: int = 20,
     now: dt.datetime | None = None,
@@ -198,7 +216,7 @@ def channel_schedule_get(
     )
 
 
-def show_viewer_get(*, public_id: str, user: User) -> Show | None:
+def show_viewer_get(*, public_id: str, user: Viewer) -> ViewedShow | None:
     """The show at ``public_id`` with its channel and ``user``'s relation to it, or None.
 
     No visibility check: ``shows.access`` decides who may see the result.
@@ -237,7 +255,32 @@ def pins_open_live(
     return pins
 
 
-def show_lineup_list(*, show: Show) -> QuerySet[ShowProduct]:
+class LineupAnnotations(TypedDict):
+    """What ``show_lineup_list`` adds to each lineup item."""
+
+    is_pinned: bool
+    first_image_url: str | None
+    price_min: Decimal | None
+    price_max: Decimal | None
+
+
+class LineupItemDetail(LineupAnnotations):
+    """A lineup item of the show detail: it also says whether its show price applies now."""
+
+    show_price_applies: bool
+
+
+LineupItem: TypeAlias = "WithAnnotations[ShowProduct, LineupAnnotations]"
+
+
+class ShowDetailParts(TypedDict):
+    """What ``show_detail_prefetch`` attaches to a show."""
+
+    lineup_items: list[WithAnnotations[ShowProduct, LineupItemDetail]]
+    team_members: list[ShowMember]
+
+
+def show_lineup_list(*, show: Show) -> QuerySet[LineupItem]:
     """The lineup in order, each with its first image, price range and whether it is
     pinned now (``is_pinned``, by any open pin), in one query."""
     variants = Variant.objects.filter(product=OuterRef("product")).order_by().values("product")
@@ -268,22 +311,25 @@ def show_team_list(*, show: Show) -> QuerySet[ShowMember]:
     )
 
 
-def show_detail_prefetch(*, show: Show) -> Show:
+def show_detail_prefetch(*, show: Show) -> WithAnnotations[Show, ShowDetailParts]:
     """Attach ``lineup_items`` and ``team_members`` to ``show``: two queries, any lineup size.
 
     Each lineup item gets ``show_price_applies``: whether its show price is the
     price a cart charges now (``show_price_applies``, the cart's own rule).
     """
-    prefetch_related_objects(
-        [show],
-        Prefetch("lineup", queryset=show_lineup_list(show=show), to_attr="lineup_items"),
-        Prefetch("members", queryset=show_team_list(show=show), to_attr="team_members"),
-    )
-    for item in show.lineup_items:
+    # The casts say which attributes are set here, on the objects the queries return.
+    lineup_items = [
+        cast("WithAnnotations[ShowProduct, LineupItemDetail]", item)
+        for item in show_lineup_list(show=show)
+    ]
+    for item in lineup_items:
         item.show_price_applies = item.show_price is not None and show_price_applies(
             show=show, is_pinned=item.is_pinned
         )
-    return show
+    detailed = cast("WithAnnotations[Show, ShowDetailParts]", show)
+    detailed.lineup_items = lineup_items
+    detailed.team_members = list(show_team_list(show=show))
+    return detailed
 
 
 def show_starts_in_seconds(*, show: Show, now: dt.datetime) -> int:
@@ -408,17 +454,19 @@ def pin_payload(
 
 
 def _pins_payload(*, show: Show, pins: QuerySet[ShowPin]) -> list[dict]:
-    pins = list(
+    fetched = list(
         pins.select_related("product__storefront").prefetch_related(*_pin_products_prefetch())
     )
-    if not pins:
+    if not fetched:
         return []
     prices = dict(
         ShowProduct.objects.filter(
-            show=show, product_id__in=[pin.product_id for pin in pins]
+            show=show, product_id__in=[pin.product_id for pin in fetched]
         ).values_list("product_id", "show_price")
     )
-    return [pin_payload(show=show, pin=pin, show_price=prices.get(pin.product_id)) for pin in pins]
+    return [
+        pin_payload(show=show, pin=pin, show_price=prices.get(pin.product_id)) for pin in fetched
+    ]
 
 
 def show_pins_open_payload(*, show: Show) -> list[dict]:

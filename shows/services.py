@@ -32,7 +32,7 @@ from shows.selectors import (
 )
 from shows.timezones import channel_zone, zone_named
 
-ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+ALLOWED_TRANSITIONS: dict[str, set[Show.Status]] = {
     Show.Status.DRAFT: {Show.Status.SCHEDULED, Show.Status.CANCELLED},
     Show.Status.SCHEDULED: {Show.Status.DRAFT, Show.Status.LIVE, Show.Status.CANCELLED},
     Show.Status.LIVE: {Show.Status.ENDED},
@@ -102,7 +102,7 @@ def show_create(
     slug: str = "",
     description: str = "",
     cover_image_url: str = "",
-    kind: str = Show.Kind.LIVE,
+    kind: Show.Kind = Show.Kind.LIVE,
     is_test: bool = False,
     is_private: bool = False,
     replay_allowed: bool = True,
@@ -191,7 +191,7 @@ def show_update(*, show: Show, data: dict) -> Show:
     return current
 
 
-def show_transition(*, show: Show, to_status: str, now: dt.datetime | None = None) -> Show:
+def show_transition(*, show: Show, to_status: Show.Status, now: dt.datetime | None = None) -> Show:
     """Move ``show`` to ``to_status`` if the status machine allows it.
 
     Must run inside a transaction: the show row is locked, so two concurrent
@@ -309,7 +309,7 @@ def show_cancel(*, show: Show, reason: str = "") -> Show:
 
 
 @transaction.atomic
-def show_member_add(*, show: Show, user: User, role: str) -> ShowMember:
+def show_member_add(*, show: Show, user: User, role: ShowMember.Role) -> ShowMember:
     """Give ``user`` a role on ``show``; adding an existing role is a no-op."""
     member, _ = ShowMember.objects.get_or_create(show=show, user=user, role=role)
     return member
@@ -617,7 +617,7 @@ def show_duplicate(*, show: Show, starts: list[dt.datetime], created_by: User | 
             created_by=created_by,
             description=source.description,
             cover_image_url=source.cover_image_url,
-            kind=source.kind,
+            kind=Show.Kind(source.kind),
             is_test=source.is_test,
             is_private=source.is_private,
             replay_allowed=source.replay_allowed,

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from catalog.models import Product, Variant
-from catalog.services import variant_stock_adjust
+from catalog.services.stock import variant_stock_adjust
 from tests.factories import (
     UserFactory,
     VariantFactory,

@@ -10,7 +10,9 @@ from django.test import Client
 
 from catalog.models import CartAddition, LinkClick, Order, OrderLine, Storefront, Variant
 from catalog.selectors import cart_lines_priced
-from catalog.services import CartError, OrderTotalError, OutOfStockError, order_place
+from catalog.services.demo_cart import CartError, order_place
+from catalog.services.orders import OrderTotalError
+from catalog.services.stock import OutOfStockError
 from shows.links import cart_link_build
 from shows.models import Show, ShowEvent, ShowMember
 from shows.selectors import show_attribution_report

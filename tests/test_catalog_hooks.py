@@ -22,16 +22,14 @@ from catalog.hooks import (
 )
 from catalog.models import OrderLine
 from catalog.selectors import cart_lines_priced
-from catalog.services import (
-    CatalogRawRow,
-    OrderLineInput,
-    catalog_import,
+from catalog.services.imports import CatalogRawRow, catalog_import
+from catalog.services.stock import (
     product_change_announce,
     stock_change_announce,
-    storefront_order_webhook_apply,
     variant_stock_adjust,
     variant_stock_set,
 )
+from catalog.services.webhooks import OrderLineInput, storefront_order_webhook_apply
 from shows.attribution import attribution_resolve
 from shows.catalog_hooks import product_cards_refresh, shows_catalog_hooks
 from shows.models import Show, ShowEvent, ShowMember

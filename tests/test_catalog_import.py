@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import Product, ProductImage, Variant
-from catalog.services import (
+from catalog.services.imports import (
     IMPORT_COLUMNS,
     CatalogImportFileError,
     CatalogImportValidationError,

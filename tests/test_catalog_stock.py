@@ -4,10 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from catalog.models import Storefront, Variant
-from catalog.services import (
+from catalog.services.cart_urls import storefront_cart_url_build
+from catalog.services.stock import (
     OutOfStockError,
     StockQuantityError,
-    storefront_cart_url_build,
     variant_stock_adjust,
     variant_stock_set,
 )

@@ -218,7 +218,7 @@ def test_unknown_storefront_is_404(shop):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_deliveries_of_one_order_store_it_once():
-    from catalog.services import OrderLineInput, storefront_order_webhook_apply
+    from catalog.services.webhooks import OrderLineInput, storefront_order_webhook_apply
     from tests.threads import threads_run
 
     storefront = StorefrontFactory(slug="race-shop")

@@ -9,7 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from catalog.models import IncomingWebhook, Variant
-from catalog.services import StockUpdate, storefront_stock_webhook_apply
+from catalog.services.webhooks import StockUpdate, storefront_stock_webhook_apply
 from liveshop.common.webhooks import webhook_headers_build
 from tests.factories import StorefrontFactory, VariantFactory
 

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Order, Variant
-from catalog.services import StockUpdate, order_place, storefront_stock_webhook_apply
+from catalog.services.demo_cart import order_place
+from catalog.services.webhooks import StockUpdate, storefront_stock_webhook_apply
 from chat.models import ChatMessage
 from chat.services import chat_message_create, question_claim, user_sanction_create
 from liveshop.common.exceptions import ApplicationError

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from catalog.services import variant_stock_adjust
+from catalog.services.stock import variant_stock_adjust
 from shows.models import Show, ShowMember
 from shows.services import show_go_live, show_product_pin
 from tests import factories

@@ -481,7 +481,7 @@ def _without_links(pins: list[dict]) -> list[dict]:
 
 
 def test_snapshot_pins_plus_events_equal_a_fresh_snapshot(show, moderator, boots):
-    from catalog.services import variant_stock_adjust
+    from catalog.services.stock import variant_stock_adjust
     from shows.selectors import show_pins_open_payload
 
     other = VariantFactory(stock_quantity=4, product__storefront__low_stock_threshold=2).product

@@ -5,12 +5,8 @@ import json
 import pytest
 from django.test import Client
 
-from catalog.services import (
-    CatalogRawRow,
-    catalog_import,
-    variant_stock_adjust,
-    variant_stock_set,
-)
+from catalog.services.imports import CatalogRawRow, catalog_import
+from catalog.services.stock import variant_stock_adjust, variant_stock_set
 from liveshop.common.webhooks import webhook_headers_build
 from shows.models import Show, ShowEvent, ShowMember
 from shows.services import show_product_pin, show_product_unpin
@@ -105,7 +101,7 @@ def test_changes_viewers_cannot_see_send_nothing(variant, shows):
 
 def test_a_refused_decrement_sends_nothing(variant, shows):
     pinning, _ = shows
-    from catalog.services import OutOfStockError
+    from catalog.services.stock import OutOfStockError
 
     with pytest.raises(OutOfStockError):
         variant_stock_adjust(storefront=variant.product.storefront, sku="TEE", delta=-11)

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from rest_framework.authtoken.models import Token
 
 from catalog.models import CartAddition, LinkClick
-from catalog.services import variant_stock_adjust
+from catalog.services.stock import variant_stock_adjust
 from chat.models import ChatMessage
 from chat.services import chat_message_create, message_pin
 from shows.models import Show, ShowMember, ShowReminder

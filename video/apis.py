@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from liveshop.accounts.types import AuthenticatedRequest
 from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
 from shows.access import (
     ShowAction,
@@ -108,7 +109,7 @@ def _ingest_payload(*, show: Show, stream: ShowStream) -> dict:
     }
 
 
-def _host_show(request: Request, public_id: str) -> Show:
+def _host_show(request: AuthenticatedRequest, public_id: str) -> Show:
     show = show_access_view(user=request.user, public_id=public_id)
     if not show_user_is_host(show=show, user=request.user):
         raise PermissionDeniedError("Only the show's hosts and merchandisers see its stream key.")
@@ -121,7 +122,7 @@ class ShowIngestApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="show_ingest", responses={200: IngestSerializer, **ERRORS})
-    def get(self, request: Request, public_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = _host_show(request, public_id)
         stream = show_stream_ensure(show=show)
         return Response(IngestSerializer(_ingest_payload(show=show, stream=stream)).data)
@@ -131,7 +132,7 @@ class ShowIngestApi(APIView):
         request=IngestUpdateSerializer,
         responses={200: IngestSerializer, **ERRORS},
     )
-    def patch(self, request: Request, public_id: str) -> Response:
+    def patch(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = _host_show(request, public_id)
         serializer = IngestUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -147,7 +148,7 @@ class ShowIngestRotateApi(APIView):
     @extend_schema(
         operation_id="show_ingest_rotate", request=None, responses={200: IngestSerializer, **ERRORS}
     )
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = _host_show(request, public_id)
         stream = stream_key_rotate(show=show)
         return Response(IngestSerializer(_ingest_payload(show=show, stream=stream)).data)
@@ -161,7 +162,7 @@ class ShowVideoTakeLiveApi(APIView):
     @extend_schema(
         operation_id="show_video_take_live", request=None, responses=TRANSITION_RESPONSES
     )
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.GO_LIVE)
         stream_take_live(show=show)
         show.refresh_from_db()
@@ -174,7 +175,7 @@ class ShowVideoEndApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="show_video_end", request=None, responses=TRANSITION_RESPONSES)
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.END)
         return Response(ShowStatusSerializer(stream_show_end(show=show)).data)
 
@@ -205,7 +206,7 @@ class ShowPremiereApi(APIView):
         request=PremiereInputSerializer,
         responses={202: PremiereSerializer, **ERRORS},
     )
-    def put(self, request: Request, public_id: str) -> Response:
+    def put(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_act(user=request.user, public_id=public_id, action=ShowAction.PUBLISH)
         serializer = PremiereInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -249,7 +250,7 @@ class ShowPlannedPinListApi(APIView):
         operation_id="show_planned_pin_list",
         responses={200: PlannedPinListSerializer, **ERRORS},
     )
-    def get(self, request: Request, public_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_view(user=request.user, public_id=public_id)
         if not show_chat_role(show_id=show.pk, user=request.user).can_moderate:
             raise PermissionDeniedError("Only the show's hosts and moderators see its plan.")
@@ -261,7 +262,7 @@ class ShowPlannedPinListApi(APIView):
         request=PlannedPinInputSerializer,
         responses={201: PlannedPinSerializer, **ERRORS},
     )
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, public_id: str) -> Response:
         show = show_access_view(user=request.user, public_id=public_id)
         serializer = PlannedPinInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -275,7 +276,9 @@ class ShowPlannedPinDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="show_planned_pin_delete", responses={204: None, **ERRORS})
-    def delete(self, request: Request, public_id: str, planned_pin_id: int) -> Response:
+    def delete(
+        self, request: AuthenticatedRequest, public_id: str, planned_pin_id: int
+    ) -> Response:
         show = show_access_view(user=request.user, public_id=public_id)
         planned_pin_delete(show=show, planned_pin_id=planned_pin_id, actor=request.user)
         return Response(status=204)
@@ -341,7 +344,7 @@ class ChannelRotationApi(APIView):
         request=RotationInputSerializer,
         responses={200: RotationInputSerializer, **ERRORS},
     )
-    def put(self, request: Request, slug: str) -> Response:
+    def put(self, request: AuthenticatedRequest, slug: str) -> Response:
         if not request.user.is_merchandiser:
             raise PermissionDeniedError("Only merchandisers set a channel's rotation.")
         channel = _channel_or_404(slug=slug)

@@ -12,18 +12,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+from typing import TypedDict
 
 import orjson
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from liveshop.accounts.models import User
+from liveshop.accounts.types import Viewer
 from liveshop.common.exceptions import NotFoundError
 from shows.models import Channel, Show
 from shows.selectors import show_listed_list
 from shows.timezones import channel_time, channel_zone
 from video.models import ChannelAir, ChannelRotationEntry, Recording
 from video.selectors import (
+    Playback,
     premiere_video_get,
     recording_replay_payload,
     show_playback_get,
@@ -31,7 +33,7 @@ from video.selectors import (
     show_replay_payload,
     show_replay_visible,
 )
-from video.wire import now_playing_json
+from video.wire import AirKind, now_playing_json
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,8 +57,9 @@ def channel_rotation_items(*, channel: Channel) -> list[RotationItem]:
         if not show_replay_visible(show=entry.show, is_team=False):
             continue
         recording = show_replay_get(show_id=entry.show_id)
-        if recording is not None and (recording.duration_seconds or 0) > 0:
-            items.append(RotationItem(entry.show, recording, recording.duration_seconds))
+        seconds = None if recording is None else recording.duration_seconds
+        if recording is not None and seconds is not None and seconds > 0:
+            items.append(RotationItem(entry.show, recording, seconds))
     return items
 
 
@@ -82,16 +85,38 @@ def _rotation_at(
     raise AssertionError("position beyond the cycle")  # unreachable: position < cycle
 
 
-OFF_AIR = {"kind": "off_air", "show": None, "offset_seconds": 0}
+class ShowBrief(TypedDict):
+    public_id: str
+    title: str
+    status: str
 
 
-def _show_brief(show: Show) -> dict:
+class NowPlaying(TypedDict):
+    """The now-playing object (docs/video.md, "24/7 channel"), before rendering."""
+
+    kind: AirKind
+    show: ShowBrief | None
+    # A live show's playback object; a premiere's or replay's video, playable.
+    playback: Playback | dict | None
+    offset_seconds: float
+    ends_at: dt.datetime | None
+
+
+class ProgrammeSlot(TypedDict):
+    kind: AirKind
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    show: ShowBrief | None
+    offset_seconds: float
+
+
+def _show_brief(show: Show) -> ShowBrief:
     return {"public_id": show.public_id, "title": show.title, "status": show.status}
 
 
 def channel_now_playing_get(
-    *, channel: Channel, user: User, now: dt.datetime | None = None
-) -> dict:
+    *, channel: Channel, user: Viewer, now: dt.datetime | None = None
+) -> NowPlaying:
     """What ``channel`` plays at ``now`` for ``user`` (docs/video.md, "24/7 channel")."""
 
     now = now or timezone.now()
@@ -112,7 +137,7 @@ def channel_now_playing_get(
         scheduled_end__gt=now,
     ).first()
     video = None if premiere is None else premiere_video_get(show_id=premiere.pk)
-    if video is not None:
+    if premiere is not None and video is not None:
         return {
             "kind": "premiere",
             "show": _show_brief(premiere),
@@ -201,7 +226,7 @@ def channel_air_frame_newer(*, channel_id: int, version: int) -> bytes | None:
     return orjson.dumps(channel_air_frame(version=current, wire=wire))
 
 
-def channel_programme_get(*, channel: Channel, user: User, day: dt.date) -> list[dict]:
+def channel_programme_get(*, channel: Channel, user: Viewer, day: dt.date) -> list[ProgrammeSlot]:
     """The channel's programme for its local ``day``: scheduled shows, replays in the gaps.
 
     Slots are in time order and cover the day; a gap is empty (``off_air``) only
@@ -217,7 +242,7 @@ def channel_programme_get(*, channel: Channel, user: User, day: dt.date) -> list
         .order_by("scheduled_start")
     )
     items = channel_rotation_items(channel=channel)
-    slots: list[dict] = []
+    slots: list[ProgrammeSlot] = []
     cursor = start
     for show in [*scheduled, None]:
         gap_end = end if show is None else max(cursor, min(show.scheduled_start, end))
@@ -240,7 +265,7 @@ def channel_programme_get(*, channel: Channel, user: User, day: dt.date) -> list
 
 def _rotation_slots(
     *, items: list[RotationItem], day_start: dt.datetime, begin: dt.datetime, end: dt.datetime
-) -> list[dict]:
+) -> list[ProgrammeSlot]:
     if begin >= end:
         return []
     if not items:
@@ -253,7 +278,7 @@ def _rotation_slots(
                 "offset_seconds": 0,
             }
         ]
-    slots = []
+    slots: list[ProgrammeSlot] = []
     moment = begin
     while moment < end:
         item, offset, item_end = _rotation_at(items=items, day_start=day_start, moment=moment)

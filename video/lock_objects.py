@@ -14,13 +14,13 @@ from django.db.models import QuerySet
 from video.models import ChannelAir, IngestSession, PlannedPin, Recording, ShowStream
 
 
-def show_stream_lock(*, show_id: int) -> ShowStream | None:
-    """Lock the show's stream settings (after the show); ``None`` if it has none."""
-    return (
-        ShowStream.objects.select_for_update(of=("self",), no_key=True)
-        .filter(show_id=show_id)
-        .first()
-    )
+def show_stream_lock(*, show_id: int) -> ShowStream:
+    """Lock the show's stream settings (after the show).
+
+    Callers lock a stream they know exists (``show_stream_ensure``, or read it
+    first); raises ``ShowStream.DoesNotExist`` otherwise.
+    """
+    return ShowStream.objects.select_for_update(of=("self",), no_key=True).get(show_id=show_id)
 
 
 def ingest_sessions_qs_select_for_update() -> QuerySet[IngestSession]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal, TypedDict
+
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from liveshop.accounts.models import User
+from liveshop.accounts.types import Viewer
 from shows.access import member_q
 from shows.models import Show, ShowMember, ShowPin
 from video.models import IngestSession, PlannedPin, Recording
@@ -96,8 +98,8 @@ def show_replay_visible(*, show: Show, is_team: bool) -> bool:
 
 def show_has_visible_replay_q() -> Q:
     """Shows with a replay viewers may open: ``show_replay_visible`` as a filter on Show."""
-    return Q(status=Show.Status.ENDED, replay_allowed=True) & Exists(
-        replay_recording_list().filter(show=OuterRef("pk"))
+    return Q(status=Show.Status.ENDED, replay_allowed=True) & Q(
+        Exists(replay_recording_list().filter(show=OuterRef("pk")))
     )
 
 
@@ -129,16 +131,37 @@ def premiere_video_get(*, show_id: int) -> Recording | None:
     )
 
 
-def session_playback_payload(*, session: IngestSession, public_id: str) -> dict:
+# What plays: an open ingest session's state, or a premiere's video airing.
+PlaybackState = IngestSession.State | Literal["premiere"]
+
+
+class SessionPlayback(TypedDict):
+    """``video.playable``'s data for a session whose playlist exists."""
+
+    hls_url: str
+    playable: bool
+    state: PlaybackState
+
+
+class Playback(TypedDict):
+    """The ``playback`` object (docs/protocol.md): what a player opens, if anything."""
+
+    hls_url: str | None
+    playable: bool
+    state: PlaybackState | None
+    replay: dict | None
+
+
+def session_playback_payload(*, session: IngestSession, public_id: str) -> SessionPlayback:
     return {
         "hls_url": session.playback_url
         or video_provider_get(session.provider).hls_url(public_id=public_id),
         "playable": True,
-        "state": session.state,
+        "state": IngestSession.State(session.state),
     }
 
 
-def show_playback_get(*, show: Show, is_team: bool) -> dict:
+def show_playback_get(*, show: Show, is_team: bool) -> Playback:
     """The ``playback`` object of the show snapshot and ``GET /shows/<id>/video``.
 
     ``hls_url`` is set only once the live playlist exists: for everyone while the
@@ -147,19 +170,22 @@ def show_playback_get(*, show: Show, is_team: bool) -> dict:
     the processed recording: for the team, and for everyone once the show has ended
     if it allows replays (``show_replay_visible``).
     """
-    playback = {"hls_url": None, "playable": False, "state": None, "replay": None}
+    playback: Playback = {"hls_url": None, "playable": False, "state": None, "replay": None}
     if show.kind == Show.Kind.RECORDED and show.status == Show.Status.LIVE:
         video = premiere_video_get(show_id=show.pk)
         if video is not None:
             # Players seek to (now - started_at): everyone watches the same moment.
             vod = recording_replay_payload(recording=video)
-            playback.update(hls_url=vod["hls_url"], playable=True, state="premiere")
+            playback["hls_url"], playback["playable"] = vod["hls_url"], True
+            playback["state"] = "premiere"
     session = show_session_open_get(show_id=show.pk)
     if session is not None:
-        playback["state"] = session.state
+        playback["state"] = IngestSession.State(session.state)
         visible = session.state == IngestSession.State.LIVE or is_team
         if session.playable_at is not None and visible:
-            playback.update(session_playback_payload(session=session, public_id=show.public_id))
+            live = session_playback_payload(session=session, public_id=show.public_id)
+            playback["hls_url"], playback["playable"] = live["hls_url"], live["playable"]
+            playback["state"] = live["state"]
     if show_replay_visible(show=show, is_team=is_team):
         replay = show_replay_get(show_id=show.pk)
         if replay is not None:
@@ -167,7 +193,7 @@ def show_playback_get(*, show: Show, is_team: bool) -> dict:
     return playback
 
 
-def show_user_is_host(*, show: Show, user: User) -> bool:
+def show_user_is_host(*, show: Show, user: Viewer) -> bool:
     """Whether ``user`` may see and change the show's ingest: its hosts and merchandisers."""
     if not user.is_authenticated:
         return False

@@ -156,7 +156,9 @@ def stream_publish_authorize(
     show = Show.objects.filter(public_id=public_id).first()
     # A wrong key is refused before any lock, so nobody without the key makes others wait.
     stream = None if show is None else ShowStream.objects.filter(show=show).first()
-    if stream is None or not hmac.compare_digest(stream.secret.encode(), key.encode()):
+    if show is None or stream is None:
+        raise StreamRefusedError("Unknown stream or wrong stream key.", code="invalid_stream_key")
+    if not hmac.compare_digest(stream.secret.encode(), key.encode()):
         raise StreamRefusedError("Unknown stream or wrong stream key.", code="invalid_stream_key")
     # Going live locks the channel, so the channel comes first (docs/architecture.md, "Lock order").
     channel_lock(channel_id=show.channel_id)
@@ -332,7 +334,7 @@ def stream_playable_mark(*, session_id: int, now: dt.datetime | None = None) -> 
     show_event_append(
         show_id=session.show_id,
         type="video.playable",
-        data=session_playback_payload(session=session, public_id=session.show.public_id),
+        data=dict(session_playback_payload(session=session, public_id=session.show.public_id)),
         audience=audience,
     )
     channel_now_playing_mark(channel_id=session.show.channel_id)
@@ -390,7 +392,7 @@ def stream_take_live(*, show: Show) -> IngestSession:
         show_event_append(
             show_id=show.pk,
             type="video.playable",
-            data=session_playback_payload(session=session, public_id=show.public_id),
+            data=dict(session_playback_payload(session=session, public_id=show.public_id)),
         )
     channel_now_playing_mark(channel_id=show.channel_id)
     return session
@@ -486,7 +488,12 @@ def _recording_claim(*, recording_id: int, now: dt.datetime) -> Recording | None
     if recording is None or recording.status in (Recording.Status.READY, Recording.Status.FAILED):
         return None
     stale = now - dt.timedelta(seconds=RECORDING_CLAIM_SECONDS)
-    if recording.status == Recording.Status.PROCESSING and recording.claimed_at > stale:
+    claimed_at = recording.claimed_at
+    if (
+        recording.status == Recording.Status.PROCESSING
+        and claimed_at is not None
+        and claimed_at > stale
+    ):
         return None
     recording.status = Recording.Status.PROCESSING
     recording.claimed_at = now
@@ -764,7 +771,9 @@ def _planned_pin_lock_validated(
     if duration_ms is not None and duration_ms <= 0:
         raise ApplicationError("A duration must be positive.", code="invalid_duration")
     same = PlannedPin.objects.filter(show=current, product_id=product_id, offset_ms=offset_ms)
-    if same.exclude(pk=planned_pin_id).exists():
+    if planned_pin_id is not None:
+        same = same.exclude(pk=planned_pin_id)
+    if same.exists():
         raise ConflictError(
             "This product is already planned at this offset.", code="already_planned"
         )
@@ -895,6 +904,7 @@ def premiere_pins_fire(*, show_id: int, until: dt.datetime, now: dt.datetime) ->
                 duration_ms__isnull=False,
                 pin__unpinned_at__isnull=True,
             )
+            if item.duration_ms is not None  # always, by the filter; it narrows the type
         ]
         heapq.heapify(queue)
         made = 0
@@ -904,8 +914,13 @@ def premiere_pins_fire(*, show_id: int, until: dt.datetime, now: dt.datetime) ->
                 continue
             at = show.actual_start + dt.timedelta(milliseconds=moment_ms)
             if step == _PIN_END:
-                if ShowPin.objects.filter(pk=item.pin_id, unpinned_at__isnull=True).exists():
-                    show_product_unpin(show=show, pin_id=item.pin_id, actor=None, now=at)
+                # A pinned plan has its pin (the end queue holds only those).
+                pin_id = item.pin_id
+                if (
+                    pin_id is not None
+                    and ShowPin.objects.filter(pk=pin_id, unpinned_at__isnull=True).exists()
+                ):
+                    show_product_unpin(show=show, pin_id=pin_id, actor=None, now=at)
                 continue
             try:
                 item.pin = show_product_pin(
@@ -970,13 +985,13 @@ def video_event_apply(*, provider: str, event: VideoEvent) -> str:
     """
     try:
         if event.kind == VideoEventKind.STARTED:
-            session = stream_started(
+            started = stream_started(
                 provider=provider,
                 public_id=event.public_id,
                 client_id=event.session_id,
                 playback_url=event.playback_url,
             )
-            return f"started:{session.state}"
+            return f"started:{started.state}"
         if event.kind == VideoEventKind.PLAYABLE:
             session = IngestSession.objects.filter(
                 show__public_id=event.public_id, provider=provider, client_id=event.session_id
@@ -986,10 +1001,10 @@ def video_event_apply(*, provider: str, event: VideoEvent) -> str:
             marked = stream_playable_mark(session_id=session.pk)
             return "playable" if marked else "playable:unchanged"
         if event.kind == VideoEventKind.ENDED:
-            session = stream_publish_end(
+            ended = stream_publish_end(
                 provider=provider, public_id=event.public_id, client_id=event.session_id
             )
-            return "ignored:no_show" if session is None else "ended"
+            return "ignored:no_show" if ended is None else "ended"
         if event.kind == VideoEventKind.RECORDING_READY:
             recording = recording_hosted_register(provider=provider, event=event)
             return "ignored:no_show" if recording is None else "recording_ready"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Literal, get_args
+
 import orjson
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
@@ -13,7 +16,9 @@ class ShowBriefSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-AIR_KINDS = ("live", "premiere", "replay", "off_air")
+# What a channel plays: its live show, a premiere airing, a rotation replay, or nothing.
+AirKind = Literal["live", "premiere", "replay", "off_air"]
+AIR_KINDS: tuple[AirKind, ...] = get_args(AirKind)
 
 
 class NowPlayingSerializer(serializers.Serializer):
@@ -24,6 +29,6 @@ class NowPlayingSerializer(serializers.Serializer):
     ends_at = serializers.DateTimeField(allow_null=True)
 
 
-def now_playing_json(*, playing: dict) -> dict:
+def now_playing_json(*, playing: Mapping[str, object]) -> dict:
     """``playing`` (``channel_now_playing_get``) exactly as the REST endpoint renders it."""
     return orjson.loads(JSONRenderer().render(NowPlayingSerializer(playing).data))

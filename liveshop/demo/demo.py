@@ -36,7 +36,7 @@ class DemoAccount:
     username: str
     role: str
     display_name: str
-    show_role: str | None = None
+    show_role: ShowMember.Role | None = None
 
 
 DEMO_ACCOUNTS = (

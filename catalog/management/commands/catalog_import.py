@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from catalog.selectors import storefront_get_by_slug
-from catalog.services import (
+from catalog.services.imports import (
     CatalogImportValidationError,
     catalog_file_parse,
     catalog_import,
