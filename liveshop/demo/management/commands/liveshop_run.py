@@ -27,7 +27,7 @@ from consultations.turnserver import (
     TurnServerError,
     turn_tools_missing,
 )
-from liveshop.demo.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from liveshop.demo.demo import DEMO_ACCOUNTS, DEMO_DESK_SLUG, DEMO_PASSWORD
 from liveshop.runtime import runtime_database_describe, runtime_mode_describe
 from liveshop.servers import ASGI_SERVER_DEFAULT, SERVERS, asgi_server_command
 from shows.models import Show
@@ -157,6 +157,7 @@ class Command(BaseCommand):
             f"  API docs (ReDoc):           {base}/api/v1/redoc",
             f"  OpenAPI schema:             {base}/api/v1/schema",
             f"  Demo channel schedule:      {base}/api/v1/channels/{slug}/schedule",
+            f"  Advisor desk (API):         {base}/api/v1/desks/{DEMO_DESK_SLUG}",
         ]
         live = Show.objects.filter(channel__slug=slug, status=Show.Status.LIVE).first()
         if live is not None:
