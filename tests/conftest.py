@@ -44,6 +44,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         missing = media_tools_missing()
         if missing:
             _engine_missing(item, f"needs {', '.join(missing)}: {INSTALL_HINT}")
+    if item.get_closest_marker("turn"):
+        from consultations.turnserver import INSTALL_HINT as TURN_INSTALL_HINT
+        from consultations.turnserver import turn_tools_missing
+
+        missing = turn_tools_missing()
+        if missing:
+            _engine_missing(item, f"needs {', '.join(missing)}: {TURN_INSTALL_HINT}")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from catalog.models import Product, ProductImage, Storefront, Variant
 from chat.models import BlockedTerm, ChatMessage, ChatSanction
+from consultations.models import Desk, DeskAdvisor, DeskHours, DeskTopic
 from liveshop.accounts.models import User
 from shows.models import Channel, Show, ShowMember, ShowProduct, ShowReminder
 from video.models import Recording, ShowStream
@@ -176,3 +177,42 @@ class RecordingFactory(factory.django.DjangoModelFactory):
     status = Recording.Status.READY
     duration_seconds = 600.0
     ready_at = factory.LazyFunction(timezone.now)
+
+
+class DeskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Desk
+
+    name = factory.Sequence(lambda n: f"Desk {n}")
+    slug = factory.Sequence(lambda n: f"desk-{n}")
+    storefront = factory.SubFactory(StorefrontFactory)
+    timezone = "Europe/Berlin"
+    greeting = "Hello, how can I help?"
+
+
+class DeskAdvisorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeskAdvisor
+
+    desk = factory.SubFactory(DeskFactory)
+    user = factory.SubFactory(UserFactory, role=User.Role.SERVICE_STAFF)
+    capacity = 2
+
+
+class DeskTopicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeskTopic
+
+    desk = factory.SubFactory(DeskFactory)
+    slug = factory.Sequence(lambda n: f"topic-{n}")
+    label = factory.Sequence(lambda n: f"Topic {n}")
+
+
+class DeskHoursFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeskHours
+
+    desk = factory.SubFactory(DeskFactory)
+    weekday = DeskHours.Weekday.MONDAY
+    opens = dt.time(9)
+    closes = dt.time(18)

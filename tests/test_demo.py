@@ -17,10 +17,12 @@ import pytest
 from django.core.management import get_commands
 
 from catalog.models import Product, Variant
+from consultations.models import Desk, DeskAdvisor, DeskHours
 from liveshop.accounts.models import User
 from liveshop.demo.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed
 from shows.models import Channel, Show, ShowMember, ShowProduct
 from shows.services import show_end
+from tests.conftest import client_for
 from tests.servers import free_port
 from video.mediaserver import INSTALL_HINT, media_tools_missing
 
@@ -35,6 +37,9 @@ def _counts() -> dict[str, int]:
         "shows": Show.objects.count(),
         "lineup": ShowProduct.objects.count(),
         "members": ShowMember.objects.count(),
+        "desks": Desk.objects.count(),
+        "advisors": DeskAdvisor.objects.count(),
+        "desk_hours": DeskHours.objects.count(),
     }
 
 
@@ -237,3 +242,24 @@ def test_run_command_starts_the_system_and_the_printed_urls_answer(tmp_path):
             shutil.rmtree(video_dir, ignore_errors=True)
 
     assert process.returncode == 0
+
+
+@pytest.mark.django_db
+def test_the_demo_desk_is_open_now_and_its_advisor_can_take_a_request(api_client):
+    demo_seed()
+    desk = api_client.get("/api/v1/desks/style-advice").json()
+    viewer = User.objects.get(username="viewer")
+    staff = User.objects.get(username="staff")
+
+    asked = client_for(viewer).post(
+        "/api/v1/desks/style-advice/consultations",
+        {"source": "desk", "topic": "sizing"},
+        format="json",
+    )
+    taken = client_for(staff).post("/api/v1/desks/style-advice/take", {}, format="json")
+
+    assert (desk["name"], desk["is_open"]) == ("Style advice", True)
+    assert [topic["slug"] for topic in desk["topics"]] == ["sizing", "styling", "delivery"]
+    assert asked.status_code == 201
+    assert taken.status_code == 200
+    assert taken.json()["public_id"] == asked.json()["public_id"]

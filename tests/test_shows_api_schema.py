@@ -69,6 +69,9 @@ def test_show_endpoints_have_operation_ids(api_client):
         ("/api/v1/shows/{public_id}/questions/{question_id}/resolve", "post"): (
             "chat_question_resolve"
         ),
+        ("/api/v1/shows/{public_id}/questions/{question_id}/invite", "post"): (
+            "consultation_invite_from_question"
+        ),
         ("/api/v1/channels/{slug}/blocked-terms", "get"): "chat_blocked_term_list",
         ("/api/v1/channels/{slug}/blocked-terms", "post"): "chat_blocked_term_add",
         ("/api/v1/channels/{slug}/blocked-terms/{term_id}", "delete"): "chat_blocked_term_remove",

@@ -12,8 +12,8 @@ from liveshop.common.cache import cache_value_set
 from liveshop.common.exceptions import ApplicationError
 
 MERCHANDISER_GROUP_NAME = "Merchandisers"
-# What a merchandiser may touch in the admin: the catalog and the show schedule.
-MERCHANDISER_PERMISSION_APPS = ("catalog", "shows")
+# What a merchandiser may touch in the admin: the catalog, the show schedule and the desks.
+MERCHANDISER_PERMISSION_APPS = ("catalog", "shows", "consultations")
 # Picking a show's host, moderators and staff in the admin searches accounts,
 # which Django allows only to those who may view them. A premiere's planned pins
 # are edited inline on the show (video.admin).

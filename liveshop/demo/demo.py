@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product, ProductImage, Storefront, Variant
+from consultations.models import Desk, DeskAdvisor, DeskHours, DeskTopic
 from liveshop.accounts.models import User
 from liveshop.accounts.services import user_create
 from shows.models import Channel, Show, ShowMember
@@ -49,6 +50,12 @@ DEMO_ACCOUNTS = (
 )
 
 DEMO_STOREFRONT_SLUG = "demo-shop"
+DEMO_DESK_SLUG = "style-advice"
+_DESK_TOPICS = (
+    ("sizing", "Size and fit"),
+    ("styling", "Styling advice"),
+    ("delivery", "Delivery and returns"),
+)
 # Slugs of the shows the seed puts live now: live-<local start>[-n].
 LIVE_SLUG_PREFIX = "live-"
 
@@ -229,6 +236,31 @@ def _live_show_seed(
     return show_go_live(show=show)
 
 
+def _desk_seed(*, channel: Channel, storefront: Storefront, users: dict[str, User]) -> Desk:
+    """The demo's advice desk: open around the clock, so a demo run finds it open now."""
+    desk, created = Desk.objects.get_or_create(
+        slug=DEMO_DESK_SLUG,
+        defaults={
+            "name": "Style advice",
+            "storefront": storefront,
+            "channel": channel,
+            "timezone": channel.timezone,
+            "greeting": "Hi, I'm here to help you find the right piece. What are you looking for?",
+        },
+    )
+    if not created:
+        return desk
+    for position, (slug, label) in enumerate(_DESK_TOPICS):
+        DeskTopic.objects.create(desk=desk, slug=slug, label=label, position=position)
+    for weekday in DeskHours.Weekday.values:
+        DeskHours.objects.create(desk=desk, weekday=weekday, opens=dt.time(0), closes=dt.time(0))
+    DeskAdvisor.objects.create(desk=desk, user=users["staff"], capacity=3)
+    DeskAdvisor.objects.create(
+        desk=desk, user=users["merchandiser"], capacity=1, is_supervisor=True
+    )
+    return desk
+
+
 @transaction.atomic
 def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Create the demo accounts, catalog, channel and a week of shows.
@@ -283,6 +315,7 @@ def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
         Show.objects.filter(pk=show.pk).update(actual_end=start + hour)
 
     _live_show_seed(channel=channel, now=now, products=products[:4], users=users)
+    _desk_seed(channel=channel, storefront=products[0].storefront, users=users)
 
     for day_offset in range(7):
         day = today + dt.timedelta(days=day_offset)
@@ -304,4 +337,5 @@ def demo_seed(*, now: dt.datetime | None = None) -> dict[str, int]:
         "accounts": User.objects.filter(username__in=[a.username for a in DEMO_ACCOUNTS]).count(),
         "products": Product.objects.filter(storefront__slug=DEMO_STOREFRONT_SLUG).count(),
         "shows": Show.objects.filter(channel=channel).count(),
+        "desks": Desk.objects.filter(slug=DEMO_DESK_SLUG).count(),
     }

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "shows",
     "chat",
     "video",
+    "consultations",
     "web",
     # Above the domains: demo data and the `make run` / `make demo-stream` commands.
     "liveshop.demo",
@@ -294,12 +295,28 @@ CELERY_BEAT_SCHEDULE = {
     # (docs/architecture.md, "Side effects after commit").
     "shows-notices-sweep": {"task": "shows.tasks.show_notices_sweep", "schedule": 60.0},
     "video-work-sweep": {"task": "video.tasks.video_work_sweep", "schedule": 60.0},
+    # A request whose viewer stopped waiting leaves the queue within this interval.
+    "consultations-abandoned-mark": {
+        "task": "consultations.tasks.consultations_abandoned_mark",
+        "schedule": 15.0,
+    },
 }
 
 # --- liveshop ------------------------------------------------------------------
 
 # The channel the viewer page `/` shows; `manage.py demo_seed` fills it with demo shows.
 LIVESHOP_DEMO_CHANNEL_SLUG = env_str("LIVESHOP_DEMO_CHANNEL_SLUG") or "liveshop-tv"
+# A waiting consultation whose viewer shows no sign (page poll or socket) for this long is
+# counted as abandoned and leaves the queue (docs/design/consultations.md, 4.5).
+LIVESHOP_CONSULT_AWAY_SECONDS = env_int("LIVESHOP_CONSULT_AWAY_SECONDS", 60)
+# The TURN server that relays calls between browsers behind NATs (docs/consultations.md):
+# its ICE URLs (comma-separated, e.g. turn:turn.example.com:3478?transport=udp), the secret
+# it shares with liveshop (coturn's static-auth-secret) and how long the credentials handed
+# to a participant live. No URLs: calls still connect where browsers reach each other.
+# `make run` starts coturn on this machine and sets the first two for its processes.
+LIVESHOP_TURN_URLS = env_list("LIVESHOP_TURN_URLS", [])
+LIVESHOP_TURN_SECRET = env_str("LIVESHOP_TURN_SECRET")
+LIVESHOP_TURN_TTL_SECONDS = env_int("LIVESHOP_TURN_TTL_SECONDS", 600)
 # How long before a show's start the "starting soon" reminder goes out.
 LIVESHOP_REMINDER_LEAD_MINUTES = env_int("LIVESHOP_REMINDER_LEAD_MINUTES", 15)
 # Outgoing notification hook: every reminder and cancellation is also POSTed

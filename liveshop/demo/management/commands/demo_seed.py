@@ -10,8 +10,7 @@ class Command(BaseCommand):
         counts = demo_seed()
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo data ready: {accounts} accounts, {products} products, {shows} shows.".format(
-                    **counts
-                )
+                "Demo data ready: {accounts} accounts, {products} products, {shows} shows, "
+                "{desks} advice desk.".format(**counts)
             )
         )

@@ -3,12 +3,14 @@
 Embedded mode runs one Celery worker with beat inside it on Kombu's
 filesystem transport; with REDIS_URL a worker and a separate beat process run
 on Redis. When nginx with the rtmp module and ffmpeg are installed, nginx-rtmp
-runs beside them from a generated config (docs/video.md); without them
-everything else runs and the banner says how to install them. Ctrl-C stops
-everything.
+runs beside them from a generated config (docs/video.md), and when coturn is
+installed a TURN server for calls does too (docs/consultations.md); without
+them everything else runs and the banner says how to install them. Ctrl-C
+stops everything.
 """
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,7 +20,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from liveshop.demo.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from consultations.turnserver import INSTALL_HINT as TURN_INSTALL_HINT
+from consultations.turnserver import (
+    TurnServer,
+    TurnServerConfig,
+    TurnServerError,
+    turn_tools_missing,
+)
+from liveshop.demo.demo import DEMO_ACCOUNTS, DEMO_DESK_SLUG, DEMO_PASSWORD
 from liveshop.runtime import runtime_database_describe, runtime_mode_describe
 from liveshop.servers import ASGI_SERVER_DEFAULT, SERVERS, asgi_server_command
 from shows.models import Show
@@ -103,6 +112,36 @@ class Command(BaseCommand):
             lines.append("    Test pattern to it:       make demo-stream")
         return server, lines
 
+    def _turn_server_start(self, host: str) -> tuple[TurnServer | None, list[str]]:
+        """Start coturn if this machine has it; returns it and the banner's call lines.
+
+        A secret of this run's own: only the processes started here hand out credentials.
+        """
+        missing = turn_tools_missing()
+        if missing:
+            return None, [
+                "  Calls: no TURN server (coturn is not installed); calls connect where the",
+                "  browsers reach each other directly.",
+                f"  Install it with: {TURN_INSTALL_HINT}",
+            ]
+        turn_host = "127.0.0.1" if host in ("localhost", "0.0.0.0") else host
+        config = TurnServerConfig(
+            run_dir=Path(settings.VAR_DIR).resolve() / "turn",
+            secret=secrets.token_urlsafe(24),
+            port=port_free_pick(3478, host=turn_host),
+            host=turn_host,
+        )
+        server = TurnServer(config)
+        try:
+            server.start()
+        except TurnServerError as error:
+            return None, [f"  Calls: coturn did not start: {error}"]
+        assert server.process is not None
+        return server, [
+            f"  Calls (coturn, pid {server.process.pid}):",
+            f"    TURN server:              {config.urls[0]}",
+        ]
+
     def _banner(self, host: str, port: int, video_lines: list[str]) -> str:
         base = f"http://{host}:{port}"
         slug = settings.LIVESHOP_DEMO_CHANNEL_SLUG
@@ -118,6 +157,7 @@ class Command(BaseCommand):
             f"  API docs (ReDoc):           {base}/api/v1/redoc",
             f"  OpenAPI schema:             {base}/api/v1/schema",
             f"  Demo channel schedule:      {base}/api/v1/channels/{slug}/schedule",
+            f"  Advisor desk (API):         {base}/api/v1/desks/{DEMO_DESK_SLUG}",
         ]
         live = Show.objects.filter(channel__slug=slug, status=Show.Status.LIVE).first()
         if live is not None:
@@ -145,10 +185,15 @@ class Command(BaseCommand):
             environment["LIVESHOP_VIDEO_HOOK_ALLOWED_ADDRESSES"] = ",".join(sorted(allowed))
             assert media_server.process is not None
             processes.append(("nginx-rtmp", media_server.process))
+        turn_server, call_lines = self._turn_server_start(host)
+        if turn_server is not None:
+            environment.update(turn_server.config.environment())
+            assert turn_server.process is not None
+            processes.append(("coturn", turn_server.process))
         for name, command in self._commands(host, port, server):
             processes.append((name, subprocess.Popen(command, env=environment)))
             self.stdout.write(f"started {name} (pid {processes[-1][1].pid})")
-        self.stdout.write(self._banner(host, port, video_lines))
+        self.stdout.write(self._banner(host, port, [*video_lines, "", *call_lines]))
 
         stopping = False
 
@@ -169,6 +214,8 @@ class Command(BaseCommand):
         if media_server is not None:
             # SIGQUIT first: nginx closes the recordings and reports them.
             media_server.stop()
+        if turn_server is not None:
+            turn_server.stop()
         for _, process in processes:
             if process.poll() is None:
                 process.terminate()
