@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from django.db.models import Q
 
 from liveshop.accounts.models import User
+from liveshop.accounts.types import Viewer
 from liveshop.common.exceptions import NotFoundError, PermissionDeniedError
 
 # A module import, not ``from shows.selectors import ...``: shows.selectors builds its
@@ -50,13 +51,13 @@ def member_q(*, user: User, roles: Iterable[str] = TEAM_ROLES) -> Q:
     return Q(user=user, role__in=tuple(roles))
 
 
-def show_role_from(roles: Iterable[str], *, user: User | None) -> ShowChatRole:
+def show_role_from(roles: Iterable[str], *, user: Viewer | None) -> ShowChatRole:
     """The role of ``user`` given its memberships ``roles`` in one show.
 
     Merchandisers and admins act as moderators of every show; anonymous users
     are viewers.
     """
-    if user is None or not user.is_authenticated:
+    if not isinstance(user, User) or not user.is_authenticated:
         return VIEWER_ROLE
     held = set(roles)
     if user.is_merchandiser:
@@ -74,9 +75,9 @@ def show_role_from(roles: Iterable[str], *, user: User | None) -> ShowChatRole:
     )
 
 
-def show_chat_role(*, show_id: int, user: User | None) -> ShowChatRole:
+def show_chat_role(*, show_id: int, user: Viewer | None) -> ShowChatRole:
     """What ``user`` is in this show; one query for a signed-in user, none otherwise."""
-    if user is None or not user.is_authenticated:
+    if not isinstance(user, User) or not user.is_authenticated:
         return VIEWER_ROLE
     roles = ShowMember.objects.filter(member_q(user=user), show_id=show_id).values_list(
         "role", flat=True
@@ -84,10 +85,10 @@ def show_chat_role(*, show_id: int, user: User | None) -> ShowChatRole:
     return show_role_from(roles, user=user)
 
 
-def show_is_team(*, show: Show, user: User) -> bool:
+def show_is_team(*, show: Show, user: Viewer) -> bool:
     """``show_chat_role(...).is_team`` for a show annotated by ``show_viewer_get``,
     without a query."""
-    return bool(show.is_team_member) or (user.is_authenticated and user.is_merchandiser)
+    return bool(show.is_team_member) or (isinstance(user, User) and user.is_merchandiser)
 
 
 SHOW_NOT_FOUND_MESSAGE = "No show with this id."
@@ -107,7 +108,7 @@ class ShowAction:
 _TEAM_ACTIONS = frozenset({ShowAction.GO_LIVE, ShowAction.END})
 
 
-def show_may_view(*, show: Show, user: User) -> bool:
+def show_may_view(*, show: Show, user: Viewer) -> bool:
     """Whether ``user`` may open ``show``, annotated by ``show_viewer_get``.
 
     Drafts and test shows are for their team and merchandisers; private shows
@@ -118,7 +119,7 @@ def show_may_view(*, show: Show, user: User) -> bool:
     return not show.is_test and show.status != Show.Status.DRAFT
 
 
-def show_access_view(*, user: User, public_id: str) -> Show:
+def show_access_view(*, user: Viewer, public_id: str) -> Show:
     """The show at ``public_id`` if ``user`` may see it, else ``NotFoundError``.
 
     The show comes annotated with ``is_reminded``, ``is_team_member`` and

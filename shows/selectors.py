@@ -24,6 +24,7 @@ from django.utils import timezone
 from catalog.models import CartAddition, LinkClick, OrderLine, Product, ProductImage, Variant
 from catalog.selectors import variant_stock_view
 from liveshop.accounts.models import User
+from liveshop.accounts.types import Viewer
 from liveshop.common.links import public_url
 from realtime.wire import iso_utc
 
@@ -79,7 +80,7 @@ def show_page_url(*, show: Show) -> str:
     return public_url(path=reverse("web-show", kwargs={"public_id": show.public_id}))
 
 
-def show_annotate_viewer(*, shows: QuerySet[Show], user: User) -> QuerySet[Show]:
+def show_annotate_viewer(*, shows: QuerySet[Show], user: Viewer) -> QuerySet[Show]:
     """Add ``is_reminded``, ``is_team_member`` and ``is_host_or_moderator`` for ``user``.
 
     Subqueries rather than joins, so the annotations never multiply rows and
@@ -198,7 +199,7 @@ def channel_schedule_get(
     )
 
 
-def show_viewer_get(*, public_id: str, user: User) -> Show | None:
+def show_viewer_get(*, public_id: str, user: Viewer) -> Show | None:
     """The show at ``public_id`` with its channel and ``user``'s relation to it, or None.
 
     No visibility check: ``shows.access`` decides who may see the result.
