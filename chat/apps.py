@@ -10,3 +10,8 @@ class ChatConfig(AppConfig):
         from shows.lifecycle import show_transition_listener_register
 
         show_transition_listener_register(system_message_on_transition)
+
+        # The chat's parts of a show's snapshot and its inbound frames (chat/rooms.py).
+        from chat.rooms import chat_room_install
+
+        chat_room_install()

@@ -1,11 +1,11 @@
-"""Reads for the show channel: the send context, sanctions, what a user may see, snapshots."""
+"""Reads for the show's chat: the send context, sanctions, what a user may see."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
 
-from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -19,12 +19,9 @@ from chat.models import (
 )
 from liveshop.accounts.models import User
 from liveshop.common.exceptions import PermissionDeniedError
-from realtime.log import room_state
 from realtime.wire import iso_utc
 from shows.access import MODERATOR_ROLES, ShowChatRole, member_q, show_chat_role, show_role_from
 from shows.models import Channel, Show, ShowMember, ShowRoom
-from shows.selectors import show_pins_open_payload, show_status_payload
-from video.selectors import show_playback_get
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,7 +236,9 @@ def message_payload(message: ChatMessage) -> dict:
     }
 
 
-def messages_visible(*, show_id: int, user: User | None, is_team: bool) -> QuerySet[ChatMessage]:
+def messages_visible(
+    *, show_id: int, user: User | AnonymousUser | None, is_team: bool
+) -> QuerySet[ChatMessage]:
     """Messages of the show that ``user`` may see (removed ones never)."""
     messages = ChatMessage.objects.filter(show_id=show_id, state=ChatMessage.State.VISIBLE)
     if is_team:
@@ -258,71 +257,6 @@ def chat_settings_get(*, show_id: int) -> ChatSettings:
     """The show's chat settings; the defaults (unsaved) if it has no row yet."""
     found = ChatSettings.objects.filter(show_id=show_id).first()
     return ChatSettings(show_id=show_id) if found is None else found
-
-
-def show_snapshot_build(
-    *, show: Show, user: User | None, role: ShowChatRole, viewers: int, peak: int
-) -> dict:
-    """The ``snapshot`` frame for ``user`` (docs/protocol.md, 2.1)."""
-    room = room_state(show_id=show.pk)
-    chat_settings = chat_settings_get(show_id=show.pk)
-    authenticated = user is not None and user.is_authenticated
-    messages = list(
-        messages_visible(show_id=show.pk, user=user, is_team=role.is_team)
-        .filter(seq__lte=room.last_seq)
-        .select_related("author")
-        .order_by("-seq")[: settings.LIVESHOP_CHAT_HISTORY]
-    )
-    messages.reverse()
-    pinned = None
-    if chat_settings.pinned_message_id is not None:
-        pinned_message = (
-            ChatMessage.objects.filter(
-                pk=chat_settings.pinned_message_id, state=ChatMessage.State.VISIBLE
-            )
-            .select_related("author")
-            .first()
-        )
-        pinned = None if pinned_message is None else message_payload(pinned_message)
-    muted_until = mute_reason = None
-    if authenticated:
-        sanction = sanction_blocking(
-            sanctions_active(user=user, channel_id=show.channel_id, show_id=show.pk)
-        )
-        if sanction is not None:
-            mute_reason = "banned" if sanction.kind == ChatSanction.Kind.BAN else "timeout"
-            muted_until = iso_utc(sanction.expires_at)
-    return {
-        "type": "snapshot",
-        "epoch": str(room.epoch),
-        "seq": room.last_seq,
-        "show": {
-            "public_id": show.public_id,
-            "title": show.title,
-            "scheduled_start": iso_utc(show.scheduled_start),
-            **show_status_payload(show),
-            "playback": show_playback_get(show=show, is_team=role.is_team),
-        },
-        "me": {
-            "user_id": user.pk if authenticated else None,
-            "username": user.username if authenticated else None,
-            "role": role.role,
-            "is_team": role.is_team,
-            "can_moderate": role.can_moderate,
-            "can_answer": role.can_answer,
-            "can_post": authenticated and mute_reason is None,
-            "muted_until": muted_until,
-            "mute_reason": mute_reason,
-        },
-        "chat": {
-            "slow_mode_seconds": chat_settings.slow_mode_seconds,
-            "max_length": ChatMessage._meta.get_field("text").max_length,
-        },
-        "pinned_message": pinned,
-        "pins": show_pins_open_payload(show=show),
-        "messages": [message_payload(message) for message in messages],
-        "viewers": {"count": viewers, "peak": max(peak, room.peak_viewers)},
-    }
 
 
 # -- Moderation and the question queue --------------------------------------------

@@ -17,6 +17,7 @@ from chat.models import ChatMessage
 from realtime.log import event_publish_after_commit, insert_columns
 from realtime.models import Audience
 from shows.models import ShowEvent, ShowRoom
+from shows.rooms import show_room
 
 
 def message_with_event_insert(
@@ -84,5 +85,5 @@ def message_with_event_insert(
     message._state.db = connection.alias
     data["id"], data["seq"] = message.pk, message.seq
     event.subject_id, event.seq, event.data = message.pk, message.seq, data
-    event_publish_after_commit(event)
+    event_publish_after_commit(room=show_room(message.show_id), event=event)
     return event

@@ -1,7 +1,7 @@
-"""How show events travel between server processes.
+"""How room events travel between server processes.
 
-With ``REDIS_URL`` every process publishes to one Redis pub/sub channel per show and
-subscribes once per show it has sockets for (not once per socket). Without Redis
+With ``REDIS_URL`` every process publishes to one Redis pub/sub channel per room and
+subscribes once per room it has sockets for (not once per socket). Without Redis
 (embedded mode) publishing hands the payload straight to the hubs of this process.
 
 Pub/sub is at-most-once: a payload lost here is recovered by the hub from the
@@ -34,9 +34,11 @@ import redis.backoff
 import redis.connection
 from django.conf import settings
 
+from realtime.rooms import RoomRef
+
 logger = logging.getLogger("liveshop.realtime")
 
-MessageHandler = Callable[[int, bytes], None]
+MessageHandler = Callable[[RoomRef, bytes], None]
 TopicHandler = Callable[[bytes], None]
 ReconnectHandler = Callable[[], None]
 
@@ -58,7 +60,7 @@ def topic_prefix() -> str:
 
     Pub/sub ignores the database a client selected, so two deployments (or two
     test runs) sharing one Redis server on different databases would otherwise
-    hear each other's shows.
+    hear each other's rooms.
     """
     return _topic_prefix(settings.REDIS_URL, settings.LIVESHOP_REDIS_PREFIX)
 
@@ -70,16 +72,15 @@ def _topic_prefix(redis_url: str, prefix: str) -> str:
     return f"{prefix}:{database}"
 
 
-def show_topic(show_id: int) -> str:
-    return f"{topic_prefix()}:show:{show_id}"
+def room_topic(kind: str, key: int) -> str:
+    """The pub/sub topic of a room: ``<prefix>:<db>:show:<id>`` for a show, as ever (old and
+    new processes of a rolling deploy hear each other)."""
+    return f"{topic_prefix()}:{kind}:{key}"
 
 
 def channel_topic(channel_id: int) -> str:
+    """The topic of a 24/7 channel's ``now_playing`` (a topic feed, ``realtime.topics``)."""
     return f"{topic_prefix()}:channel:{channel_id}"
-
-
-def _show_id_from_topic(topic: bytes) -> int:
-    return int(topic.rsplit(b":", 1)[1])
 
 
 _local_handlers: list[tuple[asyncio.AbstractEventLoop, MessageHandler]] = []
@@ -117,8 +118,8 @@ def _redis_publish(topic: str, payload: bytes) -> None:
         )
 
 
-def broker_publish(*, show_id: int, payload: bytes) -> None:
-    """Send ``payload`` to every process's hub for ``show_id``; callable from any thread.
+def broker_publish(*, room: RoomRef, payload: bytes) -> None:
+    """Send ``payload`` to every process's hub for ``room``; callable from any thread.
 
     Never raises for Redis: the event is already committed in the log, and every
     hub reads from the log what no publish brought it (on reconnecting, on a seq
@@ -126,7 +127,7 @@ def broker_publish(*, show_id: int, payload: bytes) -> None:
     for ``PUBLISH_RETRY_SECONDS``.
     """
     if settings.REDIS_URL:
-        _redis_publish(show_topic(show_id), payload)
+        _redis_publish(room_topic(room.kind, room.key), payload)
         return
     with _local_lock:
         handlers = list(_local_handlers)
@@ -134,7 +135,7 @@ def broker_publish(*, show_id: int, payload: bytes) -> None:
         if not loop.is_closed():
             # A fresh context: the caller may be a sync_to_async worker thread, and
             # tasks the handler starts must not inherit its executor marker.
-            loop.call_soon_threadsafe(handler, show_id, payload, context=contextvars.Context())
+            loop.call_soon_threadsafe(handler, room, payload, context=contextvars.Context())
 
 
 def broker_topic_publish(*, topic: str, payload: bytes) -> None:
@@ -178,14 +179,14 @@ class LocalSubscriber:
     def add_reconnect_handler(self, handler: ReconnectHandler) -> None:
         """In-process delivery never disconnects: nothing to call."""
 
-    async def subscribe(self, show_id: int) -> None:
+    async def subscribe(self, room: RoomRef) -> None:
         return None
 
-    async def unsubscribe(self, show_id: int) -> None:
+    async def unsubscribe(self, room: RoomRef) -> None:
         return None
 
-    async def publish(self, show_id: int, payload: bytes) -> None:
-        broker_publish(show_id=show_id, payload=payload)
+    async def publish(self, room: RoomRef, payload: bytes) -> None:
+        broker_publish(room=room, payload=payload)
 
     async def close(self) -> None:
         with _local_lock:
@@ -196,7 +197,7 @@ class LocalSubscriber:
 
 
 class RedisSubscriber:
-    """One Redis pub/sub connection per process, one SUBSCRIBE per show.
+    """One Redis pub/sub connection per process, one SUBSCRIBE per room.
 
     ``subscribe`` and ``unsubscribe`` record the topics this process wants and never
     raise for Redis: while Redis is down the reader retries every
@@ -217,12 +218,13 @@ class RedisSubscriber:
         )
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._reader: asyncio.Task | None = None
-        # Sockets of two shows can subscribe at once; without the lock both
+        # Sockets of two rooms can subscribe at once; without the lock both
         # would start a reader, and two readers of one connection fail.
         self._reader_lock = asyncio.Lock()
         self._topic_handlers: dict[bytes, TopicHandler] = {}
+        self._room_topics: dict[bytes, RoomRef] = {}
         self._reconnect_handlers: list[ReconnectHandler] = []
-        # A process-wide topic keeps the reader alive while no show is subscribed.
+        # A process-wide topic keeps the reader alive while no room is subscribed.
         self._idle_topic = f"{topic_prefix()}:hub"
         self._wanted: set[str] = {self._idle_topic}
         # True from a failed Redis call until the reader has subscribed again.
@@ -300,12 +302,13 @@ class RedisSubscriber:
                 except Exception:
                     logger.exception("failed to handle a message on %s", topic)
                 continue
-            if b":show:" not in topic:
+            room = self._room_topics.get(topic)
+            if room is None:
                 continue  # a topic left while its UNSUBSCRIBE was on its way
             try:
-                self._handler(_show_id_from_topic(topic), message["data"])
+                self._handler(room, message["data"])
             except Exception:
-                logger.exception("hub failed to handle a show event")
+                logger.exception("hub failed to handle an event of %s", room)
 
     async def _subscribe(self, topic: str) -> None:
         self._wanted.add(topic)
@@ -326,14 +329,18 @@ class RedisSubscriber:
         except (redis.RedisError, OSError) as error:
             self._lost(error)
 
-    async def subscribe(self, show_id: int) -> None:
-        await self._subscribe(show_topic(show_id))
+    async def subscribe(self, room: RoomRef) -> None:
+        topic = room_topic(room.kind, room.key)
+        self._room_topics[topic.encode()] = room
+        await self._subscribe(topic)
 
-    async def unsubscribe(self, show_id: int) -> None:
-        await self._unsubscribe(show_topic(show_id))
+    async def unsubscribe(self, room: RoomRef) -> None:
+        topic = room_topic(room.kind, room.key)
+        self._room_topics.pop(topic.encode(), None)
+        await self._unsubscribe(topic)
 
     async def subscribe_topic(self, topic: str, handler: TopicHandler) -> None:
-        """Route ``topic``'s payloads to ``handler`` (on this connection, not a show's)."""
+        """Route ``topic``'s payloads to ``handler`` (on this connection, not a room's)."""
         self._topic_handlers[topic.encode()] = handler
         await self._subscribe(topic)
 
@@ -341,12 +348,12 @@ class RedisSubscriber:
         self._topic_handlers.pop(topic.encode(), None)
         await self._unsubscribe(topic)
 
-    async def publish(self, show_id: int, payload: bytes) -> None:
+    async def publish(self, room: RoomRef, payload: bytes) -> None:
         """Publish an aggregate (reaction taps); dropped with a warning while Redis is down."""
         try:
-            await self._client.publish(show_topic(show_id), payload)
+            await self._client.publish(room_topic(room.kind, room.key), payload)
         except (redis.RedisError, OSError) as error:
-            logger.warning("publishing to show %s on Redis failed (%s)", show_id, error)
+            logger.warning("publishing to %s on Redis failed (%s)", room, error)
 
     async def close(self) -> None:
         if self._reader is not None:

@@ -1,7 +1,7 @@
-"""The per-process fan-out hub: one subscription per show, one encode per frame.
+"""The per-process fan-out hub: one subscription per room, one encode per frame.
 
-Each server process (event loop) has one ``Hub``. A socket joins the ``ShowFeed`` of
-its show; the feed holds the process's single broker subscription for that show,
+Each server process (event loop) has one ``Hub``. A socket joins the ``RoomFeed`` of
+its room; the feed holds the process's single broker subscription for that room,
 puts the events it receives in seq order (fetching from the durable log any seq the
 broker lost), coalesces them into one ``batch`` frame per window, encodes that frame
 once per audience and hands the same text to every socket's ASGI ``send``. A socket
@@ -26,6 +26,7 @@ from django.conf import settings
 
 from realtime import broker, log, presence, stats
 from realtime.coalescing import window_next
+from realtime.rooms import RoomRef
 
 logger = logging.getLogger("liveshop.realtime")
 
@@ -38,13 +39,13 @@ LIVE = 1
 CLOSED = 2
 
 GAP_WAIT_SECONDS = 0.15
-# With Redis, each show's log is also read every few seconds: a publish that failed
+# With Redis, each room's log is also read every few seconds: a publish that failed
 # while this process's subscription stayed up (the writer lost Redis, not this
-# process) would otherwise wait for the show's next event.
+# process) would otherwise wait for the room's next event.
 LOG_CHECK_TICKS = 5
 # docs/protocol.md, 1.2: the client did not read fast enough.
 CLOSE_TOO_SLOW = 4009
-# Sockets written per loop turn during a flush (see ShowFeed._flush_part).
+# Sockets written per loop turn during a flush (see RoomFeed._flush_part).
 FLUSH_PART_SOCKETS = settings.LIVESHOP_FANOUT_PART_SOCKETS
 
 
@@ -183,7 +184,7 @@ class HubConnection:
 
 
 class _Flush:
-    """One batch frame on its way to the sockets of a show, part by part."""
+    """One batch frame on its way to the sockets of a room, part by part."""
 
     __slots__ = ("events", "connections", "position", "frames", "restricted")
 
@@ -206,12 +207,12 @@ def batch_frame_encode(events: list[dict], seq: int) -> str:
     ).decode()
 
 
-class ShowFeed:
-    """One show's stream in this process: ordering, gap repair, coalescing, fan-out."""
+class RoomFeed:
+    """One room's stream in this process: ordering, gap repair, coalescing, fan-out."""
 
-    def __init__(self, hub: Hub, show_id: int) -> None:
+    def __init__(self, hub: Hub, room: RoomRef) -> None:
         self.hub = hub
-        self.show_id = show_id
+        self.room = room
         self.connections: set[HubConnection] = set()
         self.delivered_seq: int | None = None
         self.held: dict[int, dict] = {}
@@ -231,8 +232,8 @@ class ShowFeed:
         if self.ready is None:
             self.ready = asyncio.get_running_loop().create_future()
             try:
-                await self.hub.subscriber.subscribe(self.show_id)
-                state = await database_sync_to_async(log.room_state)(show_id=self.show_id)
+                await self.hub.subscriber.subscribe(self.room)
+                state = await database_sync_to_async(log.room_state)(room=self.room)
                 self.peak = state.peak_viewers
                 self.delivered_seq = state.last_seq
                 self._release_held()
@@ -283,12 +284,10 @@ class ShowFeed:
             while self.held and self.delivered_seq is not None:
                 first_held = min(self.held)
                 missing = await database_sync_to_async(log.events_after)(
-                    show_id=self.show_id, after=self.delivered_seq, before=first_held
+                    room=self.room, after=self.delivered_seq, before=first_held
                 )
                 if missing:
-                    logger.info(
-                        "show %s: fetched %s events the broker lost", self.show_id, len(missing)
-                    )
+                    logger.info("%s: fetched %s events the broker lost", self.room, len(missing))
                 for event in missing:
                     self.held.setdefault(event["seq"], event)
                 before = self.delivered_seq
@@ -310,7 +309,7 @@ class ShowFeed:
         if self.delivered_seq is None or self.gap_task is not None:
             return
         written = await database_sync_to_async(log.events_after)(
-            show_id=self.show_id, after=self.delivered_seq
+            room=self.room, after=self.delivered_seq
         )
         for event in written:
             self.receive(event)
@@ -433,10 +432,10 @@ class ShowFeed:
 
 
 class Hub:
-    """All the shows of one server process (one event loop)."""
+    """All the rooms of one server process (one event loop)."""
 
     def __init__(self) -> None:
-        self.feeds: dict[int, ShowFeed] = {}
+        self.feeds: dict[RoomRef, RoomFeed] = {}
         self.subscriber = broker.subscriber_create(self._on_message)
         self.subscriber.add_reconnect_handler(self._on_reconnect)
         self.ticker: asyncio.Task | None = None
@@ -455,10 +454,10 @@ class Hub:
             try:
                 await feed.log_catch_up()
             except Exception:
-                logger.exception("reading show %s's log after a reconnect failed", feed.show_id)
+                logger.exception("reading the log of %s after a reconnect failed", feed.room)
 
-    def _on_message(self, show_id: int, payload: bytes) -> None:
-        feed = self.feeds.get(show_id)
+    def _on_message(self, room: RoomRef, payload: bytes) -> None:
+        feed = self.feeds.get(room)
         if feed is None:
             return
         message = orjson.loads(payload)
@@ -467,10 +466,10 @@ class Hub:
             return
         feed.receive(message)
 
-    async def join(self, show_id: int, connection: HubConnection) -> ShowFeed:
-        feed = self.feeds.get(show_id)
+    async def join(self, room: RoomRef, connection: HubConnection) -> RoomFeed:
+        feed = self.feeds.get(room)
         if feed is None:
-            feed = self.feeds[show_id] = ShowFeed(self, show_id)
+            feed = self.feeds[room] = RoomFeed(self, room)
         feed.connections.add(connection)
         if self.ticker is None or self.ticker.done():
             self.ticker = asyncio.get_running_loop().create_task(
@@ -479,23 +478,23 @@ class Hub:
         try:
             await feed.ensure_ready()
         except BaseException:
-            await self.leave(show_id, connection)
+            await self.leave(room, connection)
             raise
         return feed
 
-    async def leave(self, show_id: int, connection: HubConnection) -> None:
+    async def leave(self, room: RoomRef, connection: HubConnection) -> None:
         connection.state = CLOSED
-        feed = self.feeds.get(show_id)
+        feed = self.feeds.get(room)
         if feed is None:
             return
         feed.connections.discard(connection)
         if not feed.connections:
-            del self.feeds[show_id]
+            del self.feeds[room]
             if feed.flush_handle is not None:
                 feed.flush_handle.cancel()
             if feed.gap_task is not None:
                 feed.gap_task.cancel()
-            await self.subscriber.unsubscribe(show_id)
+            await self.subscriber.unsubscribe(room)
 
     async def close(self) -> None:
         """Stop the ticker and the broker subscription (server shutdown, tests)."""
@@ -512,8 +511,8 @@ class Hub:
         await self.subscriber.close()
         _hubs.pop(asyncio.get_running_loop(), None)
 
-    def reaction_tap(self, show_id: int, kind: str) -> None:
-        feed = self.feeds.get(show_id)
+    def reaction_tap(self, room: RoomRef, kind: str) -> None:
+        feed = self.feeds.get(room)
         if feed is not None:
             feed.reaction_taps[kind] += 1
 
@@ -536,10 +535,10 @@ class Hub:
                     if feed.reaction_taps:
                         taps, feed.reaction_taps = feed.reaction_taps, collections.Counter()
                         await self.subscriber.publish(
-                            feed.show_id, orjson.dumps({"reactions": dict(taps)})
+                            feed.room, orjson.dumps({"reactions": dict(taps)})
                         )
                         await database_sync_to_async(stats.room_reactions_record)(
-                            show_id=feed.show_id, count=sum(taps.values())
+                            room=feed.room, count=sum(taps.values())
                         )
                     if feed.reaction_totals:
                         totals, feed.reaction_totals = feed.reaction_totals, collections.Counter()
@@ -549,18 +548,18 @@ class Hub:
                     if tick % settings.LIVESHOP_PRESENCE_INTERVAL_SECONDS == 0:
                         await self._presence_push(feed)
                 except Exception:
-                    logger.exception("hub tick failed for show %s", feed.show_id)
+                    logger.exception("hub tick failed for %s", feed.room)
 
-    async def _presence_push(self, feed: ShowFeed) -> None:
+    async def _presence_push(self, feed: RoomFeed) -> None:
         keys = {
             connection.viewer_key
             for connection in feed.connections
             if connection.state != CLOSED and not connection.is_team
         }
-        feed.viewers = await self.presence.count(feed.show_id, keys)
+        feed.viewers = await self.presence.count(feed.room, keys)
         if feed.viewers > feed.peak:
             feed.peak = await database_sync_to_async(stats.room_peak_viewers_record)(
-                show_id=feed.show_id, viewers=feed.viewers
+                room=feed.room, viewers=feed.viewers
             )
         feed.broadcast_text(
             orjson.dumps({"type": "presence", "viewers": feed.viewers, "peak": feed.peak}).decode()

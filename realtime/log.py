@@ -4,7 +4,7 @@ Every event a viewer can see goes through ``event_append``. It allocates the roo
 ``seq`` with one ``UPDATE ... RETURNING`` on the room row; that row stays locked until the
 transaction ends, so the seqs of one room commit in order and a rolled-back write leaves no
 hole and sends nothing. Reads of the log (what a resuming client missed, what the hub's
-broker lost) are here too.
+broker lost) are here too. The tables are the room kind's (``realtime.rooms``).
 """
 
 from __future__ import annotations
@@ -22,30 +22,34 @@ from django.utils import timezone
 
 from liveshop.common.transactions import atomic_required
 from realtime import broker
-from realtime.models import Audience
-from shows.models import ShowEvent, ShowRoom
+from realtime.models import Audience, RoomEvent, RoomState
+from realtime.rooms import RoomRef, room_kind_get
 
 
-def room_ensure(*, show_id: int) -> None:
-    """Create the show's room row if it does not exist yet (idempotent, race-safe)."""
-    ShowRoom.objects.bulk_create([ShowRoom(show_id=show_id)], ignore_conflicts=True)
+def room_ensure(*, room: RoomRef) -> None:
+    """Create the room's row if it does not exist yet (idempotent, race-safe)."""
+    model = room_kind_get(room.kind).room_model
+    row = model()
+    row.pk = room.key
+    model._default_manager.bulk_create([row], ignore_conflicts=True)
 
 
-def _seq_allocate(show_id: int) -> int:
-    table = ShowRoom._meta.db_table
+def _seq_allocate(room: RoomRef) -> int:
+    meta = room_kind_get(room.kind).room_model._meta
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE show_id = %s RETURNING last_seq",
-            [show_id],
+            f"UPDATE {meta.db_table} SET last_seq = last_seq + 1 WHERE {meta.pk.column} = %s"
+            " RETURNING last_seq",
+            [room.key],
         )
         row = cursor.fetchone()
     if row is not None:
         return row[0]
-    room_ensure(show_id=show_id)
-    return _seq_allocate(show_id)
+    room_ensure(room=room)
+    return _seq_allocate(room)
 
 
-def event_wire_format(event: ShowEvent) -> dict:
+def event_wire_format(event: RoomEvent) -> dict:
     """The event as it travels between processes: client view plus its audience."""
     return {
         "seq": event.seq,
@@ -56,28 +60,32 @@ def event_wire_format(event: ShowEvent) -> dict:
     }
 
 
-def event_publish_after_commit(event: ShowEvent) -> None:
+def event_publish_after_commit(*, room: RoomRef, event: RoomEvent) -> None:
     """Publish ``event`` to every server process once the transaction commits."""
     transaction.on_commit(
         functools.partial(
             # Through the module, so a test that replaces broker_publish sees the call.
             broker.broker_publish,
-            show_id=event.show_id,
+            room=room,
             payload=orjson.dumps(event_wire_format(event)),
         )
     )
 
 
+def _room_filter(room: RoomRef) -> dict[str, int]:
+    return {f"{room_kind_get(room.kind).key_field}_id": room.key}
+
+
 def event_append(
     *,
-    show_id: int,
+    room: RoomRef,
     type: str,
     data: dict,
     audience: str = Audience.PUBLIC,
     audience_user_id: int | None = None,
     subject_id: int | None = None,
     seq: int | None = None,
-) -> ShowEvent:
+) -> RoomEvent:
     """Append one event to the room's log and publish it after commit.
 
     Must run inside ``transaction.atomic``. ``seq`` may be passed when the caller
@@ -86,23 +94,23 @@ def event_append(
     nothing is published if the transaction rolls back.
     """
     atomic_required("event_append")
-    event = ShowEvent.objects.create(
-        show_id=show_id,
-        seq=seq if seq is not None else _seq_allocate(show_id),
+    event = room_kind_get(room.kind).event_model._default_manager.create(
+        **_room_filter(room),
+        seq=seq if seq is not None else _seq_allocate(room),
         type=type,
         data=data,
         audience=audience,
         audience_user_id=audience_user_id if audience == Audience.USER else None,
         subject_id=subject_id,
     )
-    event_publish_after_commit(event)
+    event_publish_after_commit(room=room, event=event)
     return event
 
 
-def seq_allocate(*, show_id: int) -> int:
+def seq_allocate(*, room: RoomRef) -> int:
     """Reserve the room's next seq for an event appended later in this transaction."""
     atomic_required("seq_allocate")
-    return _seq_allocate(show_id)
+    return _seq_allocate(room)
 
 
 def insert_columns(instance: models.Model, *, exclude: tuple[str, ...]) -> tuple[str, str, list]:
@@ -125,15 +133,19 @@ def insert_columns(instance: models.Model, *, exclude: tuple[str, ...]) -> tuple
 # -- Reading the log -------------------------------------------------------------------
 
 
-def room_state(*, show_id: int) -> ShowRoom:
+def room_state(*, room: RoomRef) -> RoomState:
     """The room row (created if missing): log position, epoch and the recorded aggregates."""
-    room_ensure(show_id=show_id)
-    return ShowRoom.objects.get(show_id=show_id)
+    room_ensure(room=room)
+    return room_kind_get(room.kind).room_model._default_manager.get(pk=room.key)
 
 
-def events_visible(*, show_id: int, user_id: int | None, is_team: bool) -> QuerySet[ShowEvent]:
+def _events(room: RoomRef) -> QuerySet[RoomEvent]:
+    return room_kind_get(room.kind).event_model._default_manager.filter(**_room_filter(room))
+
+
+def events_visible(*, room: RoomRef, user_id: int | None, is_team: bool) -> QuerySet[RoomEvent]:
     """The room's events a viewer sees: all for the team, else public ones and their own."""
-    events = ShowEvent.objects.filter(show_id=show_id)
+    events = _events(room)
     if is_team:
         return events
     rule = Q(audience=Audience.PUBLIC)
@@ -152,16 +164,16 @@ class ResumePlan:
 
 
 def resume_plan(
-    *, show_id: int, user_id: int | None, is_team: bool, epoch: str, seq: int
+    *, room: RoomRef, user_id: int | None, is_team: bool, epoch: str, seq: int
 ) -> ResumePlan:
     """The events a client at (``epoch``, ``seq``) missed, or why it cannot resume."""
-    room = room_state(show_id=show_id)
-    current = room.last_seq
+    state = room_state(room=room)
+    current = state.last_seq
 
     def refuse(reason: str) -> ResumePlan:
-        return ResumePlan(False, reason, [], current, str(room.epoch))
+        return ResumePlan(False, reason, [], current, str(state.epoch))
 
-    if epoch != str(room.epoch):
+    if epoch != str(state.epoch):
         return refuse("epoch_mismatch")
     if seq > current:
         return refuse("future_seq")
@@ -169,26 +181,24 @@ def resume_plan(
         return refuse("too_many")
     if seq < current:
         first_missed = (
-            ShowEvent.objects.filter(show_id=show_id, seq=seq + 1)
-            .values_list("created_at", flat=True)
-            .first()
+            _events(room).filter(seq=seq + 1).values_list("created_at", flat=True).first()
         )
         horizon = timezone.now() - datetime.timedelta(seconds=settings.LIVESHOP_RESUME_MAX_AGE)
         if first_missed is None or first_missed < horizon:
             return refuse("too_old")
     events = [
         event_wire_format(event)
-        for event in events_visible(show_id=show_id, user_id=user_id, is_team=is_team).filter(
+        for event in events_visible(room=room, user_id=user_id, is_team=is_team).filter(
             seq__gt=seq, seq__lte=current
         )
     ]
-    return ResumePlan(True, None, events, current, str(room.epoch))
+    return ResumePlan(True, None, events, current, str(state.epoch))
 
 
-def events_after(*, show_id: int, after: int, before: int | None = None) -> list[dict]:
+def events_after(*, room: RoomRef, after: int, before: int | None = None) -> list[dict]:
     """Log entries with ``after < seq < before`` (or all after ``after``) in the broker's
     wire format."""
-    events = ShowEvent.objects.filter(show_id=show_id, seq__gt=after)
+    events = _events(room).filter(seq__gt=after)
     if before is not None:
         events = events.filter(seq__lt=before)
     return [event_wire_format(event) for event in events]

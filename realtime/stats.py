@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from django.db.models import F
 
-from shows.models import ShowRoom
+from realtime.rooms import RoomRef, room_kind_get
 
 REACTION_KINDS = ("heart", "fire", "laugh", "wow", "clap")
 
 
-def room_peak_viewers_record(*, show_id: int, viewers: int) -> int:
+def room_peak_viewers_record(*, room: RoomRef, viewers: int) -> int:
     """Raise the room's recorded peak to ``viewers`` if higher; returns the peak."""
-    ShowRoom.objects.filter(show_id=show_id, peak_viewers__lt=viewers).update(peak_viewers=viewers)
-    return (
-        ShowRoom.objects.filter(show_id=show_id).values_list("peak_viewers", flat=True).first() or 0
-    )
+    rows = room_kind_get(room.kind).room_model._default_manager.filter(pk=room.key)
+    rows.filter(peak_viewers__lt=viewers).update(peak_viewers=viewers)
+    return rows.values_list("peak_viewers", flat=True).first() or 0
 
 
-def room_reactions_record(*, show_id: int, count: int) -> None:
+def room_reactions_record(*, room: RoomRef, count: int) -> None:
     """Add ``count`` reaction taps to the room's total."""
-    ShowRoom.objects.filter(show_id=show_id).update(reaction_count=F("reaction_count") + count)
+    rooms = room_kind_get(room.kind).room_model._default_manager
+    rooms.filter(pk=room.key).update(reaction_count=F("reaction_count") + count)

@@ -66,7 +66,7 @@ def show_role_from(roles: Iterable[str], *, user: Viewer | None) -> ShowChatRole
     Merchandisers and admins act as moderators of every show; anonymous users
     are viewers.
     """
-    if user is None or not user.is_authenticated:
+    if not isinstance(user, User) or not user.is_authenticated:
         return VIEWER_ROLE
     held = set(roles)
     if user.is_merchandiser:
@@ -86,7 +86,7 @@ def show_role_from(roles: Iterable[str], *, user: Viewer | None) -> ShowChatRole
 
 def show_chat_role(*, show_id: int, user: Viewer | None) -> ShowChatRole:
     """What ``user`` is in this show; one query for a signed-in user, none otherwise."""
-    if user is None or not user.is_authenticated:
+    if not isinstance(user, User) or not user.is_authenticated:
         return VIEWER_ROLE
     roles = ShowMember.objects.filter(member_q(user=user), show_id=show_id).values_list(
         "role", flat=True
@@ -97,7 +97,7 @@ def show_chat_role(*, show_id: int, user: Viewer | None) -> ShowChatRole:
 def show_is_team(*, show: ViewedShow, user: Viewer) -> bool:
     """``show_chat_role(...).is_team`` for a show annotated by ``show_viewer_get``,
     without a query."""
-    return bool(show.is_team_member) or (user.is_authenticated and user.is_merchandiser)
+    return bool(show.is_team_member) or (isinstance(user, User) and user.is_merchandiser)
 
 
 SHOW_NOT_FOUND_MESSAGE = "No show with this id."

@@ -11,3 +11,8 @@ class ShowsConfig(AppConfig):
         from shows.catalog_hooks import shows_catalog_hooks
 
         catalog_hooks_install(shows_catalog_hooks())
+
+        # Every show is a room of the real-time core (realtime/rooms.py).
+        from shows.rooms import show_room_kind_install
+
+        show_room_kind_install()

@@ -8,15 +8,18 @@ chat and video have always used.
 
 from __future__ import annotations
 
+from typing import cast
+
 from liveshop.common.transactions import atomic_required
 from realtime import log
 from realtime.models import Audience
 from shows.models import ShowEvent
+from shows.rooms import show_room
 
 
 def show_room_ensure(*, show_id: int) -> None:
     """Create the show's room row if it does not exist yet (idempotent, race-safe)."""
-    log.room_ensure(show_id=show_id)
+    log.room_ensure(room=show_room(show_id))
 
 
 def show_event_append(
@@ -38,8 +41,8 @@ def show_event_append(
     the transaction rolls back.
     """
     atomic_required("show_event_append")
-    return log.event_append(
-        show_id=show_id,
+    event = log.event_append(
+        room=show_room(show_id),
         type=type,
         data=data,
         audience=audience,
@@ -47,9 +50,11 @@ def show_event_append(
         subject_id=subject_id,
         seq=seq,
     )
+    # The show kind's event model (shows/rooms.py).
+    return cast(ShowEvent, event)
 
 
 def show_seq_allocate(*, show_id: int) -> int:
     """Reserve the show's next seq for an event appended later in this transaction."""
     atomic_required("show_seq_allocate")
-    return log.seq_allocate(show_id=show_id)
+    return log.seq_allocate(room=show_room(show_id))

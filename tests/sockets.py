@@ -79,3 +79,17 @@ async def hub_shutdown() -> None:
     hub = hub_module._hubs.get(asyncio.get_running_loop())
     if hub is not None:
         await hub.close()
+
+
+def show_snapshot(show, user, *, viewers: int = 0, peak: int = 0) -> dict:
+    """The ``snapshot`` frame of ``show`` for ``user``, as the show socket composes it
+    (without the socket's access check: drafts too)."""
+    from realtime.snapshot import snapshot_build
+    from shows.rooms import show_room, show_viewer
+
+    return snapshot_build(
+        room=show_room(show.pk),
+        viewer=show_viewer(show=show, user=user),
+        viewers=viewers,
+        peak=peak,
+    )

@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 from chat import services as chat_services
 from chat.services import user_sanction_create
 from realtime import hub as hub_module
+from realtime.rooms import RoomRef
 from shows.models import Show, ShowRoom
 from tests import factories
 from tests.sockets import frames_until, hub_shutdown, socket_open
@@ -145,10 +146,10 @@ async def test_a_sanctioned_users_reactions_are_refused_and_not_counted(
             await frames_until(other, lambda frame: frame["type"] == "reactions")
             await _sanction(show, sanctioned, kind, duration_seconds)
             await frames_until(socket, lambda frame: frame["type"] == "batch")
-        taps_before = hub_module.hub_get().feeds[show.pk].reaction_taps.copy()
+        taps_before = hub_module.hub_get().feeds[RoomRef("show", show.pk)].reaction_taps.copy()
         await socket.send_json_to({"type": "reaction", "kind": "heart"})
         refusal = await frames_until(socket, lambda frame: frame["type"] == "error")
-        assert hub_module.hub_get().feeds[show.pk].reaction_taps == taps_before
+        assert hub_module.hub_get().feeds[RoomRef("show", show.pk)].reaction_taps == taps_before
         await other.send_json_to({"type": "reaction", "kind": "heart"})
         frames = await frames_until(other, lambda frame: frame["type"] == "reactions")
         for websocket in (other, socket):

@@ -4,7 +4,11 @@ Each test sets ``LIVESHOP_REDIS_PREFIX`` itself: the names must not depend on th
 prefix of the environment the suite runs in.
 """
 
-from realtime.broker import channel_topic, show_topic
+from realtime.broker import channel_topic, room_topic
+
+
+def show_topic(show_id: int) -> str:
+    return room_topic("show", show_id)
 
 
 def test_topics_of_two_redis_databases_differ(settings):

@@ -7,7 +7,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from realtime import hub as hub_module
-from realtime.hub import JOINING, LIVE, HubConnection, ShowFeed
+from realtime.hub import JOINING, LIVE, HubConnection, RoomFeed
+from realtime.rooms import RoomRef
 from shows.events import show_room_ensure
 from shows.models import Show, ShowEvent, ShowRoom
 from tests.factories import ShowFactory
@@ -34,7 +35,7 @@ def _seqs(frames: list) -> list[int]:
     return [event["seq"] for frame in frames for event in frame["events"]]
 
 
-async def _drain(feed: ShowFeed) -> None:
+async def _drain(feed: RoomFeed) -> None:
     for _ in range(200):
         if feed.flush_handle is None and not feed.outbox:
             return
@@ -46,7 +47,7 @@ async def _drain(feed: ShowFeed) -> None:
 async def test_a_flush_in_parts_reaches_every_socket_once_and_in_order(monkeypatch, settings):
     monkeypatch.setattr(hub_module, "FLUSH_PART_SOCKETS", 2)
     settings.LIVESHOP_FANOUT_WINDOW_MS = 10
-    feed = ShowFeed(None, show_id=1)
+    feed = RoomFeed(None, RoomRef("show", 1))
     feed.delivered_seq = 0
     inboxes = [[] for _ in range(5)]
     for inbox in inboxes:
@@ -66,7 +67,7 @@ async def test_a_flush_in_parts_reaches_every_socket_once_and_in_order(monkeypat
 async def test_a_socket_that_goes_live_during_a_flush_gets_each_event_once(monkeypatch, settings):
     monkeypatch.setattr(hub_module, "FLUSH_PART_SOCKETS", 1)
     settings.LIVESHOP_FANOUT_WINDOW_MS = 10
-    feed = ShowFeed(None, show_id=1)
+    feed = RoomFeed(None, RoomRef("show", 1))
     feed.delivered_seq = 0
     early, joining_inbox = [], []
     feed.connections.add(_connection(early))
@@ -91,7 +92,7 @@ async def test_an_event_no_broker_carried_is_read_from_the_log(settings):
     settings.LIVESHOP_FANOUT_WINDOW_MS = 10
     show = await database_sync_to_async(ShowFactory)(status=Show.Status.LIVE)
     await database_sync_to_async(show_room_ensure)(show_id=show.pk)
-    feed = ShowFeed(None, show_id=show.pk)
+    feed = RoomFeed(None, RoomRef("show", show.pk))
     feed.delivered_seq = 0
     inbox = []
     feed.connections.add(_connection(inbox))
@@ -141,7 +142,7 @@ async def test_embedded_mode_delivers_events_other_processes_wrote(settings):
 @pytest.mark.asyncio
 async def test_an_aggregate_frame_goes_out_in_parts_to_live_sockets_only(monkeypatch):
     monkeypatch.setattr(hub_module, "FLUSH_PART_SOCKETS", 2)
-    feed = ShowFeed(None, show_id=1)
+    feed = RoomFeed(None, RoomRef("show", 1))
     inboxes = [[] for _ in range(5)]
     for inbox in inboxes:
         feed.connections.add(_connection(inbox))

@@ -14,6 +14,7 @@ from chat.services import ChatRefusal, chat_rate_limit_hit
 from liveshop.common import cache as cache_module
 from liveshop.common.cache import cache_value_add, cache_value_get, cache_value_set
 from realtime import broker
+from realtime.rooms import RoomRef
 from realtime.tickets import realtime_ticket_create, realtime_ticket_redeem
 
 
@@ -78,28 +79,28 @@ def test_while_the_cache_is_down_values_are_kept_in_this_process(cache_down):
 @pytest.mark.asyncio
 async def test_a_subscriber_that_lost_redis_subscribes_again_and_says_so(settings, throwaway_redis):
     settings.REDIS_URL = throwaway_redis.url
-    received: list[tuple[int, bytes]] = []
+    received: list[tuple[RoomRef, bytes]] = []
     subscriber = broker.RedisSubscriber(lambda show, payload: received.append((show, payload)))
     reconnected = asyncio.Event()
     subscriber.add_reconnect_handler(reconnected.set)
     publisher = redis.Redis.from_url(throwaway_redis.url)
     try:
-        await subscriber.subscribe(1)
+        await subscriber.subscribe(RoomRef("show", 1))
         throwaway_redis.stop()
-        await subscriber.subscribe(2)  # while Redis is down: no error
-        await subscriber.unsubscribe(1)
+        await subscriber.subscribe(RoomRef("show", 2))  # while Redis is down: no error
+        await subscriber.unsubscribe(RoomRef("show", 1))
         await asyncio.sleep(0.3)
         assert subscriber.broken is True
 
         throwaway_redis.start()
         await asyncio.wait_for(reconnected.wait(), timeout=5)
-        publisher.publish(broker.show_topic(1), b"left")
-        publisher.publish(broker.show_topic(2), b"joined while down")
+        publisher.publish(broker.room_topic("show", 1), b"left")
+        publisher.publish(broker.room_topic("show", 2), b"joined while down")
         async with asyncio.timeout(5):
             while not received:
                 await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)
-        assert received == [(2, b"joined while down")]
+        assert received == [(RoomRef("show", 2), b"joined while down")]
         assert subscriber.broken is False
     finally:
         publisher.close()
@@ -221,11 +222,11 @@ def test_after_a_failed_publish_publishes_leave_redis_alone_for_a_moment(setting
     unreachable = _UnreachableCache()
     monkeypatch.setattr(broker, "_redis", lambda: unreachable)
 
-    broker.broker_publish(show_id=1, payload=b"one")
-    broker.broker_publish(show_id=1, payload=b"two")
+    broker.broker_publish(room=RoomRef("show", 1), payload=b"one")
+    broker.broker_publish(room=RoomRef("show", 1), payload=b"two")
     broker.broker_topic_publish(topic="liveshop:0:channel:1", payload=b"three")
     assert unreachable.calls == 1
 
     broker._publish_skip_until = 0.0  # the moment has passed
-    broker.broker_publish(show_id=1, payload=b"four")
+    broker.broker_publish(room=RoomRef("show", 1), payload=b"four")
     assert unreachable.calls == 2

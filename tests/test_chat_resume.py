@@ -16,6 +16,7 @@ from chat.selectors import message_payload
 from chat.services import chat_message_create, system_message_post
 from realtime import broker
 from realtime.models import Audience
+from realtime.rooms import RoomRef
 from shows.events import show_event_append
 from shows.models import Show, ShowEvent, ShowRoom
 from tests import factories
@@ -154,11 +155,11 @@ async def test_the_hub_fetches_an_event_the_broker_lost(monkeypatch):
     real_publish = broker.broker_publish
     dropped = []
 
-    def lossy_publish(*, show_id: int, payload: bytes) -> None:
+    def lossy_publish(*, room: RoomRef, payload: bytes) -> None:
         if b'"text":"lost"' in payload:
             dropped.append(payload)
             return
-        real_publish(show_id=show_id, payload=payload)
+        real_publish(room=room, payload=payload)
 
     monkeypatch.setattr(broker, "broker_publish", lossy_publish)
     try:
@@ -186,7 +187,7 @@ def test_no_publish_on_rollback_and_exactly_one_after_commit(monkeypatch):
     show = factories.ShowFactory(status=Show.Status.LIVE)
     published = []
     monkeypatch.setattr(
-        broker, "broker_publish", lambda *, show_id, payload: published.append((show_id, payload))
+        broker, "broker_publish", lambda *, room, payload: published.append((room, payload))
     )
 
     def write_then_fail() -> None:
@@ -204,7 +205,7 @@ def test_no_publish_on_rollback_and_exactly_one_after_commit(monkeypatch):
         system_message_post(show_id=show.pk, text="once")
         assert published == []
     assert len(published) == 1
-    assert published[0][0] == show.pk
+    assert published[0][0] == RoomRef("show", show.pk)
     assert b'"seq":1' in published[0][1]
 
 
@@ -231,7 +232,7 @@ def test_chat_send_is_two_statements_in_autocommit_and_publishes_after_each(monk
     user = factories.UserFactory()
     published = []
     monkeypatch.setattr(
-        broker, "broker_publish", lambda *, show_id, payload: published.append(payload)
+        broker, "broker_publish", lambda *, room, payload: published.append(payload)
     )
     chat_message_create(show_id=show.pk, user=user, text="warm up", client_msg_id=uuid.uuid4())
     with CaptureQueriesContext(connection) as queries:
@@ -265,7 +266,7 @@ def test_a_repeated_client_msg_id_allocates_no_seq_and_publishes_nothing(monkeyp
     first = chat_message_create(show_id=show.pk, user=user, text="hi", client_msg_id=client_msg_id)
     published = []
     monkeypatch.setattr(
-        broker, "broker_publish", lambda *, show_id, payload: published.append(payload)
+        broker, "broker_publish", lambda *, room, payload: published.append(payload)
     )
 
     again = chat_message_create(show_id=show.pk, user=user, text="hi", client_msg_id=client_msg_id)

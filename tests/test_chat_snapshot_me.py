@@ -3,18 +3,16 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from chat.selectors import show_snapshot_build
 from liveshop.accounts.models import User
-from shows.access import show_chat_role
 from shows.models import ShowMember
 from tests import factories
+from tests.sockets import show_snapshot
 
 pytestmark = pytest.mark.django_db
 
 
 def _me(show, user) -> dict:
-    role = show_chat_role(show_id=show.pk, user=user)
-    snapshot = show_snapshot_build(show=show, user=user, role=role, viewers=0, peak=0)
+    snapshot = show_snapshot(show, user)
     me = snapshot["me"]
     return {key: me[key] for key in ("role", "is_team", "can_moderate", "can_answer")}
 

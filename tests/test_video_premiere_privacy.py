@@ -7,11 +7,10 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from chat.selectors import show_snapshot_build
-from shows.access import show_chat_role
 from shows.models import Show, ShowEvent, ShowMember
 from tests import factories
 from tests.conftest import client_for
+from tests.sockets import show_snapshot
 from video.models import Recording
 from video.services import channel_rotation_set, premiere_tick
 
@@ -37,8 +36,7 @@ def _vod(show) -> str:
 
 
 def _snapshot(show, user) -> dict:
-    role = show_chat_role(show_id=show.pk, user=user)
-    return show_snapshot_build(show=show, user=user, role=role, viewers=0, peak=0)
+    return show_snapshot(show, user)
 
 
 def _seen_by_viewers(show, channel, viewer) -> list[bytes]:

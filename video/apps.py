@@ -14,3 +14,8 @@ class VideoConfig(AppConfig):
         show_transition_listener_register(channel_now_playing_on_transition)
         show_end_listener_register(show_replay_announce)
         show_replay_rule_install(show_has_visible_replay_q)
+
+        # The playback part of a show's snapshot (video/rooms.py).
+        from video.rooms import video_room_install
+
+        video_room_install()
